@@ -1,0 +1,633 @@
+"""The statistics of the gap dashboard: pure functions on DataFrames, no Django.
+
+Inputs come from analysis.queries (respondent gap scores, item sums); outputs are
+DataFrames whose columns are named in each docstring. Missing numbers are None
+(in object columns) or NaN (in float columns); nothing here divides by zero.
+
+Conventions:
+- SD is the sample standard deviation (ddof=1); with n < 2 it is undefined (None).
+- Δ (delta) = internal mean − customer mean; positive means the organization
+  rates itself higher than its customers do.
+- Welch's t-test as scipy.stats.ttest_ind(equal_var=False); the 95 % interval
+  of Δ uses the Welch–Satterthwaite degrees of freedom.
+- Hedges' g = Δ / pooled SD × J, J = 1 − 3 / (4 (n1 + n2) − 9).
+- A cell (gap × audience, item × audience, group × gap) with n below the
+  study's minimum group size is suppressed: its numbers are None and its note
+  reads "fewer than N".
+"""
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+INTERNAL = "internal"
+CUSTOMER = "customer"
+AUDIENCES = (INTERNAL, CUSTOMER)
+OVERALL = "overall"
+CATEGORIES = ("disappointed", "neutral", "satisfied", "delighted")
+# Scores are ratios of small integers; this only absorbs float rounding.
+_TOLERANCE = 1e-9
+
+
+def fewer_than(min_group_size: int) -> str:
+    """The label that stands in for a suppressed number."""
+    return f"fewer than {min_group_size}"
+
+
+def _frame(rows: list[dict], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows as an object frame, so a missing number stays None (not NaN)."""
+    if not rows:
+        return pd.DataFrame(columns=list(columns or []), dtype=object)
+    frame = pd.DataFrame(rows, dtype=object)
+    return frame[list(columns)] if columns else frame
+
+
+def _none(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+# --- summaries ---------------------------------------------------------------
+
+
+def describe(values: Sequence[float] | pd.Series) -> dict:
+    """n, mean and SD (ddof=1) of a sample; mean None if empty, SD None if n < 2."""
+    array = np.asarray(values, dtype=float)
+    n = int(array.size)
+    mean = float(array.mean()) if n else None
+    sd = float(array.std(ddof=1)) if n >= 2 else None
+    return {"n": n, "mean": mean, "sd": sd}
+
+
+def describe_sums(n: int, total: float, sumsq: float) -> dict:
+    """n, mean and SD (ddof=1) from n, Σx and Σx².
+
+    With integer sums (item answers) the variance is computed exactly as
+    (n Σx² − (Σx)²) / (n (n − 1)); a zero spread gives SD 0.0, never a
+    negative or NaN.
+    """
+    n = int(n)
+    if n == 0:
+        return {"n": 0, "mean": None, "sd": None}
+    mean = total / n
+    if n < 2:
+        return {"n": n, "mean": float(mean), "sd": None}
+    if isinstance(total, int | np.integer) and isinstance(sumsq, int | np.integer):
+        numerator = n * int(sumsq) - int(total) ** 2
+    else:
+        numerator = n * float(sumsq) - float(total) ** 2
+        if abs(numerator) <= _TOLERANCE * max(1.0, n * float(sumsq)):
+            numerator = 0.0
+    variance = max(numerator, 0) / (n * (n - 1))
+    return {"n": n, "mean": float(mean), "sd": math.sqrt(variance)}
+
+
+def mean_interval(n: int, mean: float | None, sd: float | None) -> tuple:
+    """The 95 % t interval of a mean, (low, high); (None, None) if undefined."""
+    if mean is None or sd is None or n < 2:
+        return None, None
+    half = scipy_stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def welch(internal: dict, customer: dict) -> dict:
+    """Δ, its Welch 95 % interval, p-value, df and Hedges' g.
+
+    Inputs: two dicts with n, mean, sd (sample SD). Output keys: delta, ci_low,
+    ci_high, ci_half, p, df, g. Δ needs a mean on both sides. The interval and
+    p need n ≥ 2 on both sides and some spread: when both SDs are 0 the
+    standard error is 0, the t statistic is undefined, and interval, p and g
+    are None (rather than scipy's nan or a false certainty).
+    """
+    out = {
+        "delta": None,
+        "ci_low": None,
+        "ci_high": None,
+        "ci_half": None,
+        "p": None,
+        "df": None,
+        "g": None,
+    }
+    n1, m1, s1 = internal["n"], internal["mean"], internal["sd"]
+    n2, m2, s2 = customer["n"], customer["mean"], customer["sd"]
+    if m1 is None or m2 is None:
+        return out
+    out["delta"] = m1 - m2
+    if s1 is None or s2 is None or n1 < 2 or n2 < 2:
+        return out
+    v1, v2 = s1 * s1 / n1, s2 * s2 / n2
+    se = math.sqrt(v1 + v2)
+    if se > 0:
+        df = (v1 + v2) ** 2 / (v1 * v1 / (n1 - 1) + v2 * v2 / (n2 - 1))
+        half = scipy_stats.t.ppf(0.975, df) * se
+        result = scipy_stats.ttest_ind_from_stats(
+            m1, s1, n1, m2, s2, n2, equal_var=False
+        )
+        out.update(
+            ci_low=out["delta"] - half,
+            ci_high=out["delta"] + half,
+            ci_half=half,
+            p=_none(result.pvalue),
+            df=df,
+        )
+    out["g"] = hedges_g(internal, customer)
+    return out
+
+
+def hedges_g(internal: dict, customer: dict) -> float | None:
+    """Hedges' g: Δ over the pooled SD, times J = 1 − 3 / (4 (n1 + n2) − 9).
+
+    None when a mean or SD is missing or the pooled SD is 0.
+    """
+    n1, m1, s1 = internal["n"], internal["mean"], internal["sd"]
+    n2, m2, s2 = customer["n"], customer["mean"], customer["sd"]
+    if None in (m1, m2, s1, s2) or n1 + n2 < 3:
+        return None
+    pooled = math.sqrt(((n1 - 1) * s1 * s1 + (n2 - 1) * s2 * s2) / (n1 + n2 - 2))
+    if pooled == 0:
+        return None
+    j = 1 - 3 / (4 * (n1 + n2) - 9)
+    return (m1 - m2) / pooled * j
+
+
+# --- respondent scores -------------------------------------------------------
+
+
+def overall_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Each respondent's overall score: the mean of all their answered items.
+
+    In: respondent gap scores (response_id, audience, group_id, group, total,
+    n_items). Out: response_id, audience, group_id, group, total, n_items,
+    score — exact, as Σ totals / Σ answered items, not a mean of gap means.
+    """
+    columns = ["response_id", "audience", "group_id", "group", "total", "n_items"]
+    if scores.empty:
+        return pd.DataFrame(columns=[*columns, "score"])
+    frame = scores.groupby("response_id", as_index=False, dropna=False).agg(
+        audience=("audience", "first"),
+        group_id=("group_id", "first"),
+        group=("group", "first"),
+        total=("total", "sum"),
+        n_items=("n_items", "sum"),
+    )
+    frame["score"] = frame["total"] / frame["n_items"]
+    return frame[[*columns, "score"]]
+
+
+def _side(values: pd.Series, min_group_size: int) -> dict:
+    summary = describe(values)
+    summary["suppressed"] = summary["n"] < min_group_size
+    if summary["suppressed"]:
+        summary.update(mean=None, sd=None)
+    summary["low"], summary["high"] = mean_interval(
+        summary["n"], summary["mean"], summary["sd"]
+    )
+    return summary
+
+
+def _row(internal: dict, customer: dict, min_group_size: int) -> dict:
+    row = {}
+    for prefix, side in (("internal", internal), ("customer", customer)):
+        row[f"{prefix}_n"] = side["n"]
+        row[f"{prefix}_mean"] = side["mean"]
+        row[f"{prefix}_sd"] = side["sd"]
+        row[f"{prefix}_low"] = side["low"]
+        row[f"{prefix}_high"] = side["high"]
+        row[f"{prefix}_suppressed"] = side["suppressed"]
+        row[f"{prefix}_note"] = fewer_than(min_group_size) if side["suppressed"] else ""
+    row.update(welch(internal, customer))
+    return row
+
+
+def gap_table(
+    scores: pd.DataFrame,
+    *,
+    gaps: Sequence[str],
+    min_group_size: int,
+    alpha: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per gap, then one "overall" row.
+
+    In: respondent gap scores. Out columns: gap, {internal,customer}_{n, mean,
+    sd, low, high (95 % interval of the mean), suppressed, note}, delta,
+    ci_low, ci_high, ci_half, p, df, g, internal_alpha, customer_alpha.
+    n is the number of respondents with at least one answered item in the gap.
+    """
+    rows = []
+    overall = overall_scores(scores)
+    for gap in [*gaps, OVERALL]:
+        source = overall if gap == OVERALL else scores[scores["gap"] == gap]
+        sides = {
+            audience: _side(
+                source.loc[source["audience"] == audience, "score"], min_group_size
+            )
+            for audience in AUDIENCES
+        }
+        row = {"gap": gap, **_row(sides[INTERNAL], sides[CUSTOMER], min_group_size)}
+        for audience in AUDIENCES:
+            row[f"{audience}_alpha"] = None
+            if alpha is not None and not sides[audience]["suppressed"]:
+                match = alpha[(alpha["gap"] == gap) & (alpha["audience"] == audience)]
+                if not match.empty:
+                    row[f"{audience}_alpha"] = _none(match["alpha"].iloc[0])
+        rows.append(row)
+    return _frame(rows)
+
+
+def item_table(
+    sums: pd.DataFrame, items: pd.DataFrame, *, min_group_size: int
+) -> pd.DataFrame:
+    """One row per item, in questionnaire order, on the item answers.
+
+    In: item sums (item_id, audience, n, total, sumsq) and items (item_id, gap,
+    position, internal_text, customer_text). Out: the item columns plus the
+    gap_table columns (no alpha).
+    """
+    rows = []
+    for item in items.itertuples(index=False):
+        sides = {}
+        for audience in AUDIENCES:
+            match = sums[
+                (sums["item_id"] == item.item_id) & (sums["audience"] == audience)
+            ]
+            if match.empty:
+                summary = describe_sums(0, 0, 0)
+            else:
+                first = match.iloc[0]
+                summary = describe_sums(
+                    int(first["n"]), int(first["total"]), int(first["sumsq"])
+                )
+            summary["suppressed"] = summary["n"] < min_group_size
+            if summary["suppressed"]:
+                summary.update(mean=None, sd=None)
+            summary["low"], summary["high"] = mean_interval(
+                summary["n"], summary["mean"], summary["sd"]
+            )
+            sides[audience] = summary
+        rows.append(
+            {
+                "item_id": item.item_id,
+                "gap": item.gap,
+                "position": item.position,
+                "internal_text": item.internal_text,
+                "customer_text": item.customer_text,
+                **_row(sides[INTERNAL], sides[CUSTOMER], min_group_size),
+            }
+        )
+    return _frame(
+        rows, None if rows else ["item_id", "gap", "position", "internal_text"]
+    )
+
+
+def rank_items(table: pd.DataFrame) -> pd.DataFrame:
+    """Items ordered by Δ, largest first; items without a Δ come last."""
+    if table.empty:
+        return table
+    key = pd.to_numeric(table["delta"], errors="coerce")
+    order = key.sort_values(ascending=False, na_position="last", kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
+def cronbach_alpha(
+    scores: pd.DataFrame, complete_sums: pd.DataFrame, items: pd.DataFrame
+) -> pd.DataFrame:
+    """Cronbach's alpha per gap and audience, listwise (complete respondents).
+
+    alpha = k / (k − 1) × (1 − Σ var(item) / var(total)), sample variances,
+    over the respondents who answered all k items of the gap. In: respondent
+    gap scores (for the totals: rows with n_items == k), complete item sums
+    (item_id, audience, n, total, sumsq) and items (item_id, gap).
+    Out: gap, audience, k, n, alpha — alpha None with fewer than 2 items,
+    fewer than 2 complete respondents, or a total with no variance.
+    """
+    rows = []
+    per_gap = items.groupby("gap")["item_id"].apply(list).to_dict()
+    cells = dict(list(scores.groupby(["gap", "audience"])))
+    for gap, item_ids in per_gap.items():
+        k = len(item_ids)
+        for audience in AUDIENCES:
+            cell = cells.get((gap, audience))
+            totals = (
+                cell.loc[cell["n_items"] == k, "total"]
+                if cell is not None
+                else pd.Series(dtype=float)
+            )
+            n = int(totals.size)
+            alpha = None
+            if k >= 2 and n >= 2:
+                total_var = float(np.var(totals.to_numpy(dtype=float), ddof=1))
+                part = complete_sums[
+                    complete_sums["item_id"].isin(item_ids)
+                    & (complete_sums["audience"] == audience)
+                ]
+                item_var = sum(
+                    describe_sums(int(r.n), int(r.total), int(r.sumsq))["sd"] ** 2
+                    for r in part.itertuples(index=False)
+                )
+                if total_var > 0 and len(part) == k:
+                    alpha = k / (k - 1) * (1 - item_var / total_var)
+            rows.append(
+                {"gap": gap, "audience": audience, "k": k, "n": n, "alpha": alpha}
+            )
+    return _frame(rows, ["gap", "audience", "k", "n", "alpha"])
+
+
+# --- headline and distribution ------------------------------------------------
+
+
+def headline(scores: pd.DataFrame, *, midpoint: float, min_group_size: int) -> dict:
+    """The share of staff above the midpoint beside the share of customers at or
+    below it, on overall scores.
+
+    Out: staff_n, staff_above (share 0–1 or None), customer_n,
+    customer_at_or_below, and *_suppressed / note for groups under the minimum.
+    """
+    overall = overall_scores(scores)
+    staff = overall.loc[overall["audience"] == INTERNAL, "score"].astype(float)
+    customers = overall.loc[overall["audience"] == CUSTOMER, "score"].astype(float)
+    staff_suppressed = len(staff) < min_group_size
+    customer_suppressed = len(customers) < min_group_size
+    return {
+        "staff_n": len(staff),
+        "staff_above": None
+        if staff_suppressed
+        else float((staff > midpoint + _TOLERANCE).mean()),
+        "staff_suppressed": staff_suppressed,
+        "customer_n": len(customers),
+        "customer_at_or_below": None
+        if customer_suppressed
+        else float((customers <= midpoint + _TOLERANCE).mean()),
+        "customer_suppressed": customer_suppressed,
+        "note": fewer_than(min_group_size),
+    }
+
+
+def classify(score: float, *, midpoint: float, scale_min: int, scale_max: int) -> str:
+    """The distribution category of one score (an answer or a respondent's mean).
+
+    A respondent's gap score is a mean, not an answer, so the boxes become
+    thresholds on the mean:
+    - disappointed: score < midpoint;
+    - neutral: score == midpoint (a mean exactly on the midpoint);
+    - delighted: score ≥ the top box (scale_max), or ≥ the second box from the
+      top (scale_max − 1) on scales of 7 or more points — i.e. the respondent's
+      answers average inside the top box(es);
+    - satisfied: above the midpoint but below the delighted threshold.
+    """
+    return str(
+        classify_many(
+            np.array([score]),
+            midpoint=midpoint,
+            scale_min=scale_min,
+            scale_max=scale_max,
+        )[0]
+    )
+
+
+def classify_many(
+    scores: np.ndarray, *, midpoint: float, scale_min: int, scale_max: int
+) -> np.ndarray:
+    """`classify` for an array of scores at once (same thresholds)."""
+    points = scale_max - scale_min + 1
+    top = scale_max - 1 if points >= 7 else scale_max
+    return np.select(
+        [
+            scores < midpoint - _TOLERANCE,
+            scores <= midpoint + _TOLERANCE,
+            scores >= top - _TOLERANCE,
+        ],
+        ["disappointed", "neutral", "delighted"],
+        default="satisfied",
+    )
+
+
+def distribution(
+    scores: pd.DataFrame,
+    *,
+    gaps: Sequence[str],
+    scale_min: int,
+    scale_max: int,
+    min_group_size: int,
+) -> pd.DataFrame:
+    """Shares of respondents per category, per gap (and overall) and audience.
+
+    In: respondent gap scores. Out: gap, audience, n, suppressed, note, and
+    disappointed, neutral, satisfied, delighted as shares 0–1 (None when
+    suppressed); categories as in `classify`.
+    """
+    midpoint = (scale_min + scale_max) / 2
+    overall = overall_scores(scores)
+    rows = []
+    for gap in [*gaps, OVERALL]:
+        source = overall if gap == OVERALL else scores[scores["gap"] == gap]
+        for audience in AUDIENCES:
+            values = source.loc[source["audience"] == audience, "score"]
+            n = int(values.size)
+            row = {
+                "gap": gap,
+                "audience": audience,
+                "n": n,
+                "suppressed": n < min_group_size,
+                "note": fewer_than(min_group_size) if n < min_group_size else "",
+            }
+            counts = pd.Series(
+                classify_many(
+                    values.to_numpy(dtype=float),
+                    midpoint=midpoint,
+                    scale_min=scale_min,
+                    scale_max=scale_max,
+                )
+            ).value_counts()
+            for category in CATEGORIES:
+                row[category] = (
+                    None if row["suppressed"] else int(counts.get(category, 0)) / n
+                )
+            rows.append(row)
+    return _frame(rows)
+
+
+# --- cuts ----------------------------------------------------------------------
+
+
+def group_sizes(scores: pd.DataFrame) -> pd.DataFrame:
+    """Respondents per audience and group. Out: audience, group_id, group, n."""
+    if scores.empty:
+        return pd.DataFrame(columns=["audience", "group_id", "group", "n"])
+    return (
+        scores.groupby(["audience", "group"], dropna=False)
+        .agg(group_id=("group_id", "first"), n=("response_id", "nunique"))
+        .reset_index()[["audience", "group_id", "group", "n"]]
+    )
+
+
+def allowed_groups(sizes: pd.DataFrame, *, min_group_size: int) -> dict:
+    """{audience: [group ids at or above the minimum size]} (None = no group)."""
+    allowed: dict[str, list] = {audience: [] for audience in AUDIENCES}
+    for row in sizes.itertuples(index=False):
+        if row.n >= min_group_size:
+            group_id = None if pd.isna(row.group_id) else int(row.group_id)
+            allowed[row.audience].append(group_id)
+    return allowed
+
+
+def group_matrix(
+    scores: pd.DataFrame,
+    *,
+    audience: str,
+    gaps: Sequence[str],
+    min_group_size: int,
+) -> pd.DataFrame:
+    """Group × gap means of one audience (departments for staff, segments for
+    customers), suppressed below the minimum size.
+
+    Out: group, gap, n, mean (None when suppressed), suppressed, note; groups
+    in name order, gaps in the given order.
+    """
+    part = scores[scores["audience"] == audience]
+    cells = dict(list(part.groupby(["group", "gap"])["score"]))
+    empty = pd.Series(dtype=float)
+    rows = []
+    for group in sorted(part["group"].unique(), key=str):
+        for gap in gaps:
+            values = cells.get((group, gap), empty)
+            n = int(values.size)
+            suppressed = n < min_group_size
+            rows.append(
+                {
+                    "group": group,
+                    "gap": gap,
+                    "n": n,
+                    "mean": None if suppressed else float(values.mean()),
+                    "suppressed": suppressed,
+                    "note": fewer_than(min_group_size) if suppressed else "",
+                }
+            )
+    return _frame(rows, ["group", "gap", "n", "mean", "suppressed", "note"])
+
+
+def segment_deltas(
+    scores: pd.DataFrame, *, gaps: Sequence[str], min_group_size: int
+) -> pd.DataFrame:
+    """Δ of each customer segment against the staff: staff mean − segment mean.
+
+    Out: group, gap, n (segment), staff_n, delta, ci_low, ci_high, p, g,
+    suppressed, note. Suppressed when the segment or the staff is under the
+    minimum size.
+    """
+    staff = scores[scores["audience"] == INTERNAL]
+    customers = scores[scores["audience"] == CUSTOMER]
+    staff_sides = {
+        gap: _side(staff.loc[staff["gap"] == gap, "score"], min_group_size)
+        for gap in gaps
+    }
+    cells = dict(list(customers.groupby(["group", "gap"])["score"]))
+    empty = pd.Series(dtype=float)
+    rows = []
+    for group in sorted(customers["group"].unique(), key=str):
+        for gap in gaps:
+            internal = staff_sides[gap]
+            customer = _side(cells.get((group, gap), empty), min_group_size)
+            suppressed = internal["suppressed"] or customer["suppressed"]
+            result = welch(internal, customer)
+            rows.append(
+                {
+                    "group": group,
+                    "gap": gap,
+                    "n": customer["n"],
+                    "staff_n": internal["n"],
+                    "delta": result["delta"],
+                    "ci_low": result["ci_low"],
+                    "ci_high": result["ci_high"],
+                    "p": result["p"],
+                    "g": result["g"],
+                    "suppressed": suppressed,
+                    "note": fewer_than(min_group_size) if suppressed else "",
+                }
+            )
+    columns = ["group", "gap", "n", "staff_n", "delta", "ci_low", "ci_high", "p", "g"]
+    return _frame(rows, [*columns, "suppressed", "note"])
+
+
+# --- trend ---------------------------------------------------------------------
+
+
+def trend(sums: pd.DataFrame, *, gaps: Sequence[str]) -> pd.DataFrame:
+    """Gap Δ per study, in date order, from per-study sums of respondent scores.
+
+    In: study_id, name, date, min_group_size, audience, gap, n, total, sumsq
+    (sums of respondent gap scores). Out: study_id, name, date, gap,
+    internal_n, customer_n, delta, ci_low, ci_high, ci_half, p, suppressed,
+    note — a cell is suppressed under that study's own minimum group size.
+    """
+    rows = []
+    studies = sums.drop_duplicates("study_id")[
+        ["study_id", "name", "date", "min_group_size"]
+    ]
+    for study in studies.itertuples(index=False):
+        part = sums[sums["study_id"] == study.study_id]
+        for gap in gaps:
+            sides = {}
+            for audience in AUDIENCES:
+                match = part[(part["gap"] == gap) & (part["audience"] == audience)]
+                if match.empty:
+                    summary = describe_sums(0, 0.0, 0.0)
+                else:
+                    first = match.iloc[0]
+                    summary = describe_sums(
+                        int(first["n"]), float(first["total"]), float(first["sumsq"])
+                    )
+                summary["suppressed"] = summary["n"] < study.min_group_size
+                if summary["suppressed"]:
+                    summary.update(mean=None, sd=None)
+                sides[audience] = summary
+            result = welch(sides[INTERNAL], sides[CUSTOMER])
+            suppressed = sides[INTERNAL]["suppressed"] or sides[CUSTOMER]["suppressed"]
+            rows.append(
+                {
+                    "study_id": study.study_id,
+                    "name": study.name,
+                    "date": study.date,
+                    "gap": gap,
+                    "internal_n": sides[INTERNAL]["n"],
+                    "customer_n": sides[CUSTOMER]["n"],
+                    "delta": result["delta"],
+                    "ci_low": result["ci_low"],
+                    "ci_high": result["ci_high"],
+                    "ci_half": result["ci_half"],
+                    "p": result["p"],
+                    "suppressed": suppressed,
+                    "note": fewer_than(study.min_group_size) if suppressed else "",
+                }
+            )
+    columns = [
+        "study_id",
+        "name",
+        "date",
+        "gap",
+        "internal_n",
+        "customer_n",
+        "delta",
+        "ci_low",
+        "ci_high",
+        "ci_half",
+        "p",
+        "suppressed",
+        "note",
+    ]
+    return _frame(rows, columns)
+
+
+def actions_in_trend(actions: pd.DataFrame, trend_table: pd.DataFrame) -> pd.DataFrame:
+    """The actions created on or after the first wave: the ones the later waves
+    can show the effect of. In: actions (…, created_on) and the trend table
+    (date). Out: the matching action rows, oldest first."""
+    if actions.empty or trend_table.empty:
+        return actions.iloc[0:0]
+    first = min(trend_table["date"])
+    chosen = actions[[created >= first for created in actions["created_on"]]]
+    return chosen.sort_values("created_on", kind="stable").reset_index(drop=True)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from analysis import views
+
+urlpatterns = [
+    path("studies/<int:study_id>/dashboard/", views.dashboard, name="dashboard"),
+    path(
+        "studies/<int:study_id>/export/<slug:kind>.<slug:fmt>",
+        views.export,
+        name="export",
+    ),
+]

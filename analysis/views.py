@@ -1,0 +1,50 @@
+"""The dashboard and the exports: access check, filter, one call, render."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from analysis import exports, queries
+from analysis.dashboard import dashboard_data
+from analysis.forms import DashboardFilterForm
+from surveys.access import study_for_manager
+from surveys.audit import audit_record
+
+
+def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
+    departments, segments = queries.organization_groups(study)
+    return DashboardFilterForm(
+        request.GET or None, departments=departments, segments=segments
+    )
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = study_for_manager(request, study_id)
+    form = _filter_form(request, study)
+    context = {"study": study, "form": form, "cut": form.cut()}
+    context.update(dashboard_data(study, form.cut()))
+    return render(request, "analysis/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResponse:
+    study = study_for_manager(request, study_id)
+    if kind not in exports.KINDS or fmt not in exports.FORMATS:
+        raise Http404("No such export.")
+    cut = _filter_form(request, study).cut()
+    response = exports.export_response(study, cut, kind=kind, fmt=fmt)
+    audit_record(
+        organization=study.organization,
+        actor=request.user,
+        action="study_export",
+        target=study,
+        kind=kind,
+        format=fmt,
+        department_id=cut.department_id,
+        segment_id=cut.segment_id,
+    )
+    return response

@@ -1,0 +1,204 @@
+"""Shared helpers of the benchmark scripts: databases, child processes, tables.
+
+Every benchmark drives the app in child processes (one database per process,
+fresh memory per measurement) through `manage.py` and `python -m bench.<name>`.
+"""
+
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/gs_bench"
+SQLITE_PATH = ROOT / "var" / "bench" / "bench.sqlite3"
+
+
+def database_url(name: str) -> str:
+    """The DATABASE_URL of a benchmark database: "postgres" or "sqlite"."""
+    if name == "postgres":
+        return os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL)
+    if name == "postgres-nojit":
+        # The same database; this connection turns PostgreSQL's JIT off.
+        return database_url("postgres") + "?options=-c%20jit%3Doff"
+    if name == "sqlite":
+        return f"sqlite:///{SQLITE_PATH}"
+    raise SystemExit(f"unknown database {name!r}: postgres, postgres-nojit or sqlite")
+
+
+def child_env(database: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(database),
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        PYTHONPATH=str(ROOT),
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
+    )
+    env.pop("DJANGO_DEBUG", None)
+    env.update(extra)
+    return env
+
+
+def manage(database: str, *args: str, **extra: str) -> str:
+    """Run `manage.py <args>` on a benchmark database; its output."""
+    done = subprocess.run(
+        [PYTHON, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=child_env(database, **extra),
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"manage.py {' '.join(args)} failed")
+    return done.stdout
+
+
+def database_prepare(database: str) -> None:
+    """Create (PostgreSQL) the database if missing, migrate it, load the default
+    questionnaire and the cache table. Idempotent."""
+    if database.startswith("postgres"):
+        import psycopg2
+        from psycopg2 import sql
+
+        url = database_url("postgres")
+        name = url.rsplit("/", 1)[1]
+        admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+                )
+        admin.close()
+    else:
+        SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    manage(database, "migrate", "--noinput", "-v0")
+    manage(database, "createcachetable")
+    manage(database, "loaddata", "-v0", "default_questionnaire")
+
+
+def run_child(module: str, database: str, *args: str, timeout: float = 3600) -> dict:
+    """Run `python -m bench.<module> --child …` and return the JSON it prints last."""
+    done = subprocess.run(
+        [PYTHON, "-m", f"bench.{module}", "--child", *args],
+        cwd=ROOT,
+        env=child_env(database),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"child {module} {' '.join(args)} failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def maxrss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux: KiB units)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(function, runs: int) -> list[float]:
+    """Wall-clock milliseconds of `runs` calls."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def machine() -> dict:
+    """Where the numbers were measured."""
+    info = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "memory": _memory(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": _postgres_version(),
+    }
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "?"
+
+
+def _postgres_version() -> str:
+    try:
+        import psycopg2
+
+        connection = psycopg2.connect(database_url("postgres"))
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+        connection.close()
+        return version
+    except Exception as error:  # not reachable: say so in the report
+        return f"unavailable ({type(error).__name__})"
+
+
+def save(name: str, data: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    return path
+
+
+def load(name: str) -> dict:
+    """Earlier results of a benchmark (rows measured by other runs are kept)."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A Markdown table."""
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---:" if i else "---" for i in range(len(headers))) + "|",
+    ]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def require(tool: str, hint: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise SystemExit(f"{tool} is needed: {hint}")
+    return path

@@ -1,0 +1,281 @@
+"""Submission benchmark: customer survey POSTs per second under gunicorn.
+
+    python -m bench.submit [--duration 20] [--connections 4] [--workers 2]
+        [--tokens 40000] [--rate-limits on|off] [--conn-max-age 60]
+        [--profile]
+
+gunicorn (sync workers, default 2) serves the app on 127.0.0.1 with PostgreSQL;
+`wrk` (Debian package wrk) drives it with bench/submit.lua for --duration
+seconds: every request is a complete valid submission (all items of the default
+questionnaire, random values) on its own token, so every one writes a response.
+
+The study: `generate_study --customers 1000 --staff 100 --unanswered <tokens>` in
+organization `bench-submit` (a new study each run; tokens are single-use), the
+plain tokens written to var/bench/tokens.txt for the Lua script.
+
+Reported: submissions/s (302 responses per second), latency p50/p90/p99 (wrk's
+own measurement), non-302 answers, the responses actually written (checked in
+the database), and the peak RSS of each gunicorn worker (VmHWM). --profile
+attaches py-spy to one worker for the run and writes a flame graph
+(bench/results/submit-profile.svg). The per-address survey rate limit stays on
+(every request comes from 127.0.0.1), raised out of the way, so its cost is
+measured; --rate-limits off removes the middleware's work entirely.
+"""
+
+import argparse
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bench import common
+
+TOKENS = common.ROOT / "var" / "bench" / "tokens.txt"
+BODY = common.ROOT / "var" / "bench" / "body.txt"
+BACKGROUND_CUSTOMERS = 1000
+
+
+def child_main(argv: list[str]) -> None:
+    """In Django: the form body of the default questionnaire, or a count."""
+    import django
+
+    django.setup()
+    from surveys.models import Response, Study
+
+    if argv[0] == "body":
+        study = Study.objects.get(pk=int(argv[1]))
+        questionnaire = study.questionnaire
+        items = list(questionnaire.items.order_by("position", "id"))
+        fields = [f"item_{item.pk}={{v{n}}}" for n, item in enumerate(items)]
+        fields.append(f"questionnaire_key={questionnaire.pk}:{len(items)}")
+        fields.append("comment=")
+        print(
+            json.dumps(
+                {
+                    "body": "&".join(fields),
+                    "scale": [questionnaire.scale_min, questionnaire.scale_max],
+                }
+            )
+        )
+    elif argv[0] == "count":
+        study_id = int(argv[1])
+        submitted = Response.objects.filter(
+            study_id=study_id, status="submitted", invitation__isnull=False
+        )
+        print(json.dumps({"responses": submitted.count()}))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means it is serving
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer on {url} within {seconds} s")
+
+
+def _worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()]
+
+
+def _vm(pid: int, key: str) -> float:
+    """A VmXXX line of /proc/<pid>/status, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    if "--child" in sys.argv:
+        argv = sys.argv[1:]
+        argv.remove("--child")
+        child_main(argv)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--tokens", type=int, default=40000)
+    parser.add_argument("--rate-limits", choices=["on", "off"], default="on")
+    parser.add_argument("--conn-max-age", type=int, default=60)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--label", default="", help="name of this row in the results")
+    args = parser.parse_args()
+    if not 1 <= args.duration <= 300:
+        raise SystemExit("--duration must be 1..300 s")
+    wrk = common.require("wrk", "apt-get install -y wrk")
+
+    database = "postgres"
+    common.database_prepare(database)
+    TOKENS.parent.mkdir(parents=True, exist_ok=True)
+    output = common.manage(
+        database,
+        "generate_study",
+        f"--customers={BACKGROUND_CUSTOMERS}",
+        "--staff=100",
+        "--organization=bench-submit",
+        f"--unanswered={args.tokens}",
+        f"--tokens-file={TOKENS}",
+    )
+    study_id = int(output.split("study_id=")[1].split()[0])
+    body = common.run_child("submit", database, "body", str(study_id))
+    BODY.write_text(body["body"])
+
+    port = _free_port()
+    env = common.child_env(
+        database,
+        DATABASE_CONN_MAX_AGE=str(args.conn_max_age),
+        GAPSURVEY_RATE_LIMITS="true" if args.rate_limits == "on" else "false",
+        GAPSURVEY_SURVEY_RATE=str(10**9),
+    )
+    gunicorn = subprocess.Popen(
+        [
+            str(Path(common.PYTHON).parent / "gunicorn"),
+            "gapsurvey.wsgi",
+            f"--workers={args.workers}",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+        ],
+        cwd=common.ROOT,
+        env=env,
+    )
+    profiler = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base + "/accounts/login/")
+        workers = _worker_pids(gunicorn.pid)
+        # Warm both workers up (imports, templates, connections) without using
+        # tokens: GETs of the login page and of an unknown token (404).
+        for _ in range(20):
+            for path in ("/accounts/login/",):
+                try:
+                    urllib.request.urlopen(base + path, timeout=5)
+                except urllib.error.HTTPError:
+                    pass
+        if args.profile:
+            common.require("py-spy", "pip install -r bench/requirements.txt")
+            common.RESULTS.mkdir(parents=True, exist_ok=True)
+            profiler = subprocess.Popen(
+                [
+                    str(Path(common.PYTHON).parent / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(workers[0]),
+                    "--duration",
+                    str(args.duration),
+                    "--rate",
+                    "250",
+                    "--output",
+                    str(common.RESULTS / "submit-profile.svg"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        scale_min, scale_max = body["scale"]
+        done = subprocess.run(
+            [
+                wrk,
+                f"--threads={args.threads}",
+                f"--connections={args.connections}",
+                f"--duration={args.duration}s",
+                "--timeout=10s",
+                "--script",
+                str(common.ROOT / "bench" / "submit.lua"),
+                base,
+                "--",
+                str(TOKENS),
+                str(BODY),
+                str(args.threads),
+                str(scale_min),
+                str(scale_max),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=args.duration + 60,
+        )
+        sys.stderr.write(done.stdout)
+        line = next(
+            row for row in done.stdout.splitlines() if row.startswith("BENCH_JSON ")
+        )
+        result = json.loads(line.removeprefix("BENCH_JSON "))
+        result["worker_peak_rss_mb"] = [_vm(pid, "VmHWM") for pid in workers]
+    finally:
+        if profiler is not None:
+            profiler.wait(timeout=args.duration + 60)
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+
+    counted = common.run_child("submit", database, "count", str(study_id))
+    written = counted["responses"] - BACKGROUND_CUSTOMERS
+    result.update(
+        label=args.label
+        or f"c={args.connections} w={args.workers} rl={args.rate_limits}",
+        connections=args.connections,
+        workers=args.workers,
+        rate_limits=args.rate_limits,
+        conn_max_age=args.conn_max_age,
+        duration=args.duration,
+        study_id=study_id,
+        responses_written=written,
+        submissions_per_s=result["status_302"] / result["seconds"],
+        measured_at=common.machine()["date"],
+    )
+    saved = common.load("submit")
+    rows = [r for r in saved.get("rows", []) if r["label"] != result["label"]]
+    rows.append(result)
+    common.save("submit", {"machine": common.machine(), "rows": rows})
+    print(report(rows))
+    if result["tokens_used_up"]:
+        print(f"WARNING: tokens ran out; raise --tokens (now {args.tokens})")
+
+
+def report(rows: list[dict]) -> str:
+    return common.table(
+        [
+            "run",
+            "submissions/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "non-302",
+            "written / 302",
+            "worker peak RSS MB",
+        ],
+        [
+            [
+                r["label"],
+                f"{r['submissions_per_s']:.0f}",
+                f"{r['p50_ms']:.1f}",
+                f"{r['p90_ms']:.1f}",
+                f"{r['p99_ms']:.1f}",
+                f"{r['max_ms']:.0f}",
+                r["requests"] - r["status_302"],
+                f"{r['responses_written']} / {r['status_302']}",
+                " / ".join(f"{m:.0f}" for m in r["worker_peak_rss_mb"]),
+            ]
+            for r in rows
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Rate limits on the doors an attacker knocks on: survey links, login, password reset.
+
+Fixed-window counters in the shared cache (the database cache by default, Redis
+when configured), so every web process counts the same requests. A limit is a
+window, never a lockout: once the window has passed, the person can try again,
+so nobody can lock another person out for longer than one window — and the
+per-address limit bounds how fast anyone can keep an account's window full.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    path_prefix: str
+    methods: tuple[str, ...]
+    # Which part of the request is counted: "ip", or a POST field naming an account.
+    key: str
+    limit: int
+    window: int  # seconds
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address; behind a trusted proxy, the one it reports."""
+    if settings.RATE_LIMIT_TRUST_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def rules() -> list[Rule]:
+    return [Rule(**rule) for rule in settings.RATE_LIMITS]
+
+
+def rate_limit_hit(rule: Rule, identity: str, now: float | None = None) -> int | None:
+    """Count one request; the seconds to wait if it is over the limit, else None."""
+    now = time.time() if now is None else now
+    window_start = int(now // rule.window) * rule.window
+    key = f"ratelimit:{rule.name}:{identity}:{window_start}"
+    cache.add(key, 0, timeout=rule.window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=rule.window + 5)
+        count = 1
+    if count > rule.limit:
+        return max(1, int(window_start + rule.window - now))
+    return None
+
+
+class RateLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.RATE_LIMITS_ENABLED:
+            for rule in rules():
+                if request.method not in rule.methods or not request.path.startswith(
+                    rule.path_prefix
+                ):
+                    continue
+                if rule.key == "ip":
+                    identity = client_ip(request)
+                else:
+                    identity = request.POST.get(rule.key, "").strip().lower()
+                    if not identity:
+                        continue
+                retry_after = rate_limit_hit(rule, identity)
+                if retry_after is not None:
+                    return too_many_requests(request, retry_after)
+        return self.get_response(request)
+
+
+def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
+    minutes = max(1, round(retry_after / 60))
+    response = render(request, "429.html", {"retry_minutes": minutes}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response

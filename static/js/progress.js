@@ -1,0 +1,40 @@
+// Keeps the "n of N answered" line of a questionnaire form current as answers
+// are chosen. The server renders the same numbers, so the page works without it.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-progress-form]").forEach(function (form) {
+    var answered = form.querySelector("[data-progress-answered]");
+    var bar = form.querySelector("[data-progress-bar]");
+    var items = form.querySelectorAll("fieldset.answer-item");
+    if (!answered || !items.length) {
+      return;
+    }
+    function update() {
+      var count = 0;
+      items.forEach(function (item) {
+        if (item.querySelector("input[type=radio]:checked")) {
+          count += 1;
+        }
+      });
+      answered.textContent = String(count);
+      if (bar) {
+        bar.setAttribute("aria-valuenow", String(count));
+        var inner = bar.querySelector(".progress-bar");
+        if (inner) {
+          inner.style.width = Math.round((100 * count) / items.length) + "%";
+        }
+      }
+    }
+    form.addEventListener("change", update);
+  });
+})();
+
+// After a refused submit, move the keyboard focus to the summary of problems so
+// that its links to each question are the next thing reached.
+(function () {
+  "use strict";
+  var summary = document.getElementById("error-summary");
+  if (summary) {
+    summary.focus();
+  }
+})();

@@ -1,0 +1,215 @@
+from django.contrib import admin
+from django.db.models import Count
+
+from surveys.models import (
+    Action,
+    Answer,
+    AuditEvent,
+    Contact,
+    Department,
+    Invitation,
+    Item,
+    Membership,
+    Organization,
+    Questionnaire,
+    Response,
+    Segment,
+    Study,
+)
+
+
+class DepartmentInline(admin.TabularInline):
+    model = Department
+    extra = 0
+
+
+class SegmentInline(admin.TabularInline):
+    model = Segment
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [DepartmentInline, SegmentInline, MembershipInline]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["name"]
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "weight"]
+    list_filter = ["organization"]
+    search_fields = ["name"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "department", "created_at"]
+    list_filter = ["role", "organization"]
+    search_fields = ["user__email", "user__username", "organization__name"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user", "organization", "department"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["email", "name", "organization", "segment", "opted_out_at"]
+    list_filter = [
+        "organization",
+        "segment",
+        ("opted_out_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["email", "name"]
+    list_select_related = ["organization", "segment"]
+
+
+class ItemInline(admin.TabularInline):
+    model = Item
+    extra = 0
+    fields = ["position", "gap", "dimension", "internal_text", "customer_text"]
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "version",
+        "organization",
+        "scale_min",
+        "scale_max",
+        "items",
+    ]
+    list_filter = ["organization"]
+    search_fields = ["name"]
+    inlines = [ItemInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(item_count=Count("items"))
+
+    @admin.display(ordering="item_count")
+    def items(self, obj: Questionnaire) -> int:
+        return obj.item_count
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["questionnaire", "position", "gap", "dimension", "customer_text"]
+    list_filter = ["gap", "dimension", "questionnaire"]
+    search_fields = ["internal_text", "customer_text"]
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "status", "opens_on", "closes_on"]
+    list_filter = ["status", "organization"]
+    search_fields = ["name", "organization__name"]
+    date_hierarchy = "opens_on"
+    list_select_related = ["organization"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = [
+        "contact",
+        "study",
+        "sent_at",
+        "failed_at",
+        "opened_at",
+        "responded_at",
+        "attempts",
+        "reminders_sent",
+    ]
+    list_filter = [
+        "study",
+        ("sent_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+        ("responded_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["contact__email"]
+    readonly_fields = ["token_hash"]
+    list_select_related = ["contact", "study"]
+    raw_id_fields = ["contact"]
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    raw_id_fields = ["item"]
+
+
+@admin.register(Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    list_display = ["response", "item", "value"]
+    list_filter = ["item__gap", "response__audience", "response__study"]
+    search_fields = ["item__customer_text", "item__internal_text"]
+    raw_id_fields = ["response", "item"]
+    list_select_related = ["response", "item"]
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "study",
+        "audience",
+        "status",
+        "department",
+        "segment",
+        "submitted_at",
+    ]
+    list_filter = ["audience", "status", "study"]
+    search_fields = ["comment"]
+    raw_id_fields = ["invitation", "user"]
+    list_select_related = ["study", "department", "segment"]
+    inlines = [AnswerInline]
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    list_display = [
+        "description",
+        "gap",
+        "organization",
+        "study",
+        "owner",
+        "due_on",
+        "status",
+    ]
+    list_filter = ["status", "gap", "organization"]
+    search_fields = ["description", "owner"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "organization", "actor", "action", "target"]
+    list_filter = ["action", "organization"]
+    search_fields = ["action", "target", "actor__email"]
+    list_select_related = ["organization", "actor"]
+    readonly_fields = [
+        "organization",
+        "actor",
+        "action",
+        "target",
+        "detail",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

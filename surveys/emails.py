@@ -1,0 +1,74 @@
+"""The emails customers receive: invitations and reminders, HTML and plain text.
+
+Every header value that comes from people's input (contact names, organization
+names, study names) goes through `header_text`, so no line break can smuggle in a
+header of its own.
+"""
+
+from email.utils import formataddr, parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from surveys.models import Invitation
+
+
+def header_text(value: str, limit: int = 200) -> str:
+    """A single line fit for a header: control characters out, whitespace collapsed."""
+    cleaned = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in value)
+    return " ".join(cleaned.split())[:limit]
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def survey_links(token: str) -> dict[str, str]:
+    return {
+        "survey_url": absolute_url(reverse("survey", args=[token])),
+        "opt_out_url": absolute_url(reverse("survey_opt_out", args=[token])),
+    }
+
+
+def invitation_message(
+    invitation: Invitation, *, token: str, reminder: bool = False, connection=None
+) -> EmailMultiAlternatives:
+    """The invitation (or reminder) mail for one invitation, ready to send.
+
+    Input: the invitation with its study, organization and contact loaded, and its
+    token (never stored; see surveys.services.invitations.invitation_token).
+    """
+    study = invitation.study
+    organization = study.organization
+    contact = invitation.contact
+    context = {
+        "organization": organization,
+        "study": study,
+        "contact": contact,
+        "reminder": reminder,
+        **survey_links(token),
+    }
+    subject = header_text(
+        render_to_string("emails/invitation_subject.txt", context), limit=180
+    )
+    text = render_to_string("emails/invitation_body.txt", context)
+    html = render_to_string("emails/invitation_body.html", context)
+    _, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    from_email = formataddr((header_text(organization.name), from_address))
+    to = formataddr((header_text(contact.name), contact.email))
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=from_email,
+        to=[to],
+        connection=connection,
+        headers={
+            # Mail clients offer a one-click unsubscribe on this header.
+            "List-Unsubscribe": f"<{context['opt_out_url']}>",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message

@@ -1,0 +1,34 @@
+"""Cron entry point: reminders (and overdue sends) for every open study."""
+
+from django.core.management.base import BaseCommand
+
+from surveys.models import Study
+from surveys.services.invitations import invitations_deliver, reminders_deliver
+
+
+class Command(BaseCommand):
+    help = (
+        "Mail reminders to the non-respondents of every open study, under each "
+        "study's reminder policy; also sends invitations whose retry is due or "
+        "whose worker died. Safe to run as often as you like (e.g. hourly)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--study", type=int, help="Only this study (its id); it must be open."
+        )
+
+    def handle(self, *args, study: int | None = None, **options) -> None:
+        studies = Study.objects.filter(status=Study.Status.OPEN).order_by("pk")
+        if study is not None:
+            studies = studies.filter(pk=study)
+        total_reminded = 0
+        for each in studies:
+            sent = invitations_deliver(study_id=each.pk)
+            reminded = reminders_deliver(study_id=each.pk)
+            total_reminded += reminded.sent
+            self.stdout.write(
+                f"{each.name}: {reminded.sent} reminded, {reminded.deferred} to retry; "
+                f"{sent.sent} overdue invitation(s) sent, {sent.failed} failed."
+            )
+        self.stdout.write(self.style.SUCCESS(f"{total_reminded} reminder(s) sent."))

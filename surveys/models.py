@@ -1,0 +1,531 @@
+"""The collection side of GapSurvey: who is asked what, and what they answered.
+
+Every row belongs to exactly one organization (directly or through its study); the
+rules that must never break are database constraints, not only form checks.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Gap(models.TextChoices):
+    KNOWLEDGE = "knowledge", "Knowledge"
+    STANDARDS = "standards", "Standards"
+    DELIVERY = "delivery", "Delivery"
+    COMMUNICATION = "communication", "Communication"
+    PERCEPTION = "perception", "Perception"
+
+
+GAP_EXPLANATIONS = {
+    Gap.KNOWLEDGE: "What we think customers expect, against what they really expect.",
+    Gap.STANDARDS: "What we believe about service, against the standards we have set.",
+    Gap.DELIVERY: "The standards we have set, against the service we deliver.",
+    Gap.COMMUNICATION: "The service we deliver, against what we promise.",
+    Gap.PERCEPTION: "What customers expect, against what they receive.",
+}
+
+
+class Dimension(models.TextChoices):
+    TANGIBLES = "tangibles", "Tangibles"
+    RELIABILITY = "reliability", "Reliability"
+    RESPONSIVENESS = "responsiveness", "Responsiveness"
+    ASSURANCE = "assurance", "Assurance"
+    EMPATHY = "empathy", "Empathy"
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", "Manager"
+    STAFF = "staff", "Staff"
+
+
+class Audience(models.TextChoices):
+    INTERNAL = "internal", "Staff"
+    CUSTOMER = "customer", "Customers"
+
+
+# The database accepts any value a supported scale can produce; the questionnaire's
+# own scale is enforced in validation.
+ANSWER_MIN = 1
+ANSWER_MAX = 10
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="departments"
+    )
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "organization", Lower("name"), name="department_name_unique_per_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Segment(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="segments"
+    )
+    name = models.CharField(max_length=120)
+    # E.g. a revenue share; used to rank where to act first.
+    weight = models.DecimalField(max_digits=9, decimal_places=3, null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "organization", Lower("name"), name="segment_name_unique_per_org"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__isnull=True) | Q(weight__gte=0),
+                name="segment_weight_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_unique_user_org"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organization} ({self.role})"
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+
+class Contact(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="contacts"
+    )
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    segment = models.ForeignKey(
+        Segment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                "organization", Lower("email"), name="contact_email_unique_per_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Questionnaire(models.Model):
+    # Null organization: available to every organization (the default questionnaire).
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="questionnaires",
+    )
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(default=1)
+    previous_version = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="next_versions",
+    )
+    scale_min = models.PositiveSmallIntegerField(default=1)
+    scale_max = models.PositiveSmallIntegerField(default=7)
+    label_min = models.CharField(max_length=60, default="Strongly disagree")
+    label_mid = models.CharField(max_length=60, default="Neither agree nor disagree")
+    label_max = models.CharField(max_length=60, default="Strongly agree")
+    allow_dont_know = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scale_min__gte=ANSWER_MIN)
+                & Q(scale_max__lte=ANSWER_MAX)
+                & Q(scale_max__gte=models.F("scale_min") + 2),
+                name="questionnaire_scale_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version})"
+
+    @property
+    def scale_points(self) -> int:
+        return self.scale_max - self.scale_min + 1
+
+    @property
+    def scale_midpoint(self) -> float:
+        return (self.scale_min + self.scale_max) / 2
+
+    @property
+    def is_frozen(self) -> bool:
+        """Once any study has responses, the questionnaire may no longer change."""
+        return Response.objects.filter(study__questionnaire=self).exists()
+
+
+class Item(models.Model):
+    """One paired statement: both wordings in one row so they cannot drift apart."""
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="items"
+    )
+    gap = models.CharField(max_length=16, choices=Gap.choices)
+    dimension = models.CharField(
+        max_length=16, choices=Dimension.choices, blank=True, default=""
+    )
+    internal_text = models.TextField(help_text="Wording for staff.")
+    customer_text = models.TextField(help_text="Wording for customers.")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["questionnaire", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gap__in=Gap.values), name="item_gap_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(dimension="") | Q(dimension__in=Dimension.values),
+                name="item_dimension_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_gap_display()}: {self.customer_text[:60]}"
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="studies"
+    )
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.PROTECT, related_name="studies"
+    )
+    name = models.CharField(max_length=200)
+    introduction = models.TextField(
+        blank=True, help_text="Shown to customers and staff before the questions."
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    opens_on = models.DateField(null=True, blank=True)
+    closes_on = models.DateField(null=True, blank=True)
+    min_group_size = models.PositiveSmallIntegerField(
+        default=5, help_text="Groups smaller than this are never reported."
+    )
+    reminder_interval_days = models.PositiveSmallIntegerField(default=7)
+    max_reminders = models.PositiveSmallIntegerField(default=2)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Bumped on every write that changes results; keys cached dashboard aggregates.
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-opens_on", "-created_at"]
+        verbose_name_plural = "studies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "open", "closed"]),
+                name="study_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_group_size__gte=3),
+                name="study_min_group_size_at_least_3",
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_on__isnull=True)
+                | Q(closes_on__isnull=True)
+                | Q(closes_on__gte=models.F("opens_on")),
+                name="study_closes_after_opening",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of a survey token; only the hash is ever stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Invitation(models.Model):
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, related_name="invitations"
+    )
+    # Null once the contact has been erased (their answers stay, unlinked).
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Sending state: an invitation is sent only once the mail server accepted it.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "contact"], name="invitation_unique_study_contact"
+            )
+        ]
+        indexes = [models.Index(fields=["study", "sent_at", "responded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.contact} → {self.study}"
+
+
+class Response(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="responses")
+    audience = models.CharField(max_length=16, choices=Audience.choices)
+    # The group as it was when the response was given, for the cuts.
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+    )
+    segment = models.ForeignKey(
+        Segment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+    )
+    invitation = models.OneToOneField(
+        Invitation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="response",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "user"],
+                condition=Q(user__isnull=False),
+                name="response_unique_staff_per_study",
+            ),
+            models.CheckConstraint(
+                condition=Q(audience__in=Audience.values),
+                name="response_audience_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "submitted"]),
+                name="response_status_valid",
+            ),
+            # Staff answer under their login, customers through an invitation.
+            models.CheckConstraint(
+                condition=(Q(audience="internal") & Q(invitation__isnull=True))
+                | (Q(audience="customer") & Q(user__isnull=True)),
+                name="response_source_matches_audience",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False),
+                name="response_submitted_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["study", "audience", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_audience_display()} response #{self.pk} to {self.study}"
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="answers"
+    )
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="answers")
+    # Empty means "don't know".
+    value = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "item"], name="answer_unique_response_item"
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True)
+                | (Q(value__gte=ANSWER_MIN) & Q(value__lte=ANSWER_MAX)),
+                name="answer_value_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["item", "response"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}={self.value}"
+
+
+class Action(models.Model):
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="actions"
+    )
+    study = models.ForeignKey(
+        Study, on_delete=models.SET_NULL, null=True, blank=True, related_name="actions"
+    )
+    gap = models.CharField(max_length=16, choices=Gap.choices)
+    description = models.TextField()
+    owner = models.CharField(max_length=200, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PLANNED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["gap", "due_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gap__in=Gap.values), name="action_gap_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["planned", "in_progress", "done", "dropped"]),
+                name="action_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_gap_display()}: {self.description[:60]}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to an organization's data: invited, exported, erased, changed."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    # `<thing>_<action>`, e.g. "study_open", "contacts_import", "contact_erase".
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

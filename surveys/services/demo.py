@@ -1,0 +1,325 @@
+"""The demo organization: two waves of a study with realistic answers.
+
+Staff rate themselves higher than customers on most gaps, by different amounts
+per gap, department and segment; one department and one segment are too small to
+be reported. Everything is drawn from a fixed seed and written with bulk inserts.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from surveys.models import (
+    Action,
+    Audience,
+    Contact,
+    Department,
+    Gap,
+    Invitation,
+    Membership,
+    Organization,
+    Questionnaire,
+    Role,
+    Segment,
+    Study,
+    token_hash,
+)
+from surveys.services.generate import Profile, Respondent, responses_bulk_create
+
+SLUG = "demo"
+MANAGER_EMAIL = "manager@demo.example"
+MANAGER_PASSWORD = "gapsurvey-manager"
+STAFF_PASSWORD = "gapsurvey-staff"
+DEFAULT_QUESTIONNAIRE = "Five gaps — standard"
+
+# name: (staff count, shift of their self-ratings)
+DEPARTMENTS = {
+    "Front desk": (6, 0.2),
+    "Field service": (6, -0.1),
+    "Billing": (5, -0.3),
+    "Sales": (3, 0.4),  # below the minimum group size: always suppressed
+}
+# name: (contacts, weight, shift of their ratings)
+SEGMENTS = {
+    "Households": (90, "0.350", 0.0),
+    "Small business": (80, "0.450", -0.3),
+    "Public sector": (30, "0.200", 0.3),
+    "Partners": (8, None, 0.0),  # too few answers to report
+}
+INTERNAL = {
+    Gap.KNOWLEDGE: 5.7,
+    Gap.STANDARDS: 5.9,
+    Gap.DELIVERY: 5.8,
+    Gap.COMMUNICATION: 6.0,
+    Gap.PERCEPTION: 5.9,
+}
+CUSTOMER_EARLIER = {
+    Gap.KNOWLEDGE: 4.5,
+    Gap.STANDARDS: 5.3,
+    Gap.DELIVERY: 4.7,
+    Gap.COMMUNICATION: 3.8,
+    Gap.PERCEPTION: 4.4,
+}
+# After the actions on communication and delivery, those gaps narrowed.
+CUSTOMER_LATER = {
+    **CUSTOMER_EARLIER,
+    Gap.DELIVERY: 5.0,
+    Gap.COMMUNICATION: 4.4,
+}
+COMMENTS = [
+    "The engineer was friendly but came a day later than promised.",
+    "Invoices are hard to read & the totals never match the quote.",
+    "Very happy overall, the front desk knows me by name.",
+    "Nobody told me the appointment had moved. I found out when no one came.",
+    "The website says next-day service; it took a week.",
+    "Good people, slow process.",
+]
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    created: bool
+    organization: Organization
+    logins: list[tuple[str, str, str]]  # (role, email, password)
+
+
+def _logins() -> list[tuple[str, str, str]]:
+    return [
+        ("manager", MANAGER_EMAIL, MANAGER_PASSWORD),
+        ("staff", "staff1@demo.example", STAFF_PASSWORD),
+    ]
+
+
+def demo_load(*, today: date | None = None, seed: int = 2026) -> DemoSummary:
+    """Create the demo organization unless it exists; idempotent."""
+    existing = Organization.objects.filter(slug=SLUG).first()
+    if existing is not None:
+        return DemoSummary(created=False, organization=existing, logins=_logins())
+    organization = _demo_create(today=today or timezone.localdate(), seed=seed)
+    return DemoSummary(created=True, organization=organization, logins=_logins())
+
+
+def _at(day: date, rng: np.random.Generator) -> datetime:
+    minutes = int(rng.integers(8 * 60, 20 * 60))
+    return timezone.make_aware(
+        datetime.combine(day, time()) + timedelta(minutes=minutes)
+    )
+
+
+@transaction.atomic
+def _demo_create(*, today: date, seed: int) -> Organization:
+    rng = np.random.default_rng(seed)
+    questionnaire = Questionnaire.objects.get(
+        organization=None, name=DEFAULT_QUESTIONNAIRE, version=1
+    )
+    organization = Organization.objects.create(name="Northwind Services", slug=SLUG)
+    User = get_user_model()
+
+    manager = User.objects.create(
+        username=MANAGER_EMAIL,
+        email=MANAGER_EMAIL,
+        first_name="Morgan",
+        last_name="Reyes",
+        password=make_password(MANAGER_PASSWORD),
+    )
+    Membership.objects.create(
+        user=manager, organization=organization, role=Role.MANAGER
+    )
+
+    staff_hash = make_password(STAFF_PASSWORD)  # hashing is slow: once for all
+    staff: list[tuple[Membership, float]] = []
+    number = 0
+    for name, (count, shift) in DEPARTMENTS.items():
+        department = Department.objects.create(organization=organization, name=name)
+        for _ in range(count):
+            number += 1
+            email = f"staff{number}@demo.example"
+            user = User.objects.create(
+                username=email,
+                email=email,
+                first_name=f"Staff{number}",
+                last_name=name.split()[0],
+                password=staff_hash,
+            )
+            membership = Membership.objects.create(
+                user=user,
+                organization=organization,
+                role=Role.STAFF,
+                department=department,
+            )
+            staff.append((membership, shift))
+
+    contacts: list[tuple[Contact, float]] = []
+    number = 0
+    for name, (count, weight, shift) in SEGMENTS.items():
+        segment = Segment.objects.create(
+            organization=organization, name=name, weight=weight
+        )
+        batch = []
+        for _ in range(count):
+            number += 1
+            batch.append(
+                Contact(
+                    organization=organization,
+                    email=f"customer{number:03d}@example.com",
+                    name=f"Customer {number:03d}",
+                    segment=segment,
+                )
+            )
+        contacts.extend((c, shift) for c in Contact.objects.bulk_create(batch))
+    # Two customers asked not to be mailed again.
+    Contact.objects.filter(pk__in=[contacts[5][0].pk, contacts[120][0].pk]).update(
+        opted_out_at=timezone.now()
+    )
+
+    waves = [
+        ("Spring wave", today - timedelta(days=200), 30, CUSTOMER_EARLIER, 0.66),
+        ("Autumn wave", today - timedelta(days=14), 44, CUSTOMER_LATER, 0.55),
+    ]
+    for index, (name, opens_on, days, customer_means, answer_rate) in enumerate(waves):
+        closed = index == 0
+        study = Study.objects.create(
+            organization=organization,
+            questionnaire=questionnaire,
+            name=f"{name} {opens_on.year}",
+            introduction=(
+                "We would like to know how well we serve you. The survey takes "
+                "about five minutes; your answers are reported only in groups."
+            ),
+            status=Study.Status.CLOSED if closed else Study.Status.OPEN,
+            opens_on=opens_on,
+            closes_on=opens_on + timedelta(days=days),
+            opened_at=_at(opens_on, rng),
+            closed_at=_at(opens_on + timedelta(days=days), rng) if closed else None,
+        )
+        _wave_responses(
+            study=study,
+            staff=staff,
+            contacts=contacts,
+            profile=Profile(internal=INTERNAL, customer=customer_means),
+            answer_rate=answer_rate,
+            rng=rng,
+            last_day=min(today, study.closes_on),
+        )
+        if closed:
+            _actions_between_waves(organization, study, opens_on + timedelta(days=60))
+    return organization
+
+
+def _wave_responses(
+    *,
+    study: Study,
+    staff: list[tuple[Membership, float]],
+    contacts: list[tuple[Contact, float]],
+    profile: Profile,
+    answer_rate: float,
+    rng: np.random.Generator,
+    last_day: date,
+) -> None:
+    span = max((last_day - study.opens_on).days, 1)
+
+    def when() -> datetime:
+        return _at(study.opens_on + timedelta(days=int(rng.integers(0, span))), rng)
+
+    sent_at = _at(study.opens_on, rng)
+    invitations = Invitation.objects.bulk_create(
+        Invitation(
+            study=study,
+            contact=contact,
+            token_hash=token_hash(secrets.token_urlsafe(32)),
+            attempts=1,
+            sent_at=sent_at,
+        )
+        for contact, _ in contacts
+        if contact.opted_out_at is None
+    )
+    shifts = {contact.pk: (contact, shift) for contact, shift in contacts}
+    respondents, times = [], []
+    for invitation in invitations:
+        contact, shift = shifts[invitation.contact_id]
+        if rng.random() >= answer_rate:
+            continue
+        comment = (
+            COMMENTS[int(rng.integers(len(COMMENTS)))] if rng.random() < 0.08 else ""
+        )
+        respondents.append(
+            Respondent(
+                audience=Audience.CUSTOMER,
+                segment_id=contact.segment_id,
+                invitation_id=invitation.pk,
+                shift=shift,
+                comment=comment,
+            )
+        )
+        times.append(when())
+        invitation.opened_at = invitation.responded_at = times[-1]
+    for invitation in invitations:
+        if invitation.responded_at is None and rng.random() < 0.25:
+            invitation.opened_at = when()
+    Invitation.objects.bulk_update(invitations, ["opened_at", "responded_at"])
+    # A few addresses bounced.
+    for invitation in invitations[-3:]:
+        if invitation.responded_at is None:
+            Invitation.objects.filter(pk=invitation.pk).update(
+                sent_at=None,
+                failed_at=sent_at,
+                attempts=5,
+                last_error="550 5.1.1 Mailbox does not exist",
+            )
+
+    for number, (membership, shift) in enumerate(staff):
+        if number % 7 == 3:
+            continue  # not started
+        respondents.append(
+            Respondent(
+                audience=Audience.INTERNAL,
+                department_id=membership.department_id,
+                user_id=membership.user_id,
+                shift=shift,
+                submitted=number % 7 != 5,  # a few drafts
+            )
+        )
+        times.append(when())
+    responses_bulk_create(
+        study=study,
+        respondents=respondents,
+        profile=profile,
+        submitted_at=times,
+        rng=rng,
+    )
+
+
+def _actions_between_waves(organization: Organization, study: Study, on: date) -> None:
+    created = timezone.make_aware(datetime.combine(on, time(9)))
+    Action.objects.bulk_create(
+        [
+            Action(
+                organization=organization,
+                study=study,
+                gap=Gap.COMMUNICATION,
+                description="Align the sales script and the website with the "
+                "service terms actually offered.",
+                owner="Head of Sales",
+                due_on=on + timedelta(days=45),
+                status=Action.Status.DONE,
+                created_at=created,
+                closed_at=created + timedelta(days=40),
+            ),
+            Action(
+                organization=organization,
+                study=study,
+                gap=Gap.DELIVERY,
+                description="A first-time-right checklist for every field visit.",
+                owner="Field service lead",
+                due_on=on + timedelta(days=90),
+                status=Action.Status.IN_PROGRESS,
+                created_at=created,
+            ),
+        ]
+    )

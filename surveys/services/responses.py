@@ -1,0 +1,167 @@
+"""Writing answers: one transaction per save, nothing half-written, and a submitted
+response never changes again."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from surveys.models import (
+    Answer,
+    Audience,
+    Invitation,
+    Membership,
+    Response,
+    Study,
+)
+
+
+class ResponseError(Exception):
+    """A save that must be refused; the message is fit to show the person."""
+
+
+class StudyNotOpen(ResponseError):
+    pass
+
+
+class AlreadySubmitted(ResponseError):
+    pass
+
+
+class InvalidAnswers(ResponseError):
+    pass
+
+
+def _validate_answers(
+    study: Study, answers: dict[int, int | None], submit: bool
+) -> None:
+    questionnaire = study.questionnaire
+    item_ids = set(questionnaire.items.values_list("id", flat=True))
+    if set(answers) - item_ids:
+        raise InvalidAnswers("The answers name a question that is not in this survey.")
+    for value in answers.values():
+        if value is None:
+            if not questionnaire.allow_dont_know:
+                raise InvalidAnswers("“Don't know” is not offered in this survey.")
+        elif not questionnaire.scale_min <= value <= questionnaire.scale_max:
+            raise InvalidAnswers(
+                f"Answers must be between {questionnaire.scale_min} and "
+                f"{questionnaire.scale_max}."
+            )
+    if submit and set(answers) != item_ids:
+        raise InvalidAnswers("Every question needs an answer before you submit.")
+
+
+def _write_answers(response: Response, answers: dict[int, int | None]) -> None:
+    Answer.objects.filter(response=response).delete()
+    Answer.objects.bulk_create(
+        Answer(response=response, item_id=item_id, value=value)
+        for item_id, value in answers.items()
+    )
+
+
+def _touch_study(study: Study, now) -> None:
+    Study.objects.filter(pk=study.pk).update(changed_at=now)
+
+
+def staff_response_get(*, study: Study, membership: Membership) -> Response | None:
+    return Response.objects.filter(study=study, user_id=membership.user_id).first()
+
+
+@transaction.atomic
+def staff_response_save(
+    *,
+    study: Study,
+    membership: Membership,
+    answers: dict[int, int | None],
+    comment: str = "",
+    submit: bool,
+) -> Response:
+    """Save a staff member's draft, or submit it.
+
+    Input: {item_id: value, or None for "don't know"} for the answered items.
+    Raises StudyNotOpen, AlreadySubmitted or InvalidAnswers; then nothing is written.
+    """
+    study = (
+        Study.objects.select_for_update(of=("self",))
+        .select_related("questionnaire")
+        .get(pk=study.pk)
+    )
+    if not study.is_open:
+        raise StudyNotOpen("This study is closed: answers can no longer be changed.")
+    _validate_answers(study, answers, submit)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            response, _ = Response.objects.get_or_create(
+                study=study,
+                user_id=membership.user_id,
+                defaults={"audience": Audience.INTERNAL, "created_at": now},
+            )
+    except IntegrityError:
+        # Two first saves raced: the other one created the row.
+        response = Response.objects.get(study=study, user_id=membership.user_id)
+    response = Response.objects.select_for_update().get(pk=response.pk)
+    if response.status == Response.Status.SUBMITTED:
+        raise AlreadySubmitted("You have already submitted this self-assessment.")
+    _write_answers(response, answers)
+    response.comment = comment
+    response.updated_at = now
+    response.department_id = membership.department_id
+    if submit:
+        response.status = Response.Status.SUBMITTED
+        response.submitted_at = now
+        _touch_study(study, now)
+    response.save()
+    return response
+
+
+@transaction.atomic
+def customer_response_submit(
+    *,
+    invitation: Invitation,
+    answers: dict[int, int | None],
+    comment: str = "",
+) -> Response:
+    """Record a customer's complete answers to the invitation's study.
+
+    Exactly one response survives per invitation, however many submits race.
+    Raises StudyNotOpen, AlreadySubmitted or InvalidAnswers; then nothing is written.
+    """
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("study__questionnaire", "contact")
+        .get(pk=invitation.pk)
+    )
+    study = invitation.study
+    if not study.is_open:
+        raise StudyNotOpen("This survey is closed.")
+    if (
+        invitation.responded_at is not None
+        or Response.objects.filter(invitation=invitation).exists()
+    ):
+        raise AlreadySubmitted("This survey has already been answered. Thank you!")
+    _validate_answers(study, answers, submit=True)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            response = Response.objects.create(
+                study=study,
+                audience=Audience.CUSTOMER,
+                invitation=invitation,
+                segment_id=invitation.contact.segment_id
+                if invitation.contact
+                else None,
+                status=Response.Status.SUBMITTED,
+                comment=comment,
+                created_at=now,
+                updated_at=now,
+                submitted_at=now,
+            )
+    except IntegrityError:
+        raise AlreadySubmitted("This survey has already been answered. Thank you!")
+    _write_answers(response, answers)
+    invitation.responded_at = now
+    if invitation.opened_at is None:
+        invitation.opened_at = now
+    invitation.save(update_fields=["responded_at", "opened_at"])
+    _touch_study(study, now)
+    return response

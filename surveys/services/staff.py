@@ -1,0 +1,384 @@
+"""Adding staff to an organization: one at a time or from a CSV file.
+
+A new person gets an account without a usable password and an email with a
+one-time, expiring link to choose one. A person who already has an account (in
+another organization) is added to this one without a new account and told so.
+The database work is one transaction; the mails go out after it has committed.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from surveys.audit import audit_record
+from surveys.csv_upload import CsvRow
+from surveys.models import Department, Membership, Organization, Role
+from surveys.services.accounts import set_password_link, user_get_or_create
+
+logger = logging.getLogger(__name__)
+
+NAME_MAX = 150
+DEPARTMENT_MAX = Department._meta.get_field("name").max_length
+
+
+class StaffError(Exception):
+    """A staff change that must be refused; the message is fit to show the person."""
+
+
+# Another organization created the same account at the same moment.
+_RACED = "Someone else changed these accounts at the same moment; please try again."
+
+
+def one_line(text: str) -> str:
+    """Collapse all whitespace, newlines included, so that a name can never reach
+    a mail header or a log line as more than one line."""
+    return " ".join((text or "").split())
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    first, _, last = one_line(name).partition(" ")
+    return first[:150], last[:150]
+
+
+def department_get_or_create(
+    *, organization: Organization, name: str
+) -> Department | None:
+    """The organization's department of that name (case-insensitive), created if
+    new; None for an empty name."""
+    name = one_line(name)
+    if not name:
+        return None
+    department = Department.objects.filter(
+        organization=organization, name__iexact=name
+    ).first()
+    if department is None:
+        department = Department.objects.create(organization=organization, name=name)
+    return department
+
+
+@dataclass
+class StaffAdded:
+    """What happened to one person: a new account, or an existing one added."""
+
+    membership: Membership
+    created_user: bool
+    mail_sent: bool = False
+
+
+def _lock_organization(organization: Organization) -> None:
+    """Serialise staff changes of one organization: two imports (or a double
+    confirm) racing each plan against what the other has committed."""
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+
+
+def _membership_create(
+    *,
+    organization: Organization,
+    email: str,
+    name: str,
+    department: Department | None,
+) -> StaffAdded:
+    first, last = _split_name(name)
+    user, created = user_get_or_create(email=email, first_name=first, last_name=last)
+    if Membership.objects.filter(user=user, organization=organization).exists():
+        raise StaffError(f"{user.email} is already a member of {organization.name}.")
+    membership = Membership.objects.create(
+        user=user, organization=organization, role=Role.STAFF, department=department
+    )
+    return StaffAdded(membership=membership, created_user=created)
+
+
+@transaction.atomic
+def _staff_add_db(
+    *,
+    organization: Organization,
+    actor: AbstractBaseUser | None,
+    email: str,
+    name: str,
+    department: Department | None = None,
+    new_department: str = "",
+) -> StaffAdded:
+    _lock_organization(organization)
+    if department is not None and department.organization_id != organization.pk:
+        raise StaffError("That department belongs to another organization.")
+    if new_department.strip():
+        department = department_get_or_create(
+            organization=organization, name=new_department
+        )
+    added = _membership_create(
+        organization=organization, email=email, name=name, department=department
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="staff_add",
+        target=added.membership.user.email,
+        department=department.name if department else "",
+        new_account=added.created_user,
+    )
+    return added
+
+
+def staff_add(
+    *,
+    organization: Organization,
+    actor: AbstractBaseUser | None,
+    email: str,
+    name: str,
+    department: Department | None = None,
+    new_department: str = "",
+) -> StaffAdded:
+    """Add one staff member and mail them (after the commit).
+
+    `new_department`, when given, names a department to use (created if new)
+    instead of `department`. Raises StaffError if the person is already a member.
+    """
+    try:
+        added = _staff_add_db(
+            organization=organization,
+            actor=actor,
+            email=email,
+            name=name,
+            department=department,
+            new_department=new_department,
+        )
+    except IntegrityError:
+        raise StaffError(_RACED)
+    added.mail_sent = staff_welcome_send(added=added, actor=actor)
+    return added
+
+
+# --- Mail ---------------------------------------------------------------------
+
+
+def staff_welcome_send(*, added: StaffAdded, actor: AbstractBaseUser | None) -> bool:
+    """Mail a new person their set-password link, or an existing one that they were
+    added. True if the mail server accepted it; a failure is logged, not raised,
+    because the person has been added all the same (the manager can resend)."""
+    membership = added.membership
+    user = membership.user
+    context = {
+        "user": user,
+        "name": one_line(user.get_full_name()),
+        "organization": membership.organization,
+        "inviter": one_line(actor.get_full_name() or actor.email) if actor else "",
+        "login_url": f"{settings.SITE_URL}{reverse('login')}",
+        "site_url": settings.SITE_URL,
+        "timeout_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+    }
+    if added.created_user or not user.has_usable_password():
+        template = "staff_invite"
+        context["link"] = set_password_link(user)
+        subject = f"You are invited to GapSurvey by {membership.organization.name}"
+    else:
+        template = "staff_added"
+        subject = f"You were added to {membership.organization.name} on GapSurvey"
+    message = EmailMultiAlternatives(
+        subject=one_line(subject),
+        body=render_to_string(f"emails/{template}.txt", context),
+        to=[one_line(user.email)],
+    )
+    message.attach_alternative(
+        render_to_string(f"emails/{template}.html", context), "text/html"
+    )
+    try:
+        message.send()
+    except Exception:  # any transport failure: the membership stands
+        logger.exception("staff mail to user %s failed", user.pk)
+        return False
+    return True
+
+
+@transaction.atomic
+def staff_invite_resend(
+    *, membership: Membership, actor: AbstractBaseUser | None
+) -> bool:
+    """Send a fresh set-password link to a member who has not chosen a password."""
+    if membership.user.has_usable_password():
+        raise StaffError(f"{membership.user.email} has already set a password.")
+    audit_record(
+        organization=membership.organization,
+        actor=actor,
+        action="staff_invite_resend",
+        target=membership.user.email,
+    )
+    return staff_welcome_send(
+        added=StaffAdded(membership=membership, created_user=True), actor=actor
+    )
+
+
+# --- CSV import ---------------------------------------------------------------
+
+CSV_REQUIRED = ["email", "name"]
+CSV_OPTIONAL = ["department"]
+
+
+@dataclass
+class StaffImportRow:
+    line: int
+    email: str
+    name: str
+    department: str
+    action: str  # "create", "skip" or "reject"
+    reason: str = ""
+    existing_account: bool = False
+
+
+@dataclass
+class StaffImportPlan:
+    rows: list[StaffImportRow]
+    new_departments: list[str] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def rejected(self) -> list[StaffImportRow]:
+        return [row for row in self.rows if row.action == "reject"]
+
+    @property
+    def skipped(self) -> list[StaffImportRow]:
+        return [row for row in self.rows if row.action == "skip"]
+
+    @property
+    def to_create(self) -> list[StaffImportRow]:
+        return [row for row in self.rows if row.action == "create"]
+
+
+def staff_import_plan(
+    *, organization: Organization, rows: list[CsvRow]
+) -> StaffImportPlan:
+    """What importing these rows would do, row by row, without writing anything."""
+    User = get_user_model()
+    member_emails = {
+        email.lower()
+        for email in Membership.objects.filter(organization=organization).values_list(
+            "user__email", flat=True
+        )
+    }
+    departments = {
+        name.lower()
+        for name in Department.objects.filter(organization=organization).values_list(
+            "name", flat=True
+        )
+    }
+    seen: dict[str, int] = {}
+    new_departments: dict[str, str] = {}
+    planned = []
+    for row in rows:
+        email = one_line(row.values.get("email", ""))
+        name = one_line(row.values.get("name", ""))
+        department = one_line(row.values.get("department", ""))
+        plan = StaffImportRow(
+            line=row.line, email=email, name=name, department=department, action=""
+        )
+        planned.append(plan)
+        reason = ""
+        if row.values.get("__extra__"):
+            reason = "The row has more cells than the header has columns."
+        elif not email:
+            reason = "The email address is missing."
+        else:
+            try:
+                validate_email(email)
+            except ValidationError:
+                reason = f"“{email}” is not a valid email address."
+        if not reason and len(email) > 254:
+            reason = "The email address is longer than 254 characters."
+        if not reason and len(name) > NAME_MAX:
+            reason = f"The name is longer than {NAME_MAX} characters."
+        if not reason and len(department) > DEPARTMENT_MAX:
+            reason = f"The department is longer than {DEPARTMENT_MAX} characters."
+        if not reason and email.lower() in seen:
+            reason = f"The same address is on line {seen[email.lower()]}."
+        if reason:
+            plan.action, plan.reason = "reject", reason
+            continue
+        seen[email.lower()] = row.line
+        if email.lower() in member_emails:
+            plan.action, plan.reason = "skip", "Already a member."
+            continue
+        plan.action = "create"
+        plan.existing_account = User.objects.filter(email__iexact=email).exists()
+        if plan.existing_account:
+            plan.reason = "Has an account (another organization): no new account."
+        if department and department.lower() not in departments:
+            new_departments.setdefault(department.lower(), department)
+    return StaffImportPlan(rows=planned, new_departments=list(new_departments.values()))
+
+
+@dataclass
+class StaffImportResult:
+    added: list[StaffAdded]
+    skipped: int
+    mails_failed: int = 0
+
+
+@transaction.atomic
+def _staff_import_db(
+    *, organization: Organization, actor: AbstractBaseUser | None, rows: list[CsvRow]
+) -> StaffImportResult:
+    # Planned again inside the transaction: the database may have changed since
+    # the preview, and what is applied must be what is valid now.
+    _lock_organization(organization)
+    plan = staff_import_plan(organization=organization, rows=rows)
+    if plan.rejected:
+        first = plan.rejected[0]
+        raise StaffError(
+            f"Nothing was imported: {len(plan.rejected)} row(s) cannot be imported "
+            f"(line {first.line}: {first.reason}) Correct the file and upload it again."
+        )
+    added = []
+    for row in plan.to_create:
+        department = department_get_or_create(
+            organization=organization, name=row.department
+        )
+        try:
+            added.append(
+                _membership_create(
+                    organization=organization,
+                    email=row.email,
+                    name=row.name,
+                    department=department,
+                )
+            )
+        except StaffError as error:
+            raise StaffError(f"Nothing was imported: line {row.line}: {error}")
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="staff_import",
+        target=f"{len(added)} staff",
+        added=len(added),
+        new_accounts=sum(1 for a in added if a.created_user),
+        skipped=plan.count("skip"),
+        new_departments=plan.new_departments,
+    )
+    return StaffImportResult(added=added, skipped=plan.count("skip"))
+
+
+def staff_import(
+    *, organization: Organization, actor: AbstractBaseUser | None, rows: list[CsvRow]
+) -> StaffImportResult:
+    """Import staff rows all-or-nothing, then mail each person added.
+
+    Raises StaffError (and writes nothing) if any row is rejected.
+    """
+    try:
+        result = _staff_import_db(organization=organization, actor=actor, rows=rows)
+    except IntegrityError:
+        raise StaffError(f"Nothing was imported: {_RACED}")
+    for added in result.added:
+        added.mail_sent = staff_welcome_send(added=added, actor=actor)
+        if not added.mail_sent:
+            result.mails_failed += 1
+    return result

@@ -1,0 +1,50 @@
+"""Background work, through Django's Tasks API (the django-tasks backport).
+
+The default backend is the database one (`manage.py db_worker`); RQ on Redis
+(`django_tasks_rq.RQBackend`) is the scale-out option. Both tasks are safe to run
+any number of times, concurrently too: the services claim each row before mailing
+it (see surveys.services.invitations).
+"""
+
+import logging
+
+from django_tasks import task
+
+from surveys.services.invitations import (
+    DeliveryReport,
+    invitations_deliver,
+    reminders_deliver,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _follow_up(task_obj, study_id: int, report: DeliveryReport) -> None:
+    """Queue another run when retries are due later, on backends that can defer.
+
+    Without deferral (the immediate backend) later retries wait for the next
+    trigger: another invitation, a retry button, or `send_reminders` from cron.
+    """
+    if report.next_run_at is None:
+        return
+    backend = task_obj.get_backend()
+    if not backend.supports_defer:
+        return
+    task_obj.using(run_after=report.next_run_at).enqueue(study_id)
+
+
+@task()
+def invitations_send(study_id: int) -> dict:
+    """Mail the study's pending invitations; retries are queued with backoff."""
+    report = invitations_deliver(study_id=study_id)
+    logger.info("Study %s invitations: %s", study_id, report.as_dict())
+    _follow_up(invitations_send, study_id, report)
+    return report.as_dict()
+
+
+@task()
+def reminders_send(study_id: int) -> dict:
+    """Mail reminders to the study's non-respondents who are due one."""
+    report = reminders_deliver(study_id=study_id)
+    logger.info("Study %s reminders: %s", study_id, report.as_dict())
+    return report.as_dict()

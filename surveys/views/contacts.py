@@ -1,0 +1,176 @@
+"""Managers' contacts pages: list, add, edit, remove, CSV import."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from surveys.access import contact_for_manager, require_manager
+from surveys.csv_upload import CsvError, csv_text_from_upload, upload_stash, upload_take
+from surveys.forms.contacts import ContactFilterForm, ContactForm, ContactImportForm
+from surveys.models import Contact
+from surveys.services import contacts as contacts_service
+
+IMPORT_KIND = "contacts"
+PAGE_SIZE = 50
+
+
+@login_required
+def contact_list(request: HttpRequest) -> HttpResponse:
+    membership = require_manager(request)
+    organization = membership.organization
+    contacts = Contact.objects.filter(organization=organization).select_related(
+        "segment"
+    )
+    filters = ContactFilterForm(request.GET or None, organization=organization)
+    if filters.is_valid():
+        if query := filters.cleaned_data["q"].strip():
+            contacts = contacts.filter(
+                Q(email__icontains=query) | Q(name__icontains=query)
+            )
+        if segment := filters.cleaned_data["segment"]:
+            contacts = contacts.filter(segment=segment)
+    page = Paginator(contacts.order_by("email"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    return render(
+        request,
+        "surveys/contact_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query_string": query_string.urlencode(),
+            "total": Contact.objects.filter(organization=organization).count(),
+        },
+    )
+
+
+@login_required
+def contact_create(request: HttpRequest) -> HttpResponse:
+    membership = require_manager(request)
+    form = ContactForm(
+        request.POST if request.method == "POST" else None,
+        organization=membership.organization,
+        submit_label="Add contact",
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = contacts_service.contact_create(
+                organization=membership.organization,
+                actor=request.user,
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
+                segment_name=form.cleaned_data["segment"],
+            )
+        except contacts_service.ContactError as error:
+            form.add_error("email", str(error))
+        else:
+            messages.success(request, f"Added {contact.email}.")
+            return redirect("contact_list")
+    return render(
+        request, "surveys/contact_form.html", {"form": form, "title": "Add a contact"}
+    )
+
+
+@login_required
+def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = contact_for_manager(request, contact_id)
+    form = ContactForm(
+        request.POST if request.method == "POST" else None,
+        organization=contact.organization,
+        submit_label="Save",
+        initial={
+            "email": contact.email,
+            "name": contact.name,
+            "segment": contact.segment.name if contact.segment else "",
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            contacts_service.contact_update(
+                contact=contact,
+                actor=request.user,
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
+                segment_name=form.cleaned_data["segment"],
+            )
+        except contacts_service.ContactError as error:
+            form.add_error("email", str(error))
+        else:
+            messages.success(request, f"Saved {contact.email}.")
+            return redirect("contact_list")
+    return render(
+        request,
+        "surveys/contact_form.html",
+        {"form": form, "title": f"Edit {contact.email}", "contact": contact},
+    )
+
+
+@login_required
+@require_POST
+def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = contact_for_manager(request, contact_id)
+    email = contact.email
+    contacts_service.contact_delete(contact=contact, actor=request.user)
+    messages.success(request, f"Removed {email}. Answers already given are kept.")
+    return redirect("contact_list")
+
+
+@login_required
+def contact_import(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV and see what it would do; nothing is written yet."""
+    membership = require_manager(request)
+    if request.method == "POST":
+        form = ContactImportForm(request.POST, request.FILES)
+    else:
+        form = ContactImportForm()
+    plan = key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = csv_text_from_upload(form.cleaned_data["file"])
+            plan = contacts_service.contacts_import_plan(
+                organization=membership.organization, text=text
+            )
+        except CsvError as error:
+            form.add_error("file", str(error))
+        else:
+            if plan.can_apply:
+                key = upload_stash(request, kind=IMPORT_KIND, text=text)
+    return render(
+        request,
+        "surveys/contact_import.html",
+        {"form": form, "plan": plan, "key": key},
+    )
+
+
+@login_required
+@require_POST
+def contact_import_confirm(request: HttpRequest) -> HttpResponse:
+    """Apply the previewed file, all or nothing; a second confirm applies nothing."""
+    membership = require_manager(request)
+    text = upload_take(request, kind=IMPORT_KIND, key=request.POST.get("key", ""))
+    if text is None:
+        messages.warning(
+            request,
+            "This import was already applied or has expired; nothing was changed. "
+            "Upload the file again if needed.",
+        )
+        return redirect("contact_list")
+    try:
+        plan = contacts_service.contacts_import(
+            organization=membership.organization, actor=request.user, text=text
+        )
+    except (CsvError, contacts_service.ContactError) as error:
+        messages.error(request, str(error))
+        return redirect("contact_import")
+    messages.success(
+        request,
+        f"Imported: {plan.creates} created, {plan.updates} updated, "
+        f"{plan.unchanged} unchanged.",
+    )
+    return redirect("contact_list")

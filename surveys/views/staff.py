@@ -1,0 +1,365 @@
+"""Managers add staff; staff answer their self-assessments.
+
+Managers never see one person's answers here: the staff list shows who is a
+member, not who answered what.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from surveys.access import (
+    membership_for_manager,
+    require_manager,
+    require_staff,
+    study_for_respondent,
+)
+from surveys.csv_upload import (
+    CsvError,
+    csv_rows,
+    csv_text_from_upload,
+    upload_peek,
+    upload_stash,
+    upload_take,
+)
+from surveys.forms.answers import (
+    DONT_KNOW,
+    AnswersForm,
+    initial_from_answers,
+    scale_choices,
+)
+from surveys.forms.staff import StaffAddForm, StaffImportForm
+from surveys.models import Audience, Membership, Response, Study
+from surveys.services.responses import (
+    AlreadySubmitted,
+    InvalidAnswers,
+    StudyNotOpen,
+    staff_response_get,
+    staff_response_save,
+)
+from surveys.services.staff import (
+    CSV_OPTIONAL,
+    CSV_REQUIRED,
+    StaffError,
+    staff_add,
+    staff_import,
+    staff_import_plan,
+    staff_invite_resend,
+)
+
+IMPORT_KIND = "staff"
+
+
+# --- Managers: the organization's people ---------------------------------------
+
+
+@login_required
+def staff_list(request: HttpRequest) -> HttpResponse:
+    manager = require_manager(request)
+    members = (
+        Membership.objects.filter(organization=manager.organization)
+        .select_related("user", "department")
+        .order_by("role", "user__email")
+    )
+    return render(
+        request,
+        "surveys/staff_list.html",
+        {"members": members, "organization": manager.organization},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_add_view(request: HttpRequest) -> HttpResponse:
+    manager = require_manager(request)
+    form = StaffAddForm(request.POST or None, organization=manager.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = staff_add(
+                organization=manager.organization,
+                actor=request.user,
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
+                department=form.cleaned_data["department"],
+                new_department=form.cleaned_data["new_department"],
+            )
+        except StaffError as error:
+            form.add_error("email", str(error))
+        else:
+            _report_added(request, [added])
+            return redirect("staff_list")
+    return render(request, "surveys/staff_add.html", {"form": form})
+
+
+def _report_added(request: HttpRequest, added: list) -> None:
+    for item in added:
+        email = item.membership.user.email
+        if not item.mail_sent:
+            messages.warning(
+                request,
+                f"{email} was added, but the email could not be sent. "
+                "Use “Send the link again” on the staff list.",
+            )
+    sent = [item for item in added if item.mail_sent]
+    if len(added) == 1 and sent:
+        item = sent[0]
+        what = "a link to set a password" if item.created_user else "a note"
+        messages.success(
+            request, f"{item.membership.user.email} was added and sent {what}."
+        )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_import_view(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV file and preview every row; nothing is written here."""
+    manager = require_manager(request)
+    form = StaffImportForm(request.POST or None, request.FILES or None)
+    plan = key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = csv_text_from_upload(form.cleaned_data["file"])
+            rows = csv_rows(text, required=CSV_REQUIRED, optional=CSV_OPTIONAL)
+        except CsvError as error:
+            form.add_error("file", str(error))
+        else:
+            plan = staff_import_plan(organization=manager.organization, rows=rows)
+            key = upload_stash(request, kind=IMPORT_KIND, text=text)
+    return render(
+        request, "surveys/staff_import.html", {"form": form, "plan": plan, "key": key}
+    )
+
+
+@login_required
+@require_POST
+def staff_import_confirm(request: HttpRequest) -> HttpResponse:
+    """Apply the previewed file, all or nothing; a second confirm finds nothing."""
+    manager = require_manager(request)
+    key = request.POST.get("key", "")
+    if upload_peek(request, kind=IMPORT_KIND, key=key) is None:
+        messages.error(
+            request,
+            "There is no import waiting to be confirmed: it was already applied or "
+            "has expired. Upload the file again if needed.",
+        )
+        return redirect("staff_list")
+    text = upload_take(request, kind=IMPORT_KIND, key=key)
+    try:
+        rows = csv_rows(text, required=CSV_REQUIRED, optional=CSV_OPTIONAL)
+        result = staff_import(
+            organization=manager.organization, actor=request.user, rows=rows
+        )
+    except (CsvError, StaffError) as error:
+        messages.error(request, str(error))
+        return redirect("staff_import")
+    messages.success(
+        request,
+        f"Imported: {len(result.added)} added, {result.skipped} already members.",
+    )
+    _report_added(request, [a for a in result.added if not a.mail_sent])
+    return redirect("staff_list")
+
+
+@login_required
+@require_POST
+def staff_resend(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = membership_for_manager(request, membership_id)
+    try:
+        sent = staff_invite_resend(membership=membership, actor=request.user)
+    except StaffError as error:
+        messages.error(request, str(error))
+    else:
+        if sent:
+            messages.success(
+                request, f"A new link was sent to {membership.user.email}."
+            )
+        else:
+            messages.warning(request, "The email could not be sent; try again later.")
+    return redirect("staff_list")
+
+
+# --- Staff: their own self-assessments -------------------------------------------
+
+
+def respondents_only(view):
+    """Managers are not respondents (their answers would mix into the staff
+    figures): a 403 that says so and points them to their own pages."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as denied:
+            return render(
+                request,
+                "surveys/staff_not_respondent.html",
+                {"reason": str(denied)},
+                status=403,
+            )
+
+    return wrapped
+
+
+@login_required
+@respondents_only
+def staff_home(request: HttpRequest) -> HttpResponse:
+    """The person's open self-assessments and their state, and the closed ones they
+    submitted (read-only)."""
+    membership = require_staff(request)
+    studies = (
+        Study.objects.filter(organization=membership.organization)
+        .exclude(status=Study.Status.DRAFT)
+        .select_related("questionnaire")
+        .annotate(item_count=Count("questionnaire__items", distinct=True))
+    )
+    responses = {
+        r.study_id: r
+        for r in Response.objects.filter(
+            user=request.user, study__organization=membership.organization
+        ).annotate(answered=Count("answers", filter=Q(answers__isnull=False)))
+    }
+    open_rows, closed_rows = [], []
+    for study in studies:
+        response = responses.get(study.pk)
+        row = {"study": study, "response": response}
+        if study.is_open:
+            open_rows.append(row)
+        elif response and response.status == Response.Status.SUBMITTED:
+            closed_rows.append(row)
+    return render(
+        request,
+        "surveys/staff_home.html",
+        {"open_rows": open_rows, "closed_rows": closed_rows},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@respondents_only
+def assessment(request: HttpRequest, study_id: int) -> HttpResponse:
+    """The self-assessment form: save a draft, resume, submit once."""
+    study = study_for_respondent(request, study_id)
+    membership = require_staff(request)
+    response = staff_response_get(study=study, membership=membership)
+    submitted = response is not None and response.status == Response.Status.SUBMITTED
+    if submitted or not study.is_open:
+        if request.method == "POST":
+            return _refused(request, study, _refusal(study, submitted))
+        return _read_only(request, study, response)
+    items = list(study.questionnaire.items.all())
+    submit = request.POST.get("action") == "submit"
+    form_kwargs = {
+        "questionnaire": study.questionnaire,
+        "items": items,
+        "audience": Audience.INTERNAL,
+        "require_all": submit,
+    }
+    if request.method == "GET":
+        initial = {}
+        if response is not None:
+            answers = dict(response.answers.values_list("item_id", "value"))
+            initial = initial_from_answers(answers) | {"comment": response.comment}
+        form = AnswersForm(initial=initial, **form_kwargs)
+        return _render_form(request, study, form)
+    form = AnswersForm(request.POST, **form_kwargs)
+    if form.is_valid():
+        try:
+            staff_response_save(
+                study=study,
+                membership=membership,
+                answers=form.cleaned_answers(),
+                comment=form.cleaned_data["comment"],
+                submit=submit,
+            )
+        except InvalidAnswers as error:
+            form.add_error(None, str(error))
+        except (StudyNotOpen, AlreadySubmitted) as error:
+            # The study closed, or another tab submitted, since the page was shown.
+            return _refused(request, study, str(error), form=form)
+        else:
+            if submit:
+                messages.success(
+                    request, "Thank you: your self-assessment is submitted."
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Draft saved: {len(form.cleaned_answers())} of {len(items)} "
+                    "answered. You can come back to finish it.",
+                )
+            return redirect("assessment", study_id=study.pk)
+    return _render_form(request, study, form)
+
+
+def _refusal(study: Study, submitted: bool) -> str:
+    if submitted:
+        return "You have already submitted this self-assessment: it cannot be changed."
+    return "This study is closed: answers can no longer be changed."
+
+
+def _render_form(
+    request: HttpRequest, study: Study, form: AnswersForm, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "surveys/assessment_form.html",
+        {"study": study, "form": form},
+        status=status,
+    )
+
+
+def _read_only(
+    request: HttpRequest, study: Study, response: Response | None, status: int = 200
+) -> HttpResponse:
+    rows = []
+    if response is not None:
+        labels = dict(scale_choices(study.questionnaire))
+        values = dict(response.answers.values_list("item_id", "value"))
+        for position, item in enumerate(study.questionnaire.items.all(), start=1):
+            value = values.get(item.pk)
+            rows.append(
+                {
+                    "position": position,
+                    "item": item,
+                    "answered": item.pk in values,
+                    "label": labels.get(DONT_KNOW if value is None else str(value)),
+                }
+            )
+    return render(
+        request,
+        "surveys/assessment_done.html",
+        {"study": study, "response": response, "rows": rows},
+        status=status,
+    )
+
+
+def _refused(
+    request: HttpRequest, study: Study, message: str, form: AnswersForm | None = None
+) -> HttpResponse:
+    """A change that can no longer be made: say so (409), and show the stored
+    submission, or else what the person entered, read-only."""
+    messages.error(request, message)
+    # Read afresh: another tab may have submitted since the request began.
+    response = Response.objects.filter(study=study, user_id=request.user.pk).first()
+    if response is not None and response.status == Response.Status.SUBMITTED:
+        return _read_only(request, study, response, status=409)
+    if form is None:
+        form = AnswersForm(
+            request.POST,
+            questionnaire=study.questionnaire,
+            items=list(study.questionnaire.items.all()),
+            audience=Audience.INTERNAL,
+        )
+    form.answers_locked = True
+    return render(
+        request,
+        "surveys/assessment_form.html",
+        {"study": study, "form": form},
+        status=409,
+    )

@@ -1,0 +1,136 @@
+"""The customer's pages, reached from the emailed link: no login, no cookie.
+
+The token in the URL is the only credential. These views are CSRF-exempt on
+purpose: a CSRF token needs a cookie, which customers must not need, and a forged
+cross-site post would have to know the unguessable token anyway. Anything that does
+not match an invitation is a plain 404 that says nothing about why.
+"""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from surveys.forms.answers import AnswersForm
+from surveys.models import Audience, Invitation, Study
+from surveys.services.invitations import (
+    contact_opt_out,
+    invitation_for_token,
+    invitation_mark_opened,
+)
+from surveys.services.responses import (
+    AlreadySubmitted,
+    InvalidAnswers,
+    StudyNotOpen,
+    customer_response_submit,
+)
+
+MINUTES_PER_TEN_ITEMS = 2
+
+
+def _invitation_or_404(token: str) -> Invitation:
+    invitation = invitation_for_token(token)
+    if invitation is None:
+        raise Http404()
+    return invitation
+
+
+def _unavailable(request: HttpRequest, study: Study) -> HttpResponse:
+    return render(request, "surveys/survey_unavailable.html", {"study": study})
+
+
+def _already_answered(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    return render(
+        request,
+        "surveys/survey_done.html",
+        {"study": invitation.study, "already": True},
+    )
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _invitation_or_404(token)
+    study = invitation.study
+    if invitation.responded_at is not None:
+        return _already_answered(request, invitation)
+    if not study.is_open:
+        return _unavailable(request, study)
+    invitation_mark_opened(invitation)
+    questionnaire = study.questionnaire
+    items = list(questionnaire.items.all())
+    form = AnswersForm(
+        request.POST if request.method == "POST" else None,
+        questionnaire=questionnaire,
+        items=items,
+        audience=Audience.CUSTOMER,
+        require_all=True,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_response_submit(
+                invitation=invitation,
+                answers=form.cleaned_answers(),
+                comment=form.cleaned_data["comment"],
+            )
+        except AlreadySubmitted:
+            return _already_answered(request, invitation)
+        except StudyNotOpen:
+            return _unavailable(request, study)
+        except InvalidAnswers as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("survey_thanks", token=token)
+    return render(
+        request,
+        "surveys/survey_form.html",
+        {
+            "study": study,
+            "organization": study.organization,
+            "form": form,
+            "item_count": len(items),
+            "answered_count": form.answered_count,
+            "minutes": max(2, round(len(items) * MINUTES_PER_TEN_ITEMS / 10)),
+            "token": token,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@never_cache
+def survey_thanks(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _invitation_or_404(token)
+    if invitation.responded_at is None:
+        return redirect("survey", token=token)
+    return render(
+        request,
+        "surveys/survey_done.html",
+        {"study": invitation.study, "already": False},
+    )
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def survey_opt_out(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _invitation_or_404(token)
+    contact = invitation.contact
+    if request.method == "POST":
+        contact_opt_out(invitation=invitation)
+        return render(
+            request,
+            "surveys/survey_opt_out.html",
+            {"study": invitation.study, "done": True},
+        )
+    return render(
+        request,
+        "surveys/survey_opt_out.html",
+        {
+            "study": invitation.study,
+            "done": False,
+            "already": contact is None or contact.opted_out_at is not None,
+            "token": token,
+        },
+    )

@@ -1,0 +1,265 @@
+"""The dashboard page: who may see it, that it shows every chart and number,
+that suppression holds through the filter, and that free text is escaped."""
+
+import json
+import re
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from surveys.models import Action, Audience
+from tests import factories
+from tests.analysis.conftest import gap_items, submit
+
+pytestmark = pytest.mark.django_db
+
+CHARTS = {
+    "paired",
+    "deltas",
+    "departments",
+    "segments",
+    "segment_deltas",
+    "likert",
+    "trend",
+}
+XSS = "<script>alert('x')</script>"
+
+
+def url(study, **params) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return reverse("dashboard", args=[study.pk]) + (f"?{query}" if query else "")
+
+
+def figures(response) -> dict:
+    match = re.search(
+        r'<script id="charts" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    assert match, "the figures JSON is missing"
+    return json.loads(match.group(1))
+
+
+def test_anonymous_visitors_are_sent_to_login(client, hand_study):
+    response = client.get(url(hand_study))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_staff_get_403(bob_client, hand_study):
+    assert bob_client.get(url(hand_study)).status_code == 403
+
+
+def test_another_organizations_manager_gets_404(charlie_client, hand_study):
+    assert charlie_client.get(url(hand_study)).status_code == 404
+
+
+def test_post_is_not_allowed(alice_client, hand_study):
+    assert alice_client.post(url(hand_study)).status_code == 405
+
+
+def test_the_page_carries_every_chart_with_traces(alice_client, hand_study):
+    response = alice_client.get(url(hand_study))
+    assert response.status_code == 200
+    charts = figures(response)
+    assert set(charts) == CHARTS
+    for name, figure in charts.items():
+        assert figure["data"], f"{name} has no traces"
+        assert figure["layout"]["title"]["text"]
+    html = response.content.decode()
+    for name in CHARTS:
+        assert f'data-chart="{name}"' in html
+
+
+def test_plotly_is_loaded_once_from_static_and_no_script_is_inline(
+    alice_client, hand_study
+):
+    html = alice_client.get(url(hand_study)).content.decode()
+    assert html.count("plotly/plotly.min.js") == 1
+    assert "cdn" not in html.lower()
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert "src=" in tag or 'type="application/json"' in tag
+
+
+def test_the_headline_is_in_words_and_figures(alice_client, hand_study):
+    html = alice_client.get(url(hand_study)).content.decode()
+    # staff 6.5, 5, 7, 5 all above 4; customers 3.5, 2, 4, 3 of 5 at or below
+    assert re.search(r'data-testid="staff-above">100%<', html)
+    assert re.search(r'data-testid="customers-below">80%<', html)
+    assert "100% of our staff believe" in html
+    assert re.search(r'data-testid="overall-delta">\+2\.48<', html)
+
+
+def test_the_gap_table_shows_the_numbers(alice_client, hand_study):
+    html = alice_client.get(url(hand_study)).content.decode()
+    row = html.split('id="gap-knowledge"')[1].split("</tr>")[0]
+    assert "5.88 (4)" in row and "3.40 (5)" in row
+    assert "+2.48" in row
+    assert "0.77" in row and "0.57" in row  # alpha 10/13 and 4/7
+
+
+def test_a_small_segment_is_suppressed_in_tables_charts_and_comments(
+    alice_client, hand_study, org_a
+):
+    tiny = factories.make_segment(org_a, "Tiny")
+    k1, _ = gap_items(hand_study, "knowledge")
+    submit(hand_study, Audience.CUSTOMER, {k1: 1}, segment=tiny, comment="Only me")
+    response = alice_client.get(url(hand_study))
+    html = response.content.decode()
+    assert "Only me" not in html
+    segments = figures(response)["segments"]["data"][0]
+    tiny_row = segments["y"].index("Tiny")
+    assert segments["z"][tiny_row][0] is None
+    assert segments["text"][tiny_row][0] == "fewer than 3"
+    assert "fewer than 3" in html
+
+
+def test_comments_of_large_groups_are_shown_escaped(alice_client, hand_study):
+    retail = hand_study.organization.segments.get(name="Retail")
+    k1, _ = gap_items(hand_study, "knowledge")
+    submit(hand_study, Audience.CUSTOMER, {k1: 2}, segment=retail, comment=XSS)
+    html = alice_client.get(url(hand_study)).content.decode()
+    assert XSS not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+
+
+def test_a_hostile_segment_name_is_escaped_in_page_and_chart_json(
+    alice_client, hand_study, org_a
+):
+    hostile = factories.make_segment(org_a, '<img src=x onerror="alert(1)">')
+    k1, _ = gap_items(hand_study, "knowledge")
+    for _ in range(3):
+        submit(hand_study, Audience.CUSTOMER, {k1: 4}, segment=hostile)
+    response = alice_client.get(url(hand_study))
+    html = response.content.decode()
+    assert "<img src=x" not in html
+    segments = figures(response)["segments"]["data"][0]
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in segments["y"]
+    assert not any("<img" in y for y in segments["y"])
+
+
+def test_filtering_by_department_compares_that_department(
+    alice_client, hand_study, org_a
+):
+    back = factories.make_department(org_a, "Back office")
+    k1, k2 = gap_items(hand_study, "knowledge")
+    for _ in range(3):
+        submit(hand_study, Audience.INTERNAL, {k1: 2, k2: 2}, department=back)
+    html = alice_client.get(url(hand_study, department=back.pk)).content.decode()
+    row = html.split('id="gap-knowledge"')[1].split("</tr>")[0]
+    assert "2.00 (3)" in row and "3.40 (5)" in row
+
+
+def test_filtering_keeps_suppression(alice_client, hand_study, org_a):
+    tiny = factories.make_segment(org_a, "Tiny")
+    k1, _ = gap_items(hand_study, "knowledge")
+    submit(hand_study, Audience.CUSTOMER, {k1: 1}, segment=tiny)
+    response = alice_client.get(url(hand_study, segment=tiny.pk))
+    html = response.content.decode()
+    row = html.split('id="gap-knowledge"')[1].split("</tr>")[0]
+    assert "fewer than 3" in row
+    assert "1.00" not in row
+    assert re.search(r'data-testid="customers-below">fewer than 3<', html)
+    paired = figures(response)["paired"]["data"][1]
+    assert paired["y"][0] is None
+
+
+def test_an_unknown_filter_value_shows_everyone(alice_client, hand_study):
+    response = alice_client.get(url(hand_study, department=999999))
+    assert response.status_code == 200
+    assert "5.88 (4)" in response.content.decode()
+
+
+def test_actions_are_shown_beside_their_gap_and_in_the_trend(alice_client, hand_study):
+    Action.objects.create(
+        organization=hand_study.organization,
+        study=hand_study,
+        gap="knowledge",
+        description="Call <b>every</b> customer back",
+        owner="Ops",
+    )
+    response = alice_client.get(url(hand_study))
+    html = response.content.decode()
+    row = html.split('id="gap-knowledge"')[1].split("</tr>")[0]
+    assert "Call &lt;b&gt;every&lt;/b&gt; customer back" in row
+    trend = figures(response)["trend"]["data"]
+    assert trend[-1]["name"] == "Action taken"
+    assert "&lt;b&gt;every" in trend[-1]["hovertext"][0]
+
+
+def test_the_trend_follows_the_studies_in_date_order(alice_client, org_a):
+    waves = []
+    for name, opens, staff_value in (
+        ("Wave 2", date(2026, 1, 10), 6),
+        ("Wave 1", date(2025, 1, 10), 7),
+    ):
+        study = factories.make_study(org_a, name=name, opens_on=opens, min_group_size=3)
+        k1, _ = gap_items(study, "knowledge")
+        for _ in range(3):
+            submit(study, Audience.INTERNAL, {k1: staff_value})
+            submit(study, Audience.CUSTOMER, {k1: 3})
+        waves.append(study)
+    response = alice_client.get(url(waves[0]))
+    knowledge = figures(response)["trend"]["data"][0]
+    assert knowledge["x"] == ["2025-01-10", "2026-01-10"]
+    assert knowledge["y"] == [4.0, 3.0]
+
+
+def test_response_rates_are_shown(alice_client, hand_study):
+    factories.make_invitation(hand_study)
+    html = alice_client.get(url(hand_study)).content.decode()
+    assert 'data-testid="rates-table"' in html
+    assert 'data-testid="staff-rate"' in html
+
+
+def test_the_page_makes_a_bounded_number_of_queries(
+    alice_client, hand_study, django_assert_max_num_queries
+):
+    # Cold: 20 queries (4 of them access, 10 aggregates) plus the database
+    # cache's own bookkeeping for the two cached entries.
+    with django_assert_max_num_queries(34):
+        assert alice_client.get(url(hand_study)).status_code == 200
+    # Warm: no query touches the answers at all.
+    with django_assert_max_num_queries(15) as captured:
+        assert alice_client.get(url(hand_study)).status_code == 200
+    assert not any("surveys_answer" in q["sql"] for q in captured.captured_queries)
+
+
+def test_an_empty_study_renders(alice_client, org_a):
+    study = factories.make_study(org_a)
+    response = alice_client.get(url(study))
+    assert response.status_code == 200
+    assert set(figures(response)) == CHARTS
+
+
+def test_the_query_count_does_not_grow_with_respondents_or_groups(
+    alice_client, hand_study, org_a
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as before:
+        alice_client.get(url(hand_study))
+    k1, k2 = gap_items(hand_study, "knowledge")
+    for name in ("North", "South", "East"):
+        segment = factories.make_segment(org_a, name)
+        department = factories.make_department(org_a, f"{name} desk")
+        for value in range(1, 6):
+            submit(hand_study, Audience.CUSTOMER, {k1: value}, segment=segment)
+            submit(hand_study, Audience.INTERNAL, {k2: value}, department=department)
+    with CaptureQueriesContext(connection) as after:
+        alice_client.get(url(hand_study))
+    assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_the_cache_can_be_turned_off(alice_client, hand_study, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    alice_client.get(url(hand_study))
+    with CaptureQueriesContext(connection) as second:
+        alice_client.get(url(hand_study))
+    assert any("surveys_answer" in q["sql"] for q in second.captured_queries)
+    assert not any("gapsurvey_cache" in q["sql"] for q in second.captured_queries)

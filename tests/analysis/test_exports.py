@@ -1,0 +1,152 @@
+"""The exports parse back with the expected rows, suppressed groups left out,
+formula-like text neutralized, and every export audited."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from analysis.exports import neutralize
+from surveys.models import Audience, AuditEvent
+from tests import factories
+from tests.analysis.conftest import gap_items, submit
+
+pytestmark = pytest.mark.django_db
+
+
+def export_url(study, kind: str, fmt: str) -> str:
+    return reverse("export", args=[study.pk, kind, fmt])
+
+
+def csv_rows(response) -> list[list[str]]:
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def xlsx_rows(response) -> list[list]:
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("+1", "'+1"),
+        ("-1+2", "'-1+2"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        (-0.5, -0.5),
+        (None, ""),
+    ],
+)
+def test_neutralize(value, expected):
+    assert neutralize(value) == expected
+
+
+def test_anonymous_visitors_are_sent_to_login(client, hand_study):
+    response = client.get(export_url(hand_study, "gaps", "csv"))
+    assert response.status_code == 302
+
+
+def test_staff_get_403_and_other_organizations_404(
+    bob_client, charlie_client, hand_study
+):
+    assert bob_client.get(export_url(hand_study, "gaps", "csv")).status_code == 403
+    assert charlie_client.get(export_url(hand_study, "gaps", "csv")).status_code == 404
+
+
+def test_an_unknown_kind_or_format_is_404(alice_client, hand_study):
+    assert alice_client.get(export_url(hand_study, "names", "csv")).status_code == 404
+    assert alice_client.get(export_url(hand_study, "gaps", "pdf")).status_code == 404
+
+
+def test_the_gap_table_csv_parses_back(alice_client, hand_study):
+    response = alice_client.get(export_url(hand_study, "gaps", "csv"))
+    assert response["Content-Disposition"].endswith(f'study-{hand_study.pk}-gaps.csv"')
+    rows = csv_rows(response)
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["level", "gap", "item_position"]
+    assert [r[0] for r in body] == ["gap"] * 5 + ["overall"] + ["item"] * 10
+    knowledge = dict(zip(header, body[0], strict=True))
+    assert float(knowledge["staff_mean"]) == pytest.approx(5.875)
+    assert float(knowledge["delta"]) == pytest.approx(2.475)
+    assert float(knowledge["staff_alpha"]) == pytest.approx(10 / 13)
+    standards = dict(zip(header, body[1], strict=True))
+    assert standards["staff_mean"] == "fewer than 3"
+    assert standards["delta"] == ""
+
+
+def test_the_gap_table_xlsx_parses_back_with_numbers_as_numbers(
+    alice_client, hand_study
+):
+    response = alice_client.get(export_url(hand_study, "gaps", "xlsx"))
+    rows = xlsx_rows(response)
+    header = rows[0]
+    knowledge = dict(zip(header, rows[1], strict=True))
+    assert knowledge["customers_mean"] == pytest.approx(3.4)
+    assert isinstance(knowledge["delta"], float)
+
+
+def test_formula_like_item_text_is_neutralized_in_both_formats(
+    alice_client, hand_study
+):
+    k1, _ = gap_items(hand_study, "knowledge")
+    k1.customer_text = '=HYPERLINK("http://evil.example","click")'
+    k1.internal_text = "@SUM(1)"
+    k1.save()
+    header, *body = csv_rows(alice_client.get(export_url(hand_study, "gaps", "csv")))
+    item = dict(zip(header, body[6], strict=True))
+    assert item["customer_statement"].startswith("'=HYPERLINK")
+    assert item["staff_statement"] == "'@SUM(1)"
+    rows = xlsx_rows(alice_client.get(export_url(hand_study, "gaps", "xlsx")))
+    item = dict(zip(rows[0], rows[7], strict=True))
+    assert item["customer_statement"].startswith("'=HYPERLINK")
+
+
+def test_the_answers_csv_is_anonymized_and_complete(alice_client, hand_study, bob):
+    bob_response = hand_study.responses.filter(audience="internal").first()
+    bob_response.user = bob.user
+    bob_response.save()
+    rows = csv_rows(alice_client.get(export_url(hand_study, "answers", "csv")))
+    header, body = rows[0], rows[1:]
+    assert header == [
+        "respondent",
+        "audience",
+        "department",
+        "segment",
+        "item",
+        "gap",
+        "value",
+    ]
+    assert len(body) == 9 * 2  # 9 respondents × 2 knowledge items
+    assert sorted({int(r[0]) for r in body}) == list(range(1, 10))
+    text = "\n".join(",".join(r) for r in rows)
+    assert "bob@acme.example" not in text
+    staff = [r for r in body if r[1] == "internal"]
+    assert {r[2] for r in staff} == {"Front desk"} and {r[3] for r in staff} == {""}
+    assert ["2", "internal", "Front desk", "", "2", "Knowledge", ""] in body  # DK
+
+
+def test_the_answers_export_leaves_suppressed_groups_out(
+    alice_client, hand_study, org_a
+):
+    tiny = factories.make_segment(org_a, "Tiny")
+    k1, _ = gap_items(hand_study, "knowledge")
+    submit(hand_study, Audience.CUSTOMER, {k1: 1}, segment=tiny)
+    for fmt, parse in (("csv", csv_rows), ("xlsx", xlsx_rows)):
+        rows = parse(alice_client.get(export_url(hand_study, "answers", fmt)))
+        assert len(rows) == 1 + 18
+        assert all(row[3] != "Tiny" for row in rows)
+
+
+def test_every_export_is_audited(alice_client, hand_study, alice):
+    alice_client.get(export_url(hand_study, "answers", "xlsx"))
+    event = AuditEvent.objects.get(action="study_export")
+    assert event.actor == alice.user
+    assert event.organization == hand_study.organization
+    assert event.detail["kind"] == "answers" and event.detail["format"] == "xlsx"

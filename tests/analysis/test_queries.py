@@ -1,0 +1,203 @@
+"""The SQL aggregates: the right rows, only submitted responses, "don't know"
+left out, the cut applied — checked against the hand data set and against
+numbers computed in Python straight from the raw answers."""
+
+import random
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from analysis import queries, stats
+from analysis.dashboard import GAPS, study_results
+from surveys.models import Audience, Response
+from tests import factories
+from tests.analysis.conftest import gap_items, submit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_respondent_gap_scores_are_means_of_the_answered_items(hand_study):
+    scores = queries.respondent_gap_scores(hand_study)
+    staff = scores[scores["audience"] == "internal"].sort_values("response_id")
+    assert list(staff["score"]) == [6.5, 5.0, 7.0, 5.0]
+    assert list(staff["n_items"]) == [2, 1, 2, 2]
+    customers = scores[scores["audience"] == "customer"].sort_values("response_id")
+    assert list(customers["score"]) == [3.5, 2.0, 4.5, 4.0, 3.0]
+    assert set(scores["group"]) == {"Front desk", "Retail"}
+    assert set(scores["gap"]) == {"knowledge"}
+
+
+def test_drafts_do_not_count(hand_study):
+    k1, k2 = gap_items(hand_study, "knowledge")
+    submit(
+        hand_study,
+        Audience.INTERNAL,
+        {k1: 1, k2: 1},
+        status=Response.Status.DRAFT,
+    )
+    scores = queries.respondent_gap_scores(hand_study)
+    assert len(scores[scores["audience"] == "internal"]) == 4
+
+
+def test_an_all_dont_know_gap_gives_no_row(hand_study):
+    k1, k2 = gap_items(hand_study, "knowledge")
+    submit(hand_study, Audience.CUSTOMER, {k1: None, k2: None})
+    scores = queries.respondent_gap_scores(hand_study)
+    assert len(scores[scores["audience"] == "customer"]) == 5
+
+
+def test_item_sums_leave_dont_know_out(hand_study):
+    sums = queries.item_sums(hand_study).set_index(["item_id", "audience"])
+    k1, k2 = gap_items(hand_study, "knowledge")
+    assert tuple(sums.loc[(k1.pk, "internal")]) == (4, 22, 36 + 25 + 49 + 16)
+    assert tuple(sums.loc[(k2.pk, "internal")]) == (3, 20, 49 + 49 + 36)
+    assert tuple(sums.loc[(k1.pk, "customer")]) == (4, 14, 9 + 4 + 16 + 25)
+
+
+def test_complete_item_sums_keep_only_respondents_with_every_item(hand_study):
+    sums = queries.complete_item_sums(hand_study).set_index(["item_id", "audience"])
+    k1, _ = gap_items(hand_study, "knowledge")
+    # s2 (a "don't know") is left out: 6, 7, 4
+    assert tuple(sums.loc[(k1.pk, "internal")]) == (3, 17, 36 + 49 + 16)
+
+
+def test_alpha_from_the_database_matches_the_hand_computation(hand_study):
+    results = study_results(hand_study)
+    knowledge = results["gap_table"].set_index("gap").loc["knowledge"]
+    assert knowledge["internal_alpha"] == pytest.approx(10 / 13)
+    assert knowledge["customer_alpha"] == pytest.approx(4 / 7)
+
+
+def test_the_gap_table_matches_scipy_on_the_raw_answers(org_a):
+    """A random study: the raw answers are kept in Python here, the gap scores
+    worked out from them, and scipy run straight on those."""
+    rng = random.Random(5)
+    study = factories.make_study(org_a, min_group_size=3)
+    items = list(study.questionnaire.items.order_by("position"))
+    raw = {"internal": [], "customer": []}
+    for audience, count, centre in (("internal", 9, 5.5), ("customer", 14, 3.8)):
+        for _ in range(count):
+            values = {}
+            for item in items:
+                if rng.random() < 0.15:
+                    values[item] = None
+                else:
+                    values[item] = max(1, min(7, round(rng.gauss(centre, 1.3))))
+            submit(study, audience, values)
+            raw[audience].append(values)
+    table = study_results(study)["gap_table"].set_index("gap")
+    for gap in GAPS:
+        per_audience = {}
+        for audience, responses in raw.items():
+            per_audience[audience] = [
+                np.mean(answered)
+                for values in responses
+                if (
+                    answered := [
+                        v
+                        for item, v in values.items()
+                        if item.gap == gap and v is not None
+                    ]
+                )
+            ]
+        expected = scipy_stats.ttest_ind(
+            per_audience["internal"], per_audience["customer"], equal_var=False
+        )
+        interval = expected.confidence_interval(0.95)
+        row = table.loc[gap]
+        assert row["internal_n"] == len(per_audience["internal"])
+        assert row["internal_mean"] == pytest.approx(np.mean(per_audience["internal"]))
+        assert row["customer_sd"] == pytest.approx(
+            np.std(per_audience["customer"], ddof=1)
+        )
+        assert row["p"] == pytest.approx(expected.pvalue)
+        assert row["ci_low"] == pytest.approx(interval.low)
+        assert row["ci_high"] == pytest.approx(interval.high)
+    overall = {
+        audience: [
+            np.mean([v for v in values.values() if v is not None])
+            for values in responses
+        ]
+        for audience, responses in raw.items()
+    }
+    expected = scipy_stats.ttest_ind(
+        overall["internal"], overall["customer"], equal_var=False
+    )
+    assert table.loc["overall"]["p"] == pytest.approx(expected.pvalue)
+    assert table.loc["overall"]["delta"] == pytest.approx(
+        np.mean(overall["internal"]) - np.mean(overall["customer"])
+    )
+
+
+def test_the_item_table_matches_scipy_on_the_raw_item_answers(hand_study):
+    items = study_results(hand_study)["item_table"].set_index("position")
+    expected = scipy_stats.ttest_ind([6, 5, 7, 4], [3, 2, 4, 5], equal_var=False)
+    assert items.loc[1]["delta"] == pytest.approx(2.0)
+    assert items.loc[1]["p"] == pytest.approx(expected.pvalue)
+
+
+def test_a_department_cut_narrows_the_staff_only(hand_study, org_a):
+    other = factories.make_department(org_a, "Back office")
+    k1, k2 = gap_items(hand_study, "knowledge")
+    for _ in range(3):
+        submit(hand_study, Audience.INTERNAL, {k1: 1, k2: 1}, department=other)
+    everyone = queries.respondent_gap_scores(hand_study)
+    cut = queries.respondent_gap_scores(hand_study, queries.Cut(department_id=other.pk))
+    assert len(everyone[everyone["audience"] == "internal"]) == 7
+    assert list(cut[cut["audience"] == "internal"]["score"]) == [1.0, 1.0, 1.0]
+    assert len(cut[cut["audience"] == "customer"]) == 5
+
+
+def test_a_segment_cut_narrows_the_customers_only(hand_study, org_a):
+    business = factories.make_segment(org_a, "Business")
+    k1, _ = gap_items(hand_study, "knowledge")
+    submit(hand_study, Audience.CUSTOMER, {k1: 7}, segment=business)
+    cut = queries.respondent_gap_scores(hand_study, queries.Cut(segment_id=business.pk))
+    assert list(cut[cut["audience"] == "customer"]["score"]) == [7.0]
+    assert len(cut[cut["audience"] == "internal"]) == 4
+
+
+def test_comments_come_only_from_allowed_groups(hand_study, org_a):
+    k1, _ = gap_items(hand_study, "knowledge")
+    retail = hand_study.organization.segments.get(name="Retail")
+    tiny = factories.make_segment(org_a, "Tiny")
+    submit(hand_study, Audience.CUSTOMER, {k1: 2}, segment=retail, comment="Slow.")
+    submit(hand_study, Audience.CUSTOMER, {k1: 2}, segment=tiny, comment="It's me!")
+    scores = queries.respondent_gap_scores(hand_study)
+    allowed = stats.allowed_groups(stats.group_sizes(scores), min_group_size=3)
+    found = queries.comments(hand_study, queries.ALL, allowed=allowed)
+    assert list(found["comment"]) == ["Slow."]
+    assert list(found["group"]) == ["Retail"]
+
+
+def test_group_sizes_count_respondents_with_answers(hand_study):
+    sizes = queries.group_sizes(hand_study)
+    assert sorted(sizes["n"]) == [4, 5]
+
+
+def test_trend_sums_hold_one_row_per_study_audience_and_gap(hand_study, org_a):
+    factories.make_study(org_a, name="Draft", status="draft")  # no responses
+    sums = queries.trend_sums(hand_study)
+    assert set(sums["study_id"]) == {hand_study.pk}
+    staff = sums[sums["audience"] == "internal"].iloc[0]
+    assert staff["n"] == 4
+    assert staff["total"] == pytest.approx(23.5)
+    assert staff["sumsq"] == pytest.approx(6.5**2 + 25 + 49 + 25)
+
+
+def test_trend_sums_ignore_other_organizations(hand_study, org_b):
+    other = factories.make_study(org_b)
+    item = other.questionnaire.items.first()
+    for _ in range(3):
+        submit(other, Audience.CUSTOMER, {item: 1})
+    assert set(queries.trend_sums(hand_study)["study_id"]) == {hand_study.pk}
+
+
+def test_staff_rate_counts_members_and_their_submissions(hand_study, bob, alice):
+    k1, _ = gap_items(hand_study, "knowledge")
+    response = submit(hand_study, Audience.INTERNAL, {k1: 5})
+    response.user = bob.user
+    response.save()
+    rate = queries.staff_rate(hand_study)
+    assert rate == {"members": 1, "submitted": 1, "rate": 1.0}

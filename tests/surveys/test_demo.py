@@ -1,0 +1,89 @@
+"""`manage.py demo` builds a realistic, idempotent demo organization."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.db.models import Avg
+
+from surveys.models import (
+    Action,
+    Answer,
+    Audience,
+    Contact,
+    Gap,
+    Invitation,
+    Membership,
+    Organization,
+    Response,
+    Study,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODELS = (Organization, Membership, Contact, Study, Invitation, Response, Answer)
+
+
+@pytest.fixture
+def demo_output():
+    call_command("loaddata", "default_questionnaire", verbosity=0)
+    out = StringIO()
+    call_command("demo", stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in (*MODELS, Action)}
+
+
+def test_running_it_twice_gives_the_same_counts(demo_output):
+    before = counts()
+    call_command("demo", stdout=StringIO())
+    assert counts() == before
+
+
+def test_it_prints_logins_that_work(demo_output):
+    assert "manager@demo.example" in demo_output
+    assert authenticate(username="manager@demo.example", password="gapsurvey-manager")
+    assert authenticate(username="staff1@demo.example", password="gapsurvey-staff")
+
+
+def test_it_has_departments_segments_staff_and_about_200_contacts(demo_output):
+    organization = Organization.objects.get(slug="demo")
+    assert 3 <= organization.departments.count() <= 4
+    assert 3 <= organization.segments.count() <= 4
+    assert organization.memberships.filter(role="staff").count() >= 10
+    assert 180 <= organization.contacts.count() <= 220
+
+
+def test_it_has_one_closed_earlier_study_and_one_open_study(demo_output):
+    closed, opened = Study.objects.order_by("opens_on")
+    assert closed.status == Study.Status.CLOSED
+    assert opened.status == Study.Status.OPEN
+    assert closed.closes_on < opened.opens_on
+
+
+def test_staff_rate_themselves_higher_than_customers_on_most_gaps(demo_output):
+    study = Study.objects.get(status=Study.Status.OPEN)
+    means = {
+        (row["response__audience"], row["item__gap"]): row["mean"]
+        for row in Answer.objects.filter(
+            response__study=study, response__status="submitted"
+        )
+        .values("response__audience", "item__gap")
+        .annotate(mean=Avg("value"))
+    }
+    deltas = [
+        means[(Audience.INTERNAL, gap)] - means[(Audience.CUSTOMER, gap)] for gap in Gap
+    ]
+    assert sum(delta > 0 for delta in deltas) >= 4
+    assert max(deltas) - min(deltas) > 0.5  # by different amounts per gap
+
+
+def test_it_has_dont_knows_comments_drafts_and_unanswered_invitations(demo_output):
+    study = Study.objects.get(status=Study.Status.OPEN)
+    assert Answer.objects.filter(response__study=study, value__isnull=True).exists()
+    assert Response.objects.filter(study=study).exclude(comment="").exists()
+    assert Response.objects.filter(study=study, status="draft").exists()
+    assert Invitation.objects.filter(study=study, responded_at__isnull=True).exists()

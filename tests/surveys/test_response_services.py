@@ -1,0 +1,114 @@
+import pytest
+
+from surveys.models import Answer, Response, Study
+from surveys.services.responses import (
+    AlreadySubmitted,
+    InvalidAnswers,
+    StudyNotOpen,
+    customer_response_submit,
+    staff_response_save,
+)
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def all_answers(study, value=4):
+    return {item.pk: value for item in study.questionnaire.items.all()}
+
+
+def test_it_rejects_answers_outside_the_questionnaire_scale(study_a, bob):
+    answers = all_answers(study_a)
+    first = next(iter(answers))
+    answers[first] = 8  # the scale is 1..7; the database would accept 8
+    with pytest.raises(InvalidAnswers):
+        staff_response_save(study=study_a, membership=bob, answers=answers, submit=True)
+    assert not Response.objects.exists()
+    assert not Answer.objects.exists()
+
+
+def test_it_rejects_an_item_of_another_questionnaire(study_a, bob):
+    stranger = factories.make_questionnaire().items.first()
+    with pytest.raises(InvalidAnswers):
+        staff_response_save(
+            study=study_a, membership=bob, answers={stranger.pk: 3}, submit=False
+        )
+    assert not Answer.objects.exists()
+
+
+def test_a_staff_draft_keeps_partial_answers_and_resumes(study_a, bob):
+    items = list(study_a.questionnaire.items.all())
+    staff_response_save(
+        study=study_a, membership=bob, answers={items[0].pk: 5}, submit=False
+    )
+    response = staff_response_save(
+        study=study_a,
+        membership=bob,
+        answers={items[0].pk: 6, items[1].pk: None},
+        submit=False,
+    )
+    assert response.status == Response.Status.DRAFT
+    assert response.department == bob.department
+    assert dict(response.answers.values_list("item_id", "value")) == {
+        items[0].pk: 6,
+        items[1].pk: None,
+    }
+
+
+def test_a_submit_needs_every_item(study_a, bob):
+    answers = all_answers(study_a)
+    answers.popitem()
+    with pytest.raises(InvalidAnswers):
+        staff_response_save(study=study_a, membership=bob, answers=answers, submit=True)
+
+
+def test_a_submitted_self_assessment_cannot_change(study_a, bob):
+    staff_response_save(
+        study=study_a, membership=bob, answers=all_answers(study_a), submit=True
+    )
+    with pytest.raises(AlreadySubmitted):
+        staff_response_save(
+            study=study_a, membership=bob, answers=all_answers(study_a, 1), submit=True
+        )
+    assert set(Answer.objects.values_list("value", flat=True)) == {4}
+
+
+def test_nothing_is_saved_once_the_study_is_closed(study_a, bob):
+    Study.objects.filter(pk=study_a.pk).update(status=Study.Status.CLOSED)
+    with pytest.raises(StudyNotOpen):
+        staff_response_save(
+            study=study_a, membership=bob, answers=all_answers(study_a), submit=False
+        )
+    assert not Response.objects.exists()
+
+
+def test_a_customer_submit_records_the_response_and_marks_the_invitation(study_a):
+    segment = factories.make_segment(study_a.organization, "Retail")
+    contact = factories.make_contact(study_a.organization, segment=segment)
+    invitation, _ = factories.make_invitation(study_a, contact)
+    response = customer_response_submit(
+        invitation=invitation, answers=all_answers(study_a), comment="Fine."
+    )
+    invitation.refresh_from_db()
+    assert response.segment == segment
+    assert response.status == Response.Status.SUBMITTED
+    assert invitation.responded_at is not None
+    assert response.answers.count() == study_a.questionnaire.items.count()
+
+
+def test_a_second_customer_submit_is_refused(study_a):
+    invitation, _ = factories.make_invitation(study_a)
+    customer_response_submit(invitation=invitation, answers=all_answers(study_a))
+    with pytest.raises(AlreadySubmitted):
+        customer_response_submit(invitation=invitation, answers=all_answers(study_a, 2))
+    assert Response.objects.count() == 1
+    assert set(Answer.objects.values_list("value", flat=True)) == {4}
+
+
+def test_dont_know_is_refused_when_the_questionnaire_does_not_offer_it(org_a, bob):
+    questionnaire = factories.make_questionnaire(allow_dont_know=False)
+    study = factories.make_study(org_a, questionnaire=questionnaire)
+    answers = all_answers(study)
+    answers[next(iter(answers))] = None
+    with pytest.raises(InvalidAnswers):
+        staff_response_save(study=study, membership=bob, answers=answers, submit=True)
