@@ -1,0 +1,216 @@
+"""Every URL × every kind of visitor: anything not explicitly allowed is denied.
+
+The URLs are read from the URL configuration itself, so a new page cannot be
+forgotten: a URL name missing from ACCESS fails `test_every_url_is_classified`.
+Visitors: anonymous, bob (staff of A), alice (manager of A), charlie (manager of
+B) and a customer holding a personal link of A. Objects in the URLs are A's.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from surveys.models import Action, Gap, Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+ANONYMOUS, STAFF_A, MANAGER_A, MANAGER_B, CUSTOMER_A = (
+    "anonymous",
+    "staff_a",
+    "manager_a",
+    "manager_b",
+    "customer_a",
+)
+ROLES = [ANONYMOUS, STAFF_A, MANAGER_A, MANAGER_B, CUSTOMER_A]
+
+EVERYONE = frozenset(ROLES)
+LOGGED_IN = frozenset({STAFF_A, MANAGER_A, MANAGER_B})
+MEMBERS = frozenset({STAFF_A, MANAGER_A, MANAGER_B})
+MANAGERS = frozenset({MANAGER_A, MANAGER_B})
+
+# name: (kind, who may use it). "page" answers GET; "action" is POST-only.
+# A manager of B may use a manager page only where it names no object of A.
+ACCESS: dict[str, tuple[str, frozenset]] = {
+    # accounts
+    "login": ("page", EVERYONE),
+    "logout": ("action", EVERYONE),
+    "password_change": ("page", LOGGED_IN),
+    "password_change_done": ("page", LOGGED_IN),
+    "password_reset": ("page", EVERYONE),
+    "password_reset_done": ("page", EVERYONE),
+    "password_reset_confirm": ("page", EVERYONE),
+    "password_reset_complete": ("page", EVERYONE),
+    "home": ("page", LOGGED_IN),
+    # Posted with A's id: only A's members may make A active.
+    "organization_switch": ("action", frozenset({STAFF_A, MANAGER_A})),
+    # the manager's workspace
+    "organization_edit": ("page", MANAGERS),
+    "department_add": ("action", MANAGERS),
+    "department_rename": ("action", MANAGERS),
+    "department_remove": ("action", MANAGERS),
+    "segment_add": ("action", MANAGERS),
+    "segment_edit": ("action", MANAGERS),
+    "segment_remove": ("action", MANAGERS),
+    "questionnaire_list": ("page", MANAGERS),
+    "questionnaire_detail": ("page", MANAGERS),
+    "questionnaire_copy": ("action", MANAGERS),
+    "questionnaire_edit": ("page", MANAGERS),
+    "questionnaire_new_version": ("action", MANAGERS),
+    "questionnaire_item_add": ("action", MANAGERS),
+    "questionnaire_item_edit": ("page", MANAGERS),
+    "questionnaire_item_remove": ("action", MANAGERS),
+    "questionnaire_item_move": ("action", MANAGERS),
+    "study_list": ("page", MANAGERS),
+    "study_create": ("page", MANAGERS),
+    "study_detail": ("page", MANAGERS),
+    "study_edit": ("page", MANAGERS),
+    "study_open": ("action", MANAGERS),
+    "study_close": ("action", MANAGERS),
+    "study_reopen": ("action", MANAGERS),
+    # staff
+    "staff_list": ("page", MANAGERS),
+    "staff_add": ("page", MANAGERS),
+    "staff_import": ("page", MANAGERS),
+    "staff_import_confirm": ("action", MANAGERS),
+    "staff_resend": ("action", MANAGERS),
+    # Self-assessment is for staff; managers are not respondents.
+    "staff_home": ("page", frozenset({STAFF_A})),
+    "assessment": ("page", frozenset({STAFF_A})),
+    # customers
+    "contact_list": ("page", MANAGERS),
+    "contact_create": ("page", MANAGERS),
+    "contact_edit": ("page", MANAGERS),
+    "contact_delete": ("action", MANAGERS),
+    "contact_import": ("page", MANAGERS),
+    "contact_import_confirm": ("action", MANAGERS),
+    "invitation_list": ("page", MANAGERS),
+    "invitation_remind": ("action", MANAGERS),
+    "invitation_retry": ("action", MANAGERS),
+    "response_rates": ("page", MANAGERS),
+    # the dashboard and actions
+    "dashboard": ("page", MANAGERS),
+    "export": ("page", MANAGERS),
+    "action_list": ("page", MANAGERS),
+    "action_create": ("page", MANAGERS),
+    "action_edit": ("page", MANAGERS),
+    "action_close": ("action", MANAGERS),
+    # The personal link is the credential: whoever holds it may answer.
+    "survey": ("page", EVERYONE),
+    "survey_thanks": ("page", EVERYONE),
+    "survey_opt_out": ("page", EVERYONE),
+}
+
+
+def url_names() -> list[tuple[str, list[str]]]:
+    """(name, the names of its URL parameters) for every named URL but the admin's."""
+    found = []
+
+    def walk(patterns, params):
+        for pattern in patterns:
+            converters = list(getattr(pattern.pattern, "converters", {}))
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue
+                walk(pattern.url_patterns, params + converters)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                found.append((pattern.name, params + converters))
+
+    walk(get_resolver().url_patterns, [])
+    return found
+
+
+URLS = url_names()
+
+
+@pytest.fixture
+def world(org_a, org_b, alice, bob, charlie, support):
+    questionnaire = factories.make_questionnaire(organization=org_a)
+    study = factories.make_study(org_a, questionnaire=questionnaire)
+    segment = factories.make_segment(org_a, "Retail")
+    contact = factories.make_contact(org_a, segment=segment)
+    invitation, token = factories.make_invitation(study, contact)
+    action = Action.objects.create(
+        organization=org_a, study=study, gap=Gap.DELIVERY, description="Fix it"
+    )
+    b_study = factories.make_study(org_b, name="Brightside wave")
+    return {
+        "study_id": study.pk,
+        "questionnaire_id": questionnaire.pk,
+        "item_id": questionnaire.items.first().pk,
+        "department_id": support.pk,
+        "segment_id": segment.pk,
+        "contact_id": contact.pk,
+        "membership_id": bob.pk,
+        "invitation_id": invitation.pk,
+        "action_id": action.pk,
+        "token": token,
+        "uidb64": "MQ",
+        "kind": "gaps",
+        "fmt": "csv",
+        "_post": {"organization_switch": {"organization": org_a.pk}},
+        "_study": study,
+        "_b_study": b_study,
+        "_members": {STAFF_A: bob, MANAGER_A: alice, MANAGER_B: charlie},
+    }
+
+
+def client_for(role: str, world, client):
+    member = world["_members"].get(role)
+    if member is not None:
+        client.force_login(member.user)
+    return client
+
+
+def test_every_url_is_classified():
+    unclassified = sorted({name for name, _ in URLS} - set(ACCESS))
+    assert unclassified == [], "add these URL names to ACCESS"
+
+
+def test_the_personas_have_the_roles_the_matrix_assumes(world):
+    members = world["_members"]
+    assert members[STAFF_A].role == Role.STAFF
+    assert members[MANAGER_A].role == Role.MANAGER
+    assert members[MANAGER_B].organization != members[MANAGER_A].organization
+
+
+def denied(status: int, role: str, url: str, response) -> bool:
+    if role in (ANONYMOUS, CUSTOMER_A):
+        return status == 404 or (
+            status == 302 and response["Location"].startswith(reverse("login"))
+        )
+    return status in (403, 404)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "params"), URLS, ids=[name for name, _ in URLS])
+def test_access(name, params, role, world, client):
+    kind, allowed = ACCESS[name]
+    url = reverse(name, kwargs={param: world[param] for param in params})
+    names_a_object = any(p.endswith("_id") for p in params)
+    if role == MANAGER_B and names_a_object:
+        allowed = allowed - {MANAGER_B}
+    client = client_for(role, world, client)
+
+    response = client.get(url)
+    if kind == "action":
+        if role in (ANONYMOUS, CUSTOMER_A) and role not in allowed:
+            assert denied(response.status_code, role, url, response)
+        else:
+            assert response.status_code == 405, f"GET {url} must be refused"
+        response = client.post(url, world["_post"].get(name, {}))
+
+    if role in allowed:
+        assert response.status_code not in (403, 404, 405, 500), (
+            f"{role} must reach {url}, got {response.status_code}"
+        )
+        if kind == "page" and role != ANONYMOUS:
+            assert response.status_code in (200, 302)
+    else:
+        assert denied(response.status_code, role, url, response), (
+            f"{role} must not reach {url}, got {response.status_code}"
+        )
+    if role == MANAGER_B and response.status_code == 200 and "token" not in params:
+        # Whatever charlie sees, nothing of A's is in it (a personal link is
+        # a credential: its holder sees that study, whoever they are).
+        content = response.content.decode()
+        assert world["_study"].name not in content
