@@ -5,7 +5,6 @@ per gap, department and segment; one department and one segment are too small to
 be reported. Everything is drawn from a fixed seed and written with bulk inserts.
 """
 
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -31,6 +30,7 @@ from surveys.models import (
     token_hash,
 )
 from surveys.services.generate import Profile, Respondent, responses_bulk_create
+from surveys.services.invitations import invitation_token_new
 
 SLUG = "demo"
 MANAGER_EMAIL = "manager@demo.example"
@@ -232,7 +232,14 @@ def _wave_responses(
         Invitation(
             study=study,
             contact=contact,
-            token_hash=token_hash(secrets.token_urlsafe(32)),
+            created_at=sent_at,
+            # The app's own derivation, so reminders from demo data carry
+            # working links.
+            token_hash=token_hash(
+                invitation_token_new(
+                    study_id=study.pk, contact_id=contact.pk, created_at=sent_at
+                )
+            ),
             attempts=1,
             sent_at=sent_at,
         )

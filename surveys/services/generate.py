@@ -15,6 +15,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from surveys.models import Answer, Audience, Item, Response, Study
+from surveys.services.invitations import invitation_token_new
 
 BATCH = 5000
 
@@ -227,20 +228,6 @@ class GeneratedStudy:
     tokens: list[str]
 
 
-def _generated_token(*, study_id: int, contact_id: int, created_at: datetime) -> str:
-    """The invitation's token as the app itself derives it, so the worker can mail
-    it and a benchmark can recompute it; a random one if the app has no derivation."""
-    try:
-        from surveys.services.invitations import invitation_token_new
-    except ImportError:  # pragma: no cover - older trees
-        import secrets
-
-        return secrets.token_urlsafe(32)
-    return invitation_token_new(
-        study_id=study_id, contact_id=contact_id, created_at=created_at
-    )
-
-
 def _ensure_groups(organization) -> tuple[list, list]:
     from surveys.models import Department, Segment
 
@@ -428,7 +415,7 @@ def study_generate(
     )
     created_at = opens
     tokens = [
-        _generated_token(study_id=study.pk, contact_id=pk, created_at=created_at)
+        invitation_token_new(study_id=study.pk, contact_id=pk, created_at=created_at)
         for pk, _ in contacts
     ]
     # Seconds since the opening at which each response came in.

@@ -19,6 +19,7 @@ from surveys.models import (
     Response,
     Study,
 )
+from surveys.services.invitations import invitation_token_new
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +88,19 @@ def test_it_has_dont_knows_comments_drafts_and_unanswered_invitations(demo_outpu
     assert Response.objects.filter(study=study).exclude(comment="").exists()
     assert Response.objects.filter(study=study, status="draft").exists()
     assert Invitation.objects.filter(study=study, responded_at__isnull=True).exists()
+
+
+def test_unanswered_demo_invitations_carry_working_links(demo_output, client):
+    invitation = (
+        Invitation.objects.filter(study__status=Study.Status.OPEN, response=None)
+        .order_by("pk")
+        .first()
+    )
+    token = invitation_token_new(
+        study_id=invitation.study_id,
+        contact_id=invitation.contact_id,
+        created_at=invitation.created_at,
+    )
+    response = client.get(f"/s/{token}/")
+    assert response.status_code == 200
+    assert invitation.study.name in response.content.decode()
