@@ -1,8 +1,11 @@
 """Who may see what. Every view reaches objects through these helpers, so that
 organization isolation lives in one place.
 
-Rules: another organization's objects are a 404 (existence does not leak); a page
-that needs the manager role answers 403 to staff of the same organization.
+Rules: another organization's objects are a 404 (existence does not leak). A
+manager page about an object (a study, a contact, ...) is a 404 for staff of the
+same organization too: what a manager may see of an object is not the business of
+anyone else. A manager page without an object (a list, a form for a new one)
+answers 403 to staff, so they learn why.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -72,13 +75,22 @@ def require_manager(request: HttpRequest) -> Membership:
     return membership
 
 
+def _managed_organization_id(request: HttpRequest) -> int:
+    """The organization the person manages, for pages about one of its objects:
+    404 for anyone else, staff of the same organization included."""
+    membership = active_membership(request)
+    if membership is None or membership.role != Role.MANAGER:
+        raise Http404("No such page.")
+    return membership.organization_id
+
+
 def study_for_manager(request: HttpRequest, study_id: int) -> Study:
     """The study, if it belongs to the organization the person manages; else 404."""
-    membership = require_manager(request)
+    organization_id = _managed_organization_id(request)
     return get_object_or_404(
         Study.objects.select_related("questionnaire", "organization"),
         pk=study_id,
-        organization=membership.organization,
+        organization_id=organization_id,
     )
 
 
@@ -101,32 +113,32 @@ def questionnaire_for_manager(request: HttpRequest, questionnaire_id: int):
     The result carries `editable`: True only for the organization's own (a default
     questionnaire is never changed by managers; whether it is frozen is separate).
     """
-    membership = require_manager(request)
+    organization_id = _managed_organization_id(request)
     questionnaire = get_object_or_404(
         Questionnaire.objects.filter(
-            Q(organization__isnull=True) | Q(organization=membership.organization)
+            Q(organization__isnull=True) | Q(organization_id=organization_id)
         ),
         pk=questionnaire_id,
     )
-    questionnaire.editable = questionnaire.organization_id == membership.organization_id
+    questionnaire.editable = questionnaire.organization_id == organization_id
     return questionnaire
 
 
 def department_for_manager(request: HttpRequest, department_id: int) -> Department:
-    membership = require_manager(request)
+    organization_id = _managed_organization_id(request)
     return get_object_or_404(
         Department.objects.select_related("organization"),
         pk=department_id,
-        organization=membership.organization,
+        organization_id=organization_id,
     )
 
 
 def segment_for_manager(request: HttpRequest, segment_id: int) -> Segment:
-    membership = require_manager(request)
+    organization_id = _managed_organization_id(request)
     return get_object_or_404(
         Segment.objects.select_related("organization"),
         pk=segment_id,
-        organization=membership.organization,
+        organization_id=organization_id,
     )
 
 
@@ -151,29 +163,29 @@ def study_for_respondent(request: HttpRequest, study_id: int) -> Study:
 
 def membership_for_manager(request: HttpRequest, membership_id: int) -> Membership:
     """A member of the organization the person manages; else 404."""
-    manager = require_manager(request)
+    organization_id = _managed_organization_id(request)
     return get_object_or_404(
         Membership.objects.select_related("user", "organization", "department"),
         pk=membership_id,
-        organization=manager.organization,
+        organization_id=organization_id,
     )
 
 
 def contact_for_manager(request: HttpRequest, contact_id: int) -> Contact:
     """The contact, if it belongs to the organization the person manages; else 404."""
-    membership = require_manager(request)
+    organization_id = _managed_organization_id(request)
     return get_object_or_404(
         Contact.objects.select_related("segment"),
         pk=contact_id,
-        organization=membership.organization,
+        organization_id=organization_id,
     )
 
 
 def action_for_manager(request: HttpRequest, action_id: int) -> Action:
     """The action, if it belongs to the organization the person manages; else 404."""
-    membership = require_manager(request)
+    organization_id = _managed_organization_id(request)
     return get_object_or_404(
         Action.objects.select_related("study", "organization"),
         pk=action_id,
-        organization=membership.organization,
+        organization_id=organization_id,
     )

@@ -1,8 +1,9 @@
 """Every page of the staff issue × {anonymous, bob = staff of A, alice = manager
 of A, charlie = manager of B} → the expected status.
 
-Another organization's objects are a 404 (existence does not leak); the wrong role
-in the same organization is a 403; GET on a POST-only view is a 405.
+Another organization's objects are a 404 (existence does not leak), and so is a
+manager's page about an object for staff; the wrong role on a list or form page in
+the same organization is a 403; GET on a POST-only view is a 405.
 """
 
 import pytest
@@ -88,7 +89,7 @@ PAGES = [
         "staff_resend",
         "post",
         lambda w: reverse("staff_resend", args=[w["bob_membership"]]),
-        {ANON: 302, BOB: 403, ALICE: 302, CHARLIE: 404},
+        {ANON: 302, BOB: 404, ALICE: 302, CHARLIE: 404},
     ),
     (
         "staff_home",

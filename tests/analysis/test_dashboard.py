@@ -47,8 +47,8 @@ def test_anonymous_visitors_are_sent_to_login(client, hand_study):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_staff_get_403(bob_client, hand_study):
-    assert bob_client.get(url(hand_study)).status_code == 403
+def test_staff_get_404(bob_client, hand_study):
+    assert bob_client.get(url(hand_study)).status_code == 404
 
 
 def test_another_organizations_manager_gets_404(charlie_client, hand_study):

@@ -53,10 +53,8 @@ def test_anonymous_visitors_are_sent_to_login(client, hand_study):
     assert response.status_code == 302
 
 
-def test_staff_get_403_and_other_organizations_404(
-    bob_client, charlie_client, hand_study
-):
-    assert bob_client.get(export_url(hand_study, "gaps", "csv")).status_code == 403
+def test_staff_and_other_organizations_get_404(bob_client, charlie_client, hand_study):
+    assert bob_client.get(export_url(hand_study, "gaps", "csv")).status_code == 404
     assert charlie_client.get(export_url(hand_study, "gaps", "csv")).status_code == 404
 
 

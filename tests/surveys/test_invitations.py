@@ -130,10 +130,10 @@ def test_anonymous_is_sent_to_login(client, study_a):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_staff_get_403(bob_client, study_a):
+def test_staff_get_404(bob_client, study_a):
     url = reverse("invitation_list", args=[study_a.pk])
-    assert bob_client.get(url).status_code == 403
-    assert bob_client.post(url, {}).status_code == 403
+    assert bob_client.get(url).status_code == 404
+    assert bob_client.post(url, {}).status_code == 404
 
 
 def test_another_organizations_manager_gets_404(charlie_client, study_a, contacts):
