@@ -193,11 +193,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Background work: Django's Tasks API (django-tasks backport). The database backend
 # and its `db_worker` by default; RQ on Redis is the scale-out option.
-TASKS = {
-    "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+# Background tasks (sending invitations and reminders): the database backend and
+# `manage.py db_worker` by default; RQ on Redis as the scale-out option
+# (TASKS_BACKEND=django_tasks_rq.RQBackend, REDIS_URL, and
+# `manage.py rqworker --job-class django_tasks_rq.Job default`).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
+if TASKS_BACKEND == "django_tasks_rq.RQBackend":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS["default"]["QUEUES"] = ["default"]
+    RQ_QUEUES = {
+        "default": {
+            "URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "DEFAULT_TIMEOUT": 900,
+        }
     }
-}
 
 # Security: HTTPS settings come from the environment (on by default with debug off).
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
