@@ -39,65 +39,65 @@ def _render(request: HttpRequest, status: int = 200, **bound) -> HttpResponse:
     return render(request, "surveys/organization_edit.html", context, status=status)
 
 
-@login_required
-def organization_edit(request: HttpRequest) -> HttpResponse:
-    membership = require_manager(request)
-    if request.method != "POST":
-        return _render(request)
-    form = OrganizationForm(request.POST)
+def _save(request: HttpRequest, form, form_key: str, save, message) -> HttpResponse:
+    """Validate `form` and call `save(cleaned_data)`; on success flash
+    `message(result)` and go back to the page, else show the page again with the
+    form as typed and the error beside its name field."""
     if form.is_valid():
         try:
-            services.organization_update(
-                organization=membership.organization,
-                name=form.cleaned_data["name"],
-                actor=request.user,
-            )
+            result = save(form.cleaned_data)
         except OrganizationError as error:
             form.add_error("name", str(error))
         else:
-            messages.success(request, "The organization's name was saved.")
+            messages.success(request, message(result))
             return redirect("organization_edit")
-    return _render(request, organization=form)
+    return _render(request, **{form_key: form})
+
+
+@login_required
+def organization_edit(request: HttpRequest) -> HttpResponse:
+    organization = require_manager(request).organization
+    if request.method != "POST":
+        return _render(request)
+    return _save(
+        request,
+        OrganizationForm(request.POST),
+        "organization",
+        lambda data: services.organization_update(
+            organization=organization, name=data["name"], actor=request.user
+        ),
+        lambda _: "The organization's name was saved.",
+    )
 
 
 @login_required
 @require_POST
 def department_add(request: HttpRequest) -> HttpResponse:
-    membership = require_manager(request)
-    form = DepartmentForm(request.POST, prefix="new")
-    if form.is_valid():
-        try:
-            department = services.department_add(
-                organization=membership.organization,
-                name=form.cleaned_data["name"],
-                actor=request.user,
-            )
-        except OrganizationError as error:
-            form.add_error("name", str(error))
-        else:
-            messages.success(request, f"Department “{department.name}” added.")
-            return redirect("organization_edit")
-    return _render(request, department=form)
+    organization = require_manager(request).organization
+    return _save(
+        request,
+        DepartmentForm(request.POST, prefix="new"),
+        "department",
+        lambda data: services.department_add(
+            organization=organization, name=data["name"], actor=request.user
+        ),
+        lambda department: f"Department “{department.name}” added.",
+    )
 
 
 @login_required
 @require_POST
 def department_rename(request: HttpRequest, department_id: int) -> HttpResponse:
     department = department_for_manager(request, department_id)
-    form = DepartmentForm(request.POST, prefix=f"department-{department.pk}")
-    if form.is_valid():
-        try:
-            services.department_rename(
-                department=department,
-                name=form.cleaned_data["name"],
-                actor=request.user,
-            )
-        except OrganizationError as error:
-            form.add_error("name", str(error))
-        else:
-            messages.success(request, f"Department renamed “{department.name}”.")
-            return redirect("organization_edit")
-    return _render(request, **{f"department_{department.pk}": form})
+    return _save(
+        request,
+        DepartmentForm(request.POST, prefix=f"department-{department.pk}"),
+        f"department_{department.pk}",
+        lambda data: services.department_rename(
+            department=department, name=data["name"], actor=request.user
+        ),
+        lambda _: f"Department renamed “{department.name}”.",
+    )
 
 
 @login_required
@@ -112,43 +112,37 @@ def department_remove(request: HttpRequest, department_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def segment_add(request: HttpRequest) -> HttpResponse:
-    membership = require_manager(request)
-    form = SegmentForm(request.POST, prefix="new")
-    if form.is_valid():
-        try:
-            segment = services.segment_add(
-                organization=membership.organization,
-                name=form.cleaned_data["name"],
-                weight=form.cleaned_data["weight"],
-                actor=request.user,
-            )
-        except OrganizationError as error:
-            form.add_error("name", str(error))
-        else:
-            messages.success(request, f"Segment “{segment.name}” added.")
-            return redirect("organization_edit")
-    return _render(request, segment=form)
+    organization = require_manager(request).organization
+    return _save(
+        request,
+        SegmentForm(request.POST, prefix="new"),
+        "segment",
+        lambda data: services.segment_add(
+            organization=organization,
+            name=data["name"],
+            weight=data["weight"],
+            actor=request.user,
+        ),
+        lambda segment: f"Segment “{segment.name}” added.",
+    )
 
 
 @login_required
 @require_POST
 def segment_edit(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = segment_for_manager(request, segment_id)
-    form = SegmentForm(request.POST, prefix=f"segment-{segment.pk}")
-    if form.is_valid():
-        try:
-            services.segment_update(
-                segment=segment,
-                name=form.cleaned_data["name"],
-                weight=form.cleaned_data["weight"],
-                actor=request.user,
-            )
-        except OrganizationError as error:
-            form.add_error("name", str(error))
-        else:
-            messages.success(request, f"Segment “{segment.name}” saved.")
-            return redirect("organization_edit")
-    return _render(request, **{f"segment_{segment.pk}": form})
+    return _save(
+        request,
+        SegmentForm(request.POST, prefix=f"segment-{segment.pk}"),
+        f"segment_{segment.pk}",
+        lambda data: services.segment_update(
+            segment=segment,
+            name=data["name"],
+            weight=data["weight"],
+            actor=request.user,
+        ),
+        lambda _: f"Segment “{segment.name}” saved.",
+    )
 
 
 @login_required
