@@ -9,6 +9,7 @@ B) and a customer holding a personal link of A. Objects in the URLs are A's.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from surveys.audit import audit_record
 from surveys.models import Action, Gap, Role
 from tests import factories
 
@@ -45,6 +46,7 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "organization_switch": ("action", frozenset({STAFF_A, MANAGER_A})),
     # the manager's workspace
     "organization_edit": ("page", MANAGERS),
+    "audit_log": ("page", MANAGERS),
     "department_add": ("action", MANAGERS),
     "department_rename": ("action", MANAGERS),
     "department_remove": ("action", MANAGERS),
@@ -81,6 +83,9 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "contact_create": ("page", MANAGERS),
     "contact_edit": ("page", MANAGERS),
     "contact_delete": ("action", MANAGERS),
+    "contact_export": ("page", MANAGERS),
+    "contact_erase_confirm": ("page", MANAGERS),
+    "contact_erase": ("action", MANAGERS),
     "contact_import": ("page", MANAGERS),
     "contact_import_confirm": ("action", MANAGERS),
     "invitation_list": ("page", MANAGERS),
@@ -133,6 +138,10 @@ def world(org_a, org_b, alice, bob, charlie, support):
         organization=org_a, study=study, gap=Gap.DELIVERY, description="Fix it"
     )
     b_study = factories.make_study(org_b, name="Brightside wave")
+    # A's audit log names A's study: charlie's audit log must not show it.
+    audit_record(
+        organization=org_a, actor=alice.user, action="study_open", target=study
+    )
     return {
         "study_id": study.pk,
         "questionnaire_id": questionnaire.pk,

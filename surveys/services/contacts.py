@@ -16,7 +16,8 @@ from django.db.models.functions import Lower
 
 from surveys.audit import audit_record
 from surveys.csv_upload import csv_rows
-from surveys.models import Contact, Organization, Segment
+from surveys.models import Contact, Invitation, Organization, Segment
+from surveys.services.rights import audit_redact_contact
 
 IMPORT_COLUMNS_REQUIRED = ["email"]
 IMPORT_COLUMNS_OPTIONAL = ["name", "segment"]
@@ -79,7 +80,11 @@ def contact_create(
     except IntegrityError:
         raise ContactError(f"{email} is already a contact.")
     audit_record(
-        organization=organization, actor=actor, action="contact_create", target=contact
+        organization=organization,
+        actor=actor,
+        action="contact_create",
+        target=contact,
+        contact_id=contact.pk,
     )
     return contact
 
@@ -109,19 +114,37 @@ def contact_update(
     except IntegrityError:
         raise ContactError(f"{email} is already another contact.")
     audit_record(
-        organization=organization, actor=actor, action="contact_update", target=contact
+        organization=organization,
+        actor=actor,
+        action="contact_update",
+        target=contact,
+        contact_id=contact.pk,
     )
     return contact
 
 
 @transaction.atomic
 def contact_delete(*, contact: Contact, actor: AbstractBaseUser | None) -> None:
-    """Remove a contact. Their invitations stay, unlinked, so answers are kept."""
+    """Remove a contact. Their invitations stay, unlinked, so answers are kept.
+
+    Once the contact is gone nothing could erase its address later, so it leaves
+    no trace here either: not in the audit log (earlier events are redacted, this
+    one names the id), not in its invitations' last errors (SMTP errors quote it).
+    For removing the invitations and comments too, see `rights.contact_erase`.
+    """
     organization = contact.organization
-    target = str(contact)
+    contact_id = contact.pk
+    Invitation.objects.filter(contact=contact).exclude(last_error="").update(
+        last_error=""
+    )
+    audit_redact_contact(contact)
     contact.delete()
     audit_record(
-        organization=organization, actor=actor, action="contact_delete", target=target
+        organization=organization,
+        actor=actor,
+        action="contact_delete",
+        target=f"contact #{contact_id}",
+        contact_id=contact_id,
     )
 
 

@@ -496,6 +496,7 @@ def invitation_retry(
         actor=actor,
         action="invitation_retry",
         target=invitation,
+        contact_id=invitation.contact_id,
     )
     if invitation.study.is_open:
         invitations_enqueue(invitation.study)
@@ -527,4 +528,5 @@ def contact_opt_out(*, invitation: Invitation) -> None:
         actor=None,
         action="contact_opt_out",
         target=invitation.contact,
+        contact_id=invitation.contact_id,
     )

@@ -11,6 +11,21 @@ urlpatterns = [
         contacts.contact_delete,
         name="contact_delete",
     ),
+    path(
+        "contacts/<int:contact_id>/export/",
+        contacts.contact_export,
+        name="contact_export",
+    ),
+    path(
+        "contacts/<int:contact_id>/erase/",
+        contacts.contact_erase_confirm,
+        name="contact_erase_confirm",
+    ),
+    path(
+        "contacts/<int:contact_id>/erase/confirm/",
+        contacts.contact_erase,
+        name="contact_erase",
+    ),
     path("contacts/import/", contacts.contact_import, name="contact_import"),
     path(
         "contacts/import/confirm/",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys.views import organization, organizations, questionnaires, studies
+from surveys.views import audit, organization, organizations, questionnaires, studies
 
 urlpatterns = [
     path(
@@ -9,6 +9,7 @@ urlpatterns = [
         name="organization_switch",
     ),
     path("organization/", organization.organization_edit, name="organization_edit"),
+    path("organization/audit/", audit.audit_log, name="audit_log"),
     path(
         "organization/departments/add/",
         organization.department_add,

@@ -1,18 +1,24 @@
-"""Managers' contacts pages: list, add, edit, remove, CSV import."""
+"""Managers' contacts pages: list, add, edit, remove, CSV import, and the data
+rights: export everything held about a contact, erase a contact."""
+
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from surveys.access import contact_for_manager, require_manager
 from surveys.csv_upload import CsvError, csv_text_from_upload, upload_stash, upload_take
 from surveys.forms.contacts import ContactFilterForm, ContactForm, ContactImportForm
 from surveys.models import Contact
 from surveys.services import contacts as contacts_service
+from surveys.services import rights as rights_service
 
 IMPORT_KIND = "contacts"
 PAGE_SIZE = 50
@@ -118,6 +124,50 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
     email = contact.email
     contacts_service.contact_delete(contact=contact, actor=request.user)
     messages.success(request, f"Removed {email}. Answers already given are kept.")
+    return redirect("contact_list")
+
+
+@login_required
+@require_GET
+@never_cache
+def contact_export(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Everything held about one contact, as a JSON download (audit-logged)."""
+    contact = contact_for_manager(request, contact_id)
+    data = rights_service.contact_export(contact=contact, actor=request.user)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="contact-{contact.pk}.json"'
+    )
+    return response
+
+
+@login_required
+@require_GET
+def contact_erase_confirm(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """What erasing the contact will remove and keep; the button posts."""
+    contact = contact_for_manager(request, contact_id)
+    return render(
+        request,
+        "surveys/contact_erase.html",
+        {"contact": contact, "plan": rights_service.contact_erase_plan(contact)},
+    )
+
+
+@login_required
+@require_POST
+def contact_erase(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = contact_for_manager(request, contact_id)
+    plan = rights_service.contact_erase(contact=contact, actor=request.user)
+    # The message names no address: it would be stored until shown.
+    messages.success(
+        request,
+        f"Contact erased: {plan.invitations} invitation(s) deleted; "
+        f"{plan.responses_kept} response(s) kept without any link to the person "
+        f"({plan.comments_removed} comment(s) removed).",
+    )
     return redirect("contact_list")
 
 
