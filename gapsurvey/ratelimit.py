@@ -7,6 +7,7 @@ so nobody can lock another person out for longer than one window — and the
 per-address limit bounds how fast anyone can keep an account's window full.
 """
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,7 +46,10 @@ def rate_limit_hit(rule: Rule, identity: str, now: float | None = None) -> int |
     """Count one request; the seconds to wait if it is over the limit, else None."""
     now = time.time() if now is None else now
     window_start = int(now // rule.window) * rule.window
-    key = f"ratelimit:{rule.name}:{identity}:{window_start}"
+    # The identity is whatever the client typed: hashed, so no length or character
+    # (a NUL, which PostgreSQL refuses) can break the cache key.
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+    key = f"ratelimit:{rule.name}:{digest}:{window_start}"
     cache.add(key, 0, timeout=rule.window + 5)
     try:
         count = cache.incr(key)

@@ -53,6 +53,13 @@ def csv_rows(
     """
     if not text.strip():
         raise CsvError("The file is empty.")
+    if "\x00" in text:
+        # Not text (PostgreSQL would refuse the character anyway): say so up front.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise CsvError(
+            f"Line {line} contains a NUL character: this is not a CSV text file. "
+            "Save it as “CSV UTF-8” and retry."
+        )
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -75,3 +75,52 @@ def test_a_limit_is_a_window_not_a_lockout(limits):
     assert rate_limit_hit(rule, "a", now=1002.0) == 18  # the window ends at 1020
     # The next window starts afresh, however much was tried before.
     assert rate_limit_hit(rule, "a", now=1020.0) is None
+
+
+def test_password_reset_is_limited_per_address_across_emails(client, limits):
+    for n in range(10):
+        response = client.post(
+            "/accounts/password_reset/",
+            {"email": f"person{n}@example.org"},
+            REMOTE_ADDR="10.0.4.4",
+        )
+        assert response.status_code == 302
+    response = client.post(
+        "/accounts/password_reset/",
+        {"email": "other@example.org"},
+        REMOTE_ADDR="10.0.4.4",
+    )
+    assert response.status_code == 429
+    assert b"try again" in response.content
+
+
+def test_a_locked_out_account_can_log_in_again_once_the_window_has_passed(
+    client, limits, alice
+):
+    from freezegun import freeze_time
+
+    from tests import factories
+
+    with freeze_time("2026-01-05 10:00:00") as frozen:
+        for n in range(10):
+            login(client, alice.user.username, ip=f"10.0.5.{n}")
+        # Someone else's failed attempts have filled alice's window ...
+        right = {"username": alice.user.username, "password": factories.PASSWORD}
+        assert client.post("/accounts/login/", right).status_code == 429
+        # ... for at most one window (15 minutes), after which she gets in.
+        frozen.tick(15 * 60)
+        assert client.post("/accounts/login/", right).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "username", ["a\x00b", "x" * 300, "line\nbreak", "'; DROP TABLE x; --", "é" * 200]
+)
+def test_any_typed_username_is_counted_without_an_error(client, limits, username):
+    """The limiter keys on what the client typed: no value may break the cache
+    (a NUL was a 500 on PostgreSQL)."""
+    for _ in range(11):
+        response = client.post(
+            "/accounts/login/", {"username": username, "password": "x"}
+        )
+        assert response.status_code in (200, 429)
+    assert response.status_code == 429
