@@ -51,19 +51,31 @@ def _pivot(matrix: pd.DataFrame, gaps: Sequence[str]) -> list[dict]:
 def study_results(study: Study, cut: queries.Cut = queries.ALL) -> dict:
     """The numbers of one study within a cut: gap and item tables, alpha.
 
-    Shared by the dashboard and the gap-table export.
+    Shared by the dashboard and the gap-table export. Computed from sums
+    aggregated in the database (`queries.study_sums`): no frame with a row
+    per respondent is built.
     """
     questionnaire = study.questionnaire
-    scores = queries.respondent_gap_scores(study, cut)
-    items = queries.study_items(study)
-    alpha = stats.cronbach_alpha(scores, queries.complete_item_sums(study, cut), items)
     size = study.min_group_size
-    gap_table = stats.gap_table(scores, gaps=GAPS, min_group_size=size, alpha=alpha)
-    item_table = stats.item_table(
-        queries.item_sums(study, cut), items, min_group_size=size
+    items = queries.study_items(study)
+    score_sums, item_sums = queries.study_sums(study, items, cut, overall=stats.OVERALL)
+    sums = stats.ScoreSums(score_sums, names=queries.group_names(study))
+    columns = ["item_id", "audience", "n", "total", "sumsq"]
+    complete = item_sums.loc[item_sums["complete"] == 1, columns]
+    every = (
+        item_sums.groupby(["item_id", "audience"], as_index=False)[
+            ["n", "total", "sumsq"]
+        ].sum()
+        if not item_sums.empty
+        else item_sums[columns]
     )
+    alpha = stats.cronbach_alpha_from_sums(sums, complete, items)
+    gap_table = stats.gap_table_from_sums(
+        sums, gaps=GAPS, min_group_size=size, alpha=alpha
+    )
+    item_table = stats.item_table(every, items, min_group_size=size)
     return {
-        "scores": scores,
+        "sums": sums,
         "items": items,
         "gap_table": gap_table,
         "item_table": item_table,
@@ -92,41 +104,64 @@ def study_numbers(study: Study, cut: queries.Cut = queries.ALL) -> dict:
 
 
 def _study_numbers(study: Study, cut: queries.Cut) -> dict:
-    questionnaire = study.questionnaire
     size = study.min_group_size
     results = study_results(study, cut)
-    scores = results["scores"]
+    sums = results["sums"]
     return {
         "gap_table": results["gap_table"],
         "item_table": results["item_table"],
-        "headline": stats.headline(
-            scores, midpoint=results["midpoint"], min_group_size=size
+        "headline": stats.headline_from_sums(sums, min_group_size=size),
+        "distribution": stats.distribution_from_sums(
+            sums, gaps=GAPS, min_group_size=size
         ),
-        "distribution": stats.distribution(
-            scores,
-            gaps=GAPS,
-            scale_min=questionnaire.scale_min,
-            scale_max=questionnaire.scale_max,
-            min_group_size=size,
+        "departments": stats.group_matrix_from_sums(
+            sums, audience=stats.INTERNAL, gaps=GAPS, min_group_size=size
         ),
-        "departments": stats.group_matrix(
-            scores, audience=stats.INTERNAL, gaps=GAPS, min_group_size=size
+        "segments": stats.group_matrix_from_sums(
+            sums, audience=stats.CUSTOMER, gaps=GAPS, min_group_size=size
         ),
-        "segments": stats.group_matrix(
-            scores, audience=stats.CUSTOMER, gaps=GAPS, min_group_size=size
+        "segment_deltas": stats.segment_deltas_from_sums(
+            sums, gaps=GAPS, min_group_size=size
         ),
-        "segment_deltas": stats.segment_deltas(scores, gaps=GAPS, min_group_size=size),
-        "allowed": stats.allowed_groups(stats.group_sizes(scores), min_group_size=size),
+        "allowed": stats.allowed_groups(
+            stats.group_sizes_from_sums(sums), min_group_size=size
+        ),
+        # This study's own line of the trend, so the trend query need not
+        # read its answers a second time.
+        "trend_rows": stats.trend_rows_from_sums(sums, gaps=GAPS),
     }
 
 
-def trend_table(study: Study, cut: queries.Cut = queries.ALL) -> pd.DataFrame:
-    """The organization's trend, cached under its studies' last change."""
+def trend_table(
+    study: Study, cut: queries.Cut = queries.ALL, numbers: dict | None = None
+) -> pd.DataFrame:
+    """The organization's trend, cached under its studies' last change.
+
+    The other studies' sums come from `queries.trend_sums`; this study's own
+    from its numbers (`study_numbers`, passed in when already at hand).
+    """
     signature = queries.studies_signature(study)
     key = _cache_key(
         "trend", study.organization_id, signature, cut.department_id, cut.segment_id
     )
-    return _cached(key, lambda: stats.trend(queries.trend_sums(study, cut), gaps=GAPS))
+
+    def compute() -> pd.DataFrame:
+        mine = numbers if numbers is not None else study_numbers(study, cut)
+        sums = queries.trend_sums(study, cut, exclude_study=True)
+        rows = mine["trend_rows"]
+        if rows and study.status in (Study.Status.OPEN, Study.Status.CLOSED):
+            own = pd.DataFrame.from_records(rows)
+            own.insert(0, "study_id", study.pk)
+            own.insert(1, "name", study.name)
+            own.insert(2, "date", queries.study_date(study))
+            own.insert(3, "min_group_size", study.min_group_size)
+            sums = pd.concat([sums, own], ignore_index=True) if len(sums) else own
+            sums = sums.sort_values(
+                ["date", "study_id", "audience", "gap"], ignore_index=True
+            )
+        return stats.trend(sums, gaps=GAPS)
+
+    return _cached(key, compute)
 
 
 def _cached(key: str, compute):
@@ -145,7 +180,7 @@ def dashboard_data(study: Study, cut: queries.Cut = queries.ALL) -> dict:
     questionnaire = study.questionnaire
     numbers = study_numbers(study, cut)
     gap_table, item_table = numbers["gap_table"], numbers["item_table"]
-    trend = trend_table(study, cut)
+    trend = trend_table(study, cut, numbers)
     actions = queries.organization_actions(study)
     trend_actions = stats.actions_in_trend(actions, trend)
     comments = queries.comments(study, cut, allowed=numbers["allowed"])

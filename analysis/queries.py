@@ -254,6 +254,151 @@ def complete_item_sums(study: Study, cut: Cut = ALL) -> pd.DataFrame:
     return _sums_frame(rows)
 
 
+SCORE_SUM_COLUMNS = [
+    "audience",
+    "group_id",
+    "gap",
+    "m",
+    "n",
+    "total",
+    "sumsq",
+    "disappointed",
+    "neutral",
+    "delighted",
+]
+ITEM_SUM_COLUMNS = ["item_id", "audience", "complete", "n", "total", "sumsq"]
+
+
+# study_sums: each respondent's totals (m = answered items, t = their sum)
+# overall and per gap, then grouped by audience, group and m for each gap, then
+# the item sums split by the respondent having answered the item's whole gap.
+PER_RESPONSE_SQL = (
+    "WITH per AS (SELECT r.id AS response_id, r.audience AS audience, "
+    "CASE WHEN r.audience = %s THEN r.department_id ELSE r.segment_id END "
+    "AS group_id, COUNT(*) AS m_all, SUM(a.value) AS t_all, {columns} "
+    "FROM {answer} a JOIN {response} r ON a.response_id = r.id "
+    "JOIN {item} i ON a.item_id = i.id WHERE {where} "
+    "GROUP BY r.id, r.audience, r.department_id, r.segment_id) "
+)
+SCORE_BRANCH_SQL = (
+    "SELECT %s, CAST(NULL AS BIGINT), audience, group_id, {m}, COUNT(*), "
+    "SUM({t}), SUM({t} * {t}), {counts} FROM per WHERE {m} > 0 "
+    "GROUP BY audience, group_id, {m}"
+)
+ITEM_BRANCH_SQL = (
+    "SELECT NULL, a.item_id, r.audience, NULL, CASE i.gap {complete} ELSE 0 END, "
+    "COUNT(*), SUM(a.value), SUM(a.value * a.value), 0, 0, 0 "
+    "FROM {answer} a JOIN {response} r ON a.response_id = r.id "
+    "JOIN {item} i ON a.item_id = i.id "
+    "JOIN per p ON p.response_id = a.response_id "
+    "WHERE {where} GROUP BY a.item_id, r.audience, 5"
+)
+
+
+def study_sums(
+    study: Study, items: pd.DataFrame, cut: Cut = ALL, *, overall: str = "overall"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Everything the study's numbers need, as small integer sums, in one statement.
+
+    Each submitted respondent's gap scores (total and count of the answered
+    items per gap, one row per response) are formed inside the database and
+    never leave it; what comes back is grouped:
+
+    - score sums: one row per audience, group_id (department for staff,
+      segment for customers; None for none), gap (or `overall`: all the
+      respondent's answered items) and m (answered items in it): n (such
+      respondents), total (Σ of their totals), sumsq (Σ of squared totals),
+      and how many of them fall in the distribution categories disappointed,
+      neutral, delighted (thresholds of `stats.classify`, compared exactly in
+      integers: score < midpoint ⟺ 2·total < (min + max)·m). A respondent's
+      score is total / m, so Σ score = Σ total / m and Σ score² = Σ sumsq / m²:
+      exact means and SDs follow without a row per respondent.
+    - item sums: one row per item, audience and complete (1 when the
+      respondent answered every item of the item's gap, the listwise sample
+      of Cronbach's alpha): n, total, sumsq of the answered values.
+
+    `items` is `study_items(study)`. The per-respondent aggregate is computed
+    once (a CTE used by both), so the answers are read twice in all rather
+    than once per statistic.
+    """
+    if items.empty:
+        return (
+            pd.DataFrame(columns=SCORE_SUM_COLUMNS),
+            pd.DataFrame(columns=ITEM_SUM_COLUMNS),
+        )
+    questionnaire = study.questionnaire
+    scale_sum = questionnaire.scale_min + questionnaire.scale_max
+    points = questionnaire.scale_max - questionnaire.scale_min + 1
+    top = questionnaire.scale_max - 1 if points >= 7 else questionnaire.scale_max
+    sizes = items.groupby("gap", sort=False)["item_id"].count()
+    gaps = list(sizes.index)
+    cut_sql, cut_params = _cut_sql(cut)
+    where = "r.study_id = %s AND r.status = %s AND a.value IS NOT NULL AND " + cut_sql
+    where_params = [study.pk, Response.Status.SUBMITTED, *cut_params]
+
+    per_columns, per_params = [], []
+    for j, gap in enumerate(gaps):
+        per_columns.append(
+            f"SUM(CASE WHEN i.gap = %s THEN 1 ELSE 0 END) AS m{j}, "
+            f"SUM(CASE WHEN i.gap = %s THEN a.value ELSE 0 END) AS t{j}"
+        )
+        per_params += [gap, gap]
+
+    def categories(t: str, m: str) -> tuple[str, list]:
+        return (
+            f"SUM(CASE WHEN 2 * {t} < %s * {m} THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN 2 * {t} = %s * {m} THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN 2 * {t} > %s * {m} AND {t} >= %s * {m} "
+            "THEN 1 ELSE 0 END)",
+            [scale_sum, scale_sum, scale_sum, top],
+        )
+
+    # Table and column names come from model metadata and loop indexes; every
+    # value is a parameter.
+    branches, branch_params = [], []
+    for j, gap in [*enumerate(gaps), (None, overall)]:
+        t, m = ("t_all", "m_all") if j is None else (f"t{j}", f"m{j}")
+        counts, count_params = categories(t, m)
+        branches.append(
+            SCORE_BRANCH_SQL.format(t=t, m=m, counts=counts)  # noqa: S608
+        )
+        branch_params += [gap, *count_params]
+    complete = " ".join(
+        f"WHEN %s THEN CASE WHEN p.m{j} = %s THEN 1 ELSE 0 END"
+        for j in range(len(gaps))
+    )
+    complete_params = [x for gap in gaps for x in (gap, int(sizes[gap]))]
+    branches.append(
+        ITEM_BRANCH_SQL.format(complete=complete, where=where, **_tables())  # noqa: S608
+    )
+    branch_params += [*complete_params, *where_params]
+    sql = PER_RESPONSE_SQL.format(
+        columns=", ".join(per_columns), where=where, **_tables()
+    ) + " UNION ALL ".join(branches)
+    params = [Audience.INTERNAL, *per_params, *where_params, *branch_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    scores = [row[:1] + row[2:] for row in rows if row[1] is None]
+    item_rows = [row[1:3] + row[4:8] for row in rows if row[1] is not None]
+    # Sums come back as int, or Decimal on PostgreSQL (SUM of a bigint).
+    score_frame = pd.DataFrame.from_records(
+        [
+            (audience, group_id, gap, *(int(x) for x in rest))
+            for gap, audience, group_id, *rest in scores
+        ],
+        columns=SCORE_SUM_COLUMNS,
+    )
+    item_frame = pd.DataFrame.from_records(
+        [
+            (int(item_id), audience, *(int(x) for x in rest))
+            for item_id, audience, *rest in item_rows
+        ],
+        columns=ITEM_SUM_COLUMNS,
+    )
+    return score_frame, item_frame
+
+
 def study_items(study: Study) -> pd.DataFrame:
     """The questionnaire's items: item_id, gap, position, internal_text,
     customer_text, in questionnaire order."""
@@ -417,6 +562,31 @@ def _study_date(row) -> date:
     return moment.date()
 
 
+def study_date(study: Study) -> date:
+    """The date a study stands at in the trend: opens_on, else opened_at,
+    else created_at."""
+    return _study_date(
+        {
+            "opens_on": study.opens_on,
+            "opened_at": study.opened_at,
+            "created_at": study.created_at,
+        }
+    )
+
+
+def group_names(study: Study) -> dict:
+    """{(audience, group id): name} of the organization's departments (staff)
+    and segments (customers), None standing for "no group"."""
+    departments, segments = organization_groups(study)
+    names = {
+        (Audience.INTERNAL, None): NO_DEPARTMENT,
+        (Audience.CUSTOMER, None): NO_SEGMENT,
+    }
+    names.update({(Audience.INTERNAL, pk): name for pk, name in departments})
+    names.update({(Audience.CUSTOMER, pk): name for pk, name in segments})
+    return names
+
+
 def studies_signature(study: Study) -> str:
     """What the organization's trend depends on, in one small aggregate: the
     number of open/closed studies, their last change and minimum group sizes."""
@@ -433,13 +603,16 @@ def studies_signature(study: Study) -> str:
     return f"{found['count']}-{changed}-{found['sizes']}-{found['dates']}"
 
 
-def trend_sums(study: Study, cut: Cut = ALL) -> pd.DataFrame:
+def trend_sums(
+    study: Study, cut: Cut = ALL, *, exclude_study: bool = False
+) -> pd.DataFrame:
     """Per study of the organization (open or closed), audience and gap: the n,
     sum and sum of squares of respondent gap scores, in one nested GROUP BY.
 
     Columns: study_id, name, date (opens_on, else opened_at, else created_at),
     min_group_size, audience, gap, n, total, sumsq; studies without submitted
-    answers are absent; ordered by date.
+    answers are absent; ordered by date. `exclude_study` leaves `study` itself
+    out (the dashboard has its sums already).
     """
     cut_sql, cut_params = _cut_sql(cut)
     params = [
@@ -449,6 +622,9 @@ def trend_sums(study: Study, cut: Cut = ALL) -> pd.DataFrame:
         Response.Status.SUBMITTED,
         *cut_params,
     ]
+    if exclude_study:
+        cut_sql += " AND st.id <> %s"
+        params.append(study.pk)
     # Table names come from model metadata, values are parameters.
     sql = """
         SELECT s.study_id, s.audience, s.gap, COUNT(*), SUM(s.score),

@@ -18,6 +18,7 @@ Conventions:
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -249,18 +250,22 @@ def item_table(
     gap_table columns (no alpha).
     """
     rows = []
+    # One pass over the sums (first row per item and audience), not a frame
+    # filter per cell.
+    cells: dict[tuple, tuple] = {}
+    for row in sums[["item_id", "audience", "n", "total", "sumsq"]].itertuples(
+        index=False
+    ):
+        cells.setdefault((row.item_id, row.audience), row)
     for item in items.itertuples(index=False):
         sides = {}
         for audience in AUDIENCES:
-            match = sums[
-                (sums["item_id"] == item.item_id) & (sums["audience"] == audience)
-            ]
-            if match.empty:
+            first = cells.get((item.item_id, audience))
+            if first is None:
                 summary = describe_sums(0, 0, 0)
             else:
-                first = match.iloc[0]
                 summary = describe_sums(
-                    int(first["n"]), int(first["total"]), int(first["sumsq"])
+                    int(first.n), int(first.total), int(first.sumsq)
                 )
             summary["suppressed"] = summary["n"] < min_group_size
             if summary["suppressed"]:
@@ -631,3 +636,314 @@ def actions_in_trend(actions: pd.DataFrame, trend_table: pd.DataFrame) -> pd.Dat
     first = min(trend_table["date"])
     chosen = actions[[created >= first for created in actions["created_on"]]]
     return chosen.sort_values("created_on", kind="stable").reset_index(drop=True)
+
+
+# --- the same numbers from sums (what the dashboard computes in SQL) -----------
+#
+# Input: score sums as analysis.queries.study_sums returns them — one row per
+# audience, group_id, gap (or OVERALL) and m (answered items): n respondents,
+# total = Σ respondent totals, sumsq = Σ squared totals, and the counts of the
+# disappointed, neutral and delighted respondents. A respondent's score is
+# total / m, so Σ score = Σ total / m and Σ score² = Σ sumsq / m²; these are
+# added up as exact fractions, so means and SDs equal those of the respondent
+# scores themselves (up to the final rounding to float).
+
+
+def _exact(rows) -> tuple[int, Fraction, Fraction]:
+    """n, Σ score and Σ score² of the respondents in some score-sum rows."""
+    n, total, sumsq = 0, Fraction(0), Fraction(0)
+    for m, count, t, tt in rows:
+        n += int(count)
+        total += Fraction(int(t), int(m))
+        sumsq += Fraction(int(tt), int(m) * int(m))
+    return n, total, sumsq
+
+
+def describe_exact(n: int, total: Fraction, sumsq: Fraction) -> dict:
+    """n, mean and SD (ddof=1) from n, Σx and Σx² as exact fractions."""
+    if n == 0:
+        return {"n": 0, "mean": None, "sd": None}
+    mean = total / n
+    if n < 2:
+        return {"n": n, "mean": float(mean), "sd": None}
+    variance = (sumsq - total * total / n) / (n - 1)
+    return {"n": n, "mean": float(mean), "sd": math.sqrt(max(variance, 0))}
+
+
+class ScoreSums:
+    """Lookups over a score-sum frame: cells by audience, group and gap."""
+
+    def __init__(self, sums: pd.DataFrame, names: dict | None = None) -> None:
+        self.cells: dict[tuple, list] = {}
+        self.counts: dict[tuple, list[int]] = {}
+        for row in sums.itertuples(index=False):
+            key = (row.gap, row.audience, _group_key(row.group_id))
+            self.cells.setdefault(key, []).append((row.m, row.n, row.total, row.sumsq))
+            counts = self.counts.setdefault((row.gap, row.audience), [0, 0, 0, 0])
+            counts[0] += int(row.n)
+            counts[1] += int(row.disappointed)
+            counts[2] += int(row.neutral)
+            counts[3] += int(row.delighted)
+        self.names = names or {}
+
+    def groups(self, audience: str) -> list:
+        """The group ids of an audience that have respondents."""
+        return list(
+            dict.fromkeys(
+                group
+                for gap, who, group in self.cells
+                if who == audience and gap != OVERALL
+            )
+        )
+
+    def describe(self, gap: str, audience: str, group=...) -> dict:
+        rows = [
+            row
+            for (g, who, group_id), cell in self.cells.items()
+            if g == gap and who == audience and (group is ... or group_id == group)
+            for row in cell
+        ]
+        return describe_exact(*_exact(rows))
+
+    def side(self, gap: str, audience: str, min_group_size: int, group=...) -> dict:
+        return _suppressed_side(self.describe(gap, audience, group), min_group_size)
+
+    def complete(self, gap: str, audience: str, k: int) -> dict:
+        """n, mean and SD of the totals of the respondents with all k items."""
+        rows = [
+            (count, t, tt)
+            for (g, who, _), cell in self.cells.items()
+            if g == gap and who == audience
+            for m, count, t, tt in cell
+            if int(m) == k
+        ]
+        n = sum(int(r[0]) for r in rows)
+        return describe_sums(
+            n, sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows)
+        )
+
+
+def _group_key(group_id):
+    if group_id is None or (isinstance(group_id, float) and math.isnan(group_id)):
+        return None
+    return int(group_id)
+
+
+def _suppressed_side(summary: dict, min_group_size: int) -> dict:
+    summary["suppressed"] = summary["n"] < min_group_size
+    if summary["suppressed"]:
+        summary.update(mean=None, sd=None)
+    summary["low"], summary["high"] = mean_interval(
+        summary["n"], summary["mean"], summary["sd"]
+    )
+    return summary
+
+
+def gap_table_from_sums(
+    sums: ScoreSums,
+    *,
+    gaps: Sequence[str],
+    min_group_size: int,
+    alpha: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """`gap_table` from score sums (same columns, same numbers)."""
+    rows = []
+    for gap in [*gaps, OVERALL]:
+        sides = {
+            audience: sums.side(gap, audience, min_group_size) for audience in AUDIENCES
+        }
+        row = {"gap": gap, **_row(sides[INTERNAL], sides[CUSTOMER], min_group_size)}
+        for audience in AUDIENCES:
+            row[f"{audience}_alpha"] = None
+            if alpha is not None and not sides[audience]["suppressed"]:
+                match = alpha[(alpha["gap"] == gap) & (alpha["audience"] == audience)]
+                if not match.empty:
+                    row[f"{audience}_alpha"] = _none(match["alpha"].iloc[0])
+        rows.append(row)
+    return _frame(rows)
+
+
+def cronbach_alpha_from_sums(
+    sums: ScoreSums, complete_sums: pd.DataFrame, items: pd.DataFrame
+) -> pd.DataFrame:
+    """`cronbach_alpha` from score sums: the variance of the complete
+    respondents' totals comes from their n, Σ total and Σ total² (integers,
+    exact); the item variances from the complete item sums as there."""
+    rows = []
+    per_gap = items.groupby("gap")["item_id"].apply(list).to_dict()
+    for gap, item_ids in per_gap.items():
+        k = len(item_ids)
+        for audience in AUDIENCES:
+            totals = sums.complete(gap, audience, k)
+            n = totals["n"]
+            alpha = None
+            if k >= 2 and n >= 2:
+                total_var = totals["sd"] ** 2
+                part = complete_sums[
+                    complete_sums["item_id"].isin(item_ids)
+                    & (complete_sums["audience"] == audience)
+                ]
+                item_var = sum(
+                    describe_sums(int(r.n), int(r.total), int(r.sumsq))["sd"] ** 2
+                    for r in part.itertuples(index=False)
+                )
+                if total_var > 0 and len(part) == k:
+                    alpha = k / (k - 1) * (1 - item_var / total_var)
+            rows.append(
+                {"gap": gap, "audience": audience, "k": k, "n": n, "alpha": alpha}
+            )
+    return _frame(rows, ["gap", "audience", "k", "n", "alpha"])
+
+
+def headline_from_sums(sums: ScoreSums, *, min_group_size: int) -> dict:
+    """`headline` from the category counts of the overall scores: above the
+    midpoint = satisfied or delighted; at or below = disappointed or neutral."""
+    staff_n, staff_low, staff_mid, _ = sums.counts.get((OVERALL, INTERNAL), [0] * 4)
+    customer_n, customer_low, customer_mid, _ = sums.counts.get(
+        (OVERALL, CUSTOMER), [0] * 4
+    )
+    staff_suppressed = staff_n < min_group_size
+    customer_suppressed = customer_n < min_group_size
+    return {
+        "staff_n": staff_n,
+        "staff_above": None
+        if staff_suppressed
+        else (staff_n - staff_low - staff_mid) / staff_n,
+        "staff_suppressed": staff_suppressed,
+        "customer_n": customer_n,
+        "customer_at_or_below": None
+        if customer_suppressed
+        else (customer_low + customer_mid) / customer_n,
+        "customer_suppressed": customer_suppressed,
+        "note": fewer_than(min_group_size),
+    }
+
+
+def distribution_from_sums(
+    sums: ScoreSums, *, gaps: Sequence[str], min_group_size: int
+) -> pd.DataFrame:
+    """`distribution` from the category counts (same columns and shares)."""
+    rows = []
+    for gap in [*gaps, OVERALL]:
+        for audience in AUDIENCES:
+            n, low, middle, top = sums.counts.get((gap, audience), [0] * 4)
+            suppressed = n < min_group_size
+            counts = {
+                "disappointed": low,
+                "neutral": middle,
+                "satisfied": n - low - middle - top,
+                "delighted": top,
+            }
+            row = {
+                "gap": gap,
+                "audience": audience,
+                "n": n,
+                "suppressed": suppressed,
+                "note": fewer_than(min_group_size) if suppressed else "",
+            }
+            for category in CATEGORIES:
+                row[category] = None if suppressed else counts[category] / n
+            rows.append(row)
+    return _frame(rows)
+
+
+def group_sizes_from_sums(sums: ScoreSums) -> pd.DataFrame:
+    """Respondents per audience and group (from the overall rows).
+    Out: audience, group_id, group, n."""
+    rows = []
+    for (gap, audience, group), cell in sums.cells.items():
+        if gap == OVERALL:
+            rows.append(
+                {
+                    "audience": audience,
+                    "group_id": group,
+                    "group": sums.names.get((audience, group)),
+                    "n": sum(int(count) for _, count, _, _ in cell),
+                }
+            )
+    return _frame(rows, ["audience", "group_id", "group", "n"])
+
+
+def group_matrix_from_sums(
+    sums: ScoreSums, *, audience: str, gaps: Sequence[str], min_group_size: int
+) -> pd.DataFrame:
+    """`group_matrix` from score sums: groups in name order."""
+    rows = []
+    groups = sorted(
+        sums.groups(audience), key=lambda g: str(sums.names.get((audience, g)))
+    )
+    for group in groups:
+        for gap in gaps:
+            summary = sums.describe(gap, audience, group)
+            suppressed = summary["n"] < min_group_size
+            rows.append(
+                {
+                    "group": sums.names.get((audience, group)),
+                    "gap": gap,
+                    "n": summary["n"],
+                    "mean": None if suppressed else summary["mean"],
+                    "suppressed": suppressed,
+                    "note": fewer_than(min_group_size) if suppressed else "",
+                }
+            )
+    return _frame(rows, ["group", "gap", "n", "mean", "suppressed", "note"])
+
+
+def segment_deltas_from_sums(
+    sums: ScoreSums, *, gaps: Sequence[str], min_group_size: int
+) -> pd.DataFrame:
+    """`segment_deltas` from score sums (same columns and numbers)."""
+    staff_sides = {gap: sums.side(gap, INTERNAL, min_group_size) for gap in gaps}
+    rows = []
+    groups = sorted(
+        sums.groups(CUSTOMER), key=lambda g: str(sums.names.get((CUSTOMER, g)))
+    )
+    for group in groups:
+        for gap in gaps:
+            internal = staff_sides[gap]
+            customer = sums.side(gap, CUSTOMER, min_group_size, group)
+            suppressed = internal["suppressed"] or customer["suppressed"]
+            result = welch(internal, customer)
+            rows.append(
+                {
+                    "group": sums.names.get((CUSTOMER, group)),
+                    "gap": gap,
+                    "n": customer["n"],
+                    "staff_n": internal["n"],
+                    "delta": result["delta"],
+                    "ci_low": result["ci_low"],
+                    "ci_high": result["ci_high"],
+                    "p": result["p"],
+                    "g": result["g"],
+                    "suppressed": suppressed,
+                    "note": fewer_than(min_group_size) if suppressed else "",
+                }
+            )
+    columns = ["group", "gap", "n", "staff_n", "delta", "ci_low", "ci_high", "p", "g"]
+    return _frame(rows, [*columns, "suppressed", "note"])
+
+
+def trend_rows_from_sums(sums: ScoreSums, *, gaps: Sequence[str]) -> list[dict]:
+    """One study's rows of the trend input: audience, gap, n, total (Σ score),
+    sumsq (Σ score²), as floats like those of `queries.trend_sums`."""
+    rows = []
+    for audience in AUDIENCES:
+        for gap in gaps:
+            cell = [
+                row
+                for (g, who, _), part in sums.cells.items()
+                if g == gap and who == audience
+                for row in part
+            ]
+            n, total, sumsq = _exact(cell)
+            if n:
+                rows.append(
+                    {
+                        "audience": audience,
+                        "gap": gap,
+                        "n": n,
+                        "total": float(total),
+                        "sumsq": float(sumsq),
+                    }
+                )
+    return rows

@@ -201,3 +201,77 @@ def test_staff_rate_counts_members_and_their_submissions(hand_study, bob, alice)
     response.save()
     rate = queries.staff_rate(hand_study)
     assert rate == {"members": 1, "submitted": 1, "rate": 1.0}
+
+
+@pytest.mark.parametrize("cut_kind", ["all", "department", "segment"])
+def test_the_numbers_from_sql_sums_equal_those_from_respondent_scores(org_a, cut_kind):
+    """The dashboard computes from sums grouped in SQL (`queries.study_sums`);
+    the respondent-level functions of `stats` on `respondent_gap_scores` are an
+    independent way to the same numbers: every table must agree."""
+    from analysis.dashboard import study_numbers
+
+    rng = random.Random(11)
+    study = factories.make_study(org_a, min_group_size=3)
+    items = list(study.questionnaire.items.order_by("position"))
+    departments = [factories.make_department(org_a, f"D{i}") for i in range(3)]
+    segments = [factories.make_segment(org_a, f"S{i}") for i in range(3)]
+    for n in range(60):
+        audience = "internal" if n % 3 == 0 else "customer"
+        values = {
+            item: None if rng.random() < 0.2 else rng.randint(1, 7)
+            for item in items
+            if rng.random() < 0.9
+        }
+        submit(
+            study,
+            audience,
+            values,
+            department=rng.choice([*departments, None])
+            if audience == "internal"
+            else None,
+            segment=rng.choice([*segments, None]) if audience == "customer" else None,
+        )
+    cut = {
+        "all": queries.ALL,
+        "department": queries.Cut(department_id=departments[0].pk),
+        "segment": queries.Cut(segment_id=segments[1].pk),
+    }[cut_kind]
+    numbers = study_numbers(study, cut)
+    scores = queries.respondent_gap_scores(study, cut)
+    size = study.min_group_size
+    alpha = stats.cronbach_alpha(
+        scores, queries.complete_item_sums(study, cut), queries.study_items(study)
+    )
+    expected = {
+        "gap_table": stats.gap_table(
+            scores, gaps=GAPS, min_group_size=size, alpha=alpha
+        ),
+        "distribution": stats.distribution(
+            scores, gaps=GAPS, scale_min=1, scale_max=7, min_group_size=size
+        ),
+        "departments": stats.group_matrix(
+            scores, audience="internal", gaps=GAPS, min_group_size=size
+        ),
+        "segments": stats.group_matrix(
+            scores, audience="customer", gaps=GAPS, min_group_size=size
+        ),
+        "segment_deltas": stats.segment_deltas(scores, gaps=GAPS, min_group_size=size),
+    }
+    for name, frame in expected.items():
+        got = numbers[name].reset_index(drop=True)
+        assert list(got.columns) == list(frame.columns), name
+        assert len(got) == len(frame), name
+        for column in frame.columns:
+            for a, b in zip(got[column], frame[column], strict=True):
+                if isinstance(b, float) and b == b:
+                    assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (name, column)
+                else:
+                    assert a == b or (a != a and b != b), (name, column, a, b)
+    assert numbers["headline"] == pytest.approx(
+        stats.headline(scores, midpoint=4.0, min_group_size=size)
+    )
+    allowed = stats.allowed_groups(stats.group_sizes(scores), min_group_size=size)
+    # The same groups (their order does not matter: a membership test).
+    assert {k: set(v) for k, v in numbers["allowed"].items()} == {
+        k: set(v) for k, v in allowed.items()
+    }
