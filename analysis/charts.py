@@ -1,5 +1,12 @@
 """Plotly figures for the gap dashboard: no database, no arithmetic beyond layout.
 
+Figures are plain dicts in plotly's JSON schema ({"data": [traces], "layout":
+{…}}), built directly: plotly's graph objects validate every property on
+every assignment, which cost more than all the statistics of a dashboard.
+The output is what `plotly.io.to_json` gave for the equivalent graph objects:
+the same traces and layout, the plotly_white template and named colour scales
+expanded once per process (by plotly itself) and reused.
+
 Every figure is titled, its axes are labelled, its colours come from the
 Okabe–Ito palette (safe for the common colour-vision deficiencies), and its
 hover text carries n and the interval. Any text that came from a person (a
@@ -8,13 +15,16 @@ reaches plotly, which renders hover and tick text as HTML-like markup.
 """
 
 import datetime
+import functools
 import json
+import math
 from collections.abc import Mapping
 from html import escape
 
+import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
+
+Figure = dict
 
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {
@@ -71,32 +81,55 @@ def _p(value) -> str:
     return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
-    fig.update_layout(
-        title={"text": escape(title)},
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        font=FONT,
-        template="plotly_white",
-        margin={"l": 60, "r": 20, "t": 60, "b": 60},
-        legend={"orientation": "h", "y": -0.2},
-        hoverlabel={"align": "left"},
-    )
+@functools.cache
+def _template() -> dict:
+    """The plotly_white template as plotly writes it into a figure's JSON."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    figure = go.Figure(layout={"template": "plotly_white"})
+    return json.loads(pio.to_json(figure))["layout"]["template"]
+
+
+@functools.cache
+def _colorscale(name: str) -> list:
+    """A named plotly colour scale as the list of [position, colour] pairs
+    plotly's validator turns it into."""
+    import plotly.graph_objects as go
+
+    return [list(pair) for pair in go.Heatmap(colorscale=name).colorscale]
+
+
+def _layout(fig: Figure, title: str, x_title: str, y_title: str) -> Figure:
+    layout = fig["layout"]
+    layout["title"] = {"text": escape(title)}
+    layout.setdefault("xaxis", {})["title"] = {"text": x_title}
+    layout.setdefault("yaxis", {})["title"] = {"text": y_title}
+    layout["font"] = dict(FONT)
+    layout["template"] = _template()
+    layout["margin"] = {"l": 60, "r": 20, "t": 60, "b": 60}
+    layout["legend"] = {**layout.get("legend", {}), "orientation": "h", "y": -0.2}
+    layout["hoverlabel"] = {"align": "left"}
     return fig
+
+
+def _figure(*traces: dict, **layout) -> Figure:
+    return {"data": list(traces), "layout": layout}
 
 
 def paired_bars(
     gaps: pd.DataFrame, *, labels: Mapping[str, str], scale: tuple[int, int]
-) -> go.Figure:
+) -> Figure:
     """Staff and customer means side by side, per gap.
 
     In: the gap table (gap, {internal,customer}_{n, mean, low, high, note}).
     """
-    fig = go.Figure()
     x = [labels.get(g, g) for g in gaps["gap"]]
+    records = gaps.to_dict("records")
+    traces = []
     for audience in ("internal", "customer"):
         hover = []
-        for row in gaps.to_dict("records"):
+        for row in records:
             if row[f"{audience}_note"]:
                 hover.append(
                     f"{AUDIENCE_LABELS[audience]}: {row[f'{audience}_note']} "
@@ -108,22 +141,22 @@ def paired_bars(
                     f"<br>n = {row[f'{audience}_n']}<br>"
                     + _interval(row[f"{audience}_low"], row[f"{audience}_high"])
                 )
-        fig.add_trace(
-            go.Bar(
-                name=AUDIENCE_LABELS[audience],
-                x=x,
-                y=list(gaps[f"{audience}_mean"]),
-                marker_color=AUDIENCE_COLOURS[audience],
-                hovertext=hover,
-                hoverinfo="text",
-            )
+        traces.append(
+            {
+                "type": "bar",
+                "name": AUDIENCE_LABELS[audience],
+                "x": x,
+                "y": list(gaps[f"{audience}_mean"]),
+                "marker": {"color": AUDIENCE_COLOURS[audience]},
+                "hovertext": hover,
+                "hoverinfo": "text",
+            }
         )
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(range=[scale[0], scale[1]])
+    fig = _figure(*traces, barmode="group", yaxis={"range": [scale[0], scale[1]]})
     return _layout(fig, "Staff and customers, per gap", "Gap", "Mean score")
 
 
-def delta_bars(gaps: pd.DataFrame, *, labels: Mapping[str, str]) -> go.Figure:
+def delta_bars(gaps: pd.DataFrame, *, labels: Mapping[str, str]) -> Figure:
     """Diverging bars of Δ (staff − customers) with their 95 % intervals.
 
     In: the gap table (gap, delta, ci_half, ci_low, ci_high, p, internal_n,
@@ -144,25 +177,33 @@ def delta_bars(gaps: pd.DataFrame, *, labels: Mapping[str, str]) -> go.Figure:
         else "Δ not shown: a group is too small or empty"
         for row in gaps.to_dict("records")
     ]
-    fig = go.Figure(
-        go.Bar(
-            name="Δ staff − customers",
-            orientation="h",
-            y=[labels.get(g, g) for g in gaps["gap"]],
-            x=list(gaps["delta"]),
-            marker_color=colours,
-            error_x={
-                "type": "data",
-                "array": list(gaps["ci_half"]),
-                "visible": True,
-                "color": OKABE_ITO["black"],
-            },
-            hovertext=hover,
-            hoverinfo="text",
-        )
-    )
-    fig.add_vline(x=0, line_color=OKABE_ITO["black"], line_width=1)
-    fig.update_yaxes(autorange="reversed")
+    bar = {
+        "type": "bar",
+        "name": "Δ staff − customers",
+        "orientation": "h",
+        "y": [labels.get(g, g) for g in gaps["gap"]],
+        "x": list(gaps["delta"]),
+        "marker": {"color": colours},
+        "error_x": {
+            "type": "data",
+            "array": list(gaps["ci_half"]),
+            "visible": True,
+            "color": OKABE_ITO["black"],
+        },
+        "hovertext": hover,
+        "hoverinfo": "text",
+    }
+    zero = {
+        "type": "line",
+        "x0": 0,
+        "x1": 0,
+        "xref": "x",
+        "y0": 0,
+        "y1": 1,
+        "yref": "y domain",
+        "line": {"color": OKABE_ITO["black"], "width": 1},
+    }
+    fig = _figure(bar, shapes=[zero], yaxis={"autorange": "reversed"})
     return _layout(
         fig,
         "Gap Δ (staff − customers) with 95% intervals",
@@ -179,7 +220,7 @@ def heatmap(
     group_title: str,
     value: str = "mean",
     diverging: bool = False,
-) -> go.Figure:
+) -> Figure:
     """Group × gap heatmap; suppressed cells are empty and annotated.
 
     In: group, gap, n, note and the `value` column (mean or delta; None when
@@ -187,12 +228,14 @@ def heatmap(
     """
     groups = list(dict.fromkeys(matrix["group"]))
     gaps = list(dict.fromkeys(matrix["gap"]))
+    cells = {}
+    for row in matrix.to_dict("records"):
+        cells.setdefault((row["group"], row["gap"]), row)
     z, text, hover = [], [], []
     for group in groups:
         z_row, text_row, hover_row = [], [], []
         for gap in gaps:
-            cell = matrix[(matrix["group"] == group) & (matrix["gap"] == gap)]
-            row = cell.iloc[0].to_dict() if not cell.empty else {"n": 0, "note": ""}
+            row = cells.get((group, gap), {"n": 0, "note": ""})
             number = row.get(value)
             if row.get("note") or number is None:
                 z_row.append(None)
@@ -216,27 +259,27 @@ def heatmap(
         z.append(z_row)
         text.append(text_row)
         hover.append(hover_row)
-    trace = go.Heatmap(
-        z=z,
-        x=[labels.get(g, g) for g in gaps],
-        y=[escape(str(g)) for g in groups],
-        text=text,
-        texttemplate="%{text}",
-        hovertext=hover,
-        hoverinfo="text",
-        colorscale=DELTA_SCALE if diverging else MEAN_SCALE,
-        colorbar={"title": {"text": "Δ" if diverging else "Mean"}},
-        xgap=2,
-        ygap=2,
-    )
+    trace = {
+        "type": "heatmap",
+        "z": z,
+        "x": [labels.get(g, g) for g in gaps],
+        "y": [escape(str(g)) for g in groups],
+        "text": text,
+        "texttemplate": "%{text}",
+        "hovertext": hover,
+        "hoverinfo": "text",
+        "colorscale": DELTA_SCALE if diverging else _colorscale(MEAN_SCALE),
+        "colorbar": {"title": {"text": "Δ" if diverging else "Mean"}},
+        "xgap": 2,
+        "ygap": 2,
+    }
     if diverging:
-        trace.zmid = 0
-    fig = go.Figure(trace)
-    fig.update_yaxes(autorange="reversed")
+        trace["zmid"] = 0
+    fig = _figure(trace, yaxis={"autorange": "reversed"})
     return _layout(fig, title, "Gap", group_title)
 
 
-def likert(distribution: pd.DataFrame, *, labels: Mapping[str, str]) -> go.Figure:
+def likert(distribution: pd.DataFrame, *, labels: Mapping[str, str]) -> Figure:
     """Stacked horizontal bars of the four categories per gap and audience.
 
     In: gap, audience, n, note, disappointed, neutral, satisfied, delighted
@@ -247,7 +290,7 @@ def likert(distribution: pd.DataFrame, *, labels: Mapping[str, str]) -> go.Figur
         f"{labels.get(r['gap'], r['gap'])} · {AUDIENCE_LABELS[r['audience']]}"
         for r in rows
     ]
-    fig = go.Figure()
+    traces = []
     for category in ("disappointed", "neutral", "satisfied", "delighted"):
         hover = [
             f"{label}: {r['note']} respondents (suppressed)"
@@ -255,24 +298,26 @@ def likert(distribution: pd.DataFrame, *, labels: Mapping[str, str]) -> go.Figur
             else f"{label}: {category} {r[category]:.0%} (n = {r['n']})"
             for label, r in zip(y, rows, strict=True)
         ]
-        fig.add_trace(
-            go.Bar(
-                name=category.capitalize(),
-                orientation="h",
-                y=y,
-                x=[r[category] for r in rows],
-                marker_color=CATEGORY_COLOURS[category],
-                hovertext=hover,
-                hoverinfo="text",
-            )
+        traces.append(
+            {
+                "type": "bar",
+                "name": category.capitalize(),
+                "orientation": "h",
+                "y": y,
+                "x": [r[category] for r in rows],
+                "marker": {"color": CATEGORY_COLOURS[category]},
+                "hovertext": hover,
+                "hoverinfo": "text",
+            }
         )
-    fig.update_layout(
+    fig = _figure(
+        *traces,
         barmode="stack",
         height=max(320, 28 * len(rows) + 140),
-        legend_traceorder="normal",
+        legend={"traceorder": "normal"},
+        xaxis={"tickformat": ".0%", "range": [0, 1]},
+        yaxis={"autorange": "reversed"},
     )
-    fig.update_xaxes(tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(autorange="reversed")
     return _layout(
         fig, "How respondents feel, per gap", "Share of respondents", "Gap · audience"
     )
@@ -280,14 +325,14 @@ def likert(distribution: pd.DataFrame, *, labels: Mapping[str, str]) -> go.Figur
 
 def trend(
     table: pd.DataFrame, actions: pd.DataFrame, *, labels: Mapping[str, str]
-) -> go.Figure:
+) -> Figure:
     """Δ per gap across the organization's studies, with actions as markers.
 
     In: the trend table (date, name, gap, delta, ci_half, ci_low, ci_high, p,
     internal_n, customer_n, note) and the actions (created_on, gap,
     description, owner, status_label), drawn on the zero line at their date.
     """
-    fig = go.Figure()
+    traces = []
     gaps = list(dict.fromkeys(table["gap"])) if not table.empty else []
     for index, gap in enumerate(gaps):
         part = table[table["gap"] == gap]
@@ -301,55 +346,83 @@ def trend(
             )
             for r in part.to_dict("records")
         ]
-        fig.add_trace(
-            go.Scatter(
-                name=labels.get(gap, gap),
-                mode="lines+markers",
-                x=[str(d) for d in part["date"]],
-                y=list(part["delta"]),
-                line={"color": GAP_COLOURS[index % len(GAP_COLOURS)]},
-                error_y={
+        traces.append(
+            {
+                "type": "scatter",
+                "name": labels.get(gap, gap),
+                "mode": "lines+markers",
+                "x": [str(d) for d in part["date"]],
+                "y": list(part["delta"]),
+                "line": {"color": GAP_COLOURS[index % len(GAP_COLOURS)]},
+                "error_y": {
                     "type": "data",
                     "array": list(part["ci_half"]),
                     "visible": True,
                 },
-                hovertext=hover,
-                hoverinfo="text",
-            )
+                "hovertext": hover,
+                "hoverinfo": "text",
+            }
         )
     if not actions.empty:
-        fig.add_trace(
-            go.Scatter(
-                name="Action taken",
-                mode="markers",
-                x=[str(d) for d in actions["created_on"]],
-                y=[0] * len(actions),
-                marker={
+        traces.append(
+            {
+                "type": "scatter",
+                "name": "Action taken",
+                "mode": "markers",
+                "x": [str(d) for d in actions["created_on"]],
+                "y": [0] * len(actions),
+                "marker": {
                     "symbol": "triangle-up",
                     "size": 12,
                     "color": OKABE_ITO["black"],
                 },
-                hovertext=[
+                "hovertext": [
                     f"Action on {labels.get(a['gap'], a['gap'])} ({a['created_on']}, "
                     f"{escape(str(a['status_label']))}): "
                     f"{escape(str(a['description']))}"
                     + (f"<br>Owner: {escape(str(a['owner']))}" if a["owner"] else "")
                     for a in actions.to_dict("records")
                 ],
-                hoverinfo="text",
-            )
+                "hoverinfo": "text",
+            }
         )
-    fig.add_hline(y=0, line_color=OKABE_ITO["grey"], line_width=1)
-    fig.update_xaxes(type="date", tickformat="%-d %b %Y")
+    zero = {
+        "type": "line",
+        "x0": 0,
+        "x1": 1,
+        "xref": "x domain",
+        "y0": 0,
+        "y1": 0,
+        "yref": "y",
+        "line": {"color": OKABE_ITO["grey"], "width": 1},
+    }
+    xaxis = {"type": "date", "tickformat": "%-d %b %Y"}
     dates = sorted({str(d) for d in table["date"]}) if not table.empty else []
     if len(dates) == 1:
         # One wave: show a season around it rather than a millisecond.
         only = datetime.date.fromisoformat(dates[0])
         margin = datetime.timedelta(days=90)
-        fig.update_xaxes(range=[str(only - margin), str(only + margin)])
+        xaxis["range"] = [str(only - margin), str(only + margin)]
+    fig = _figure(*traces, shapes=[zero], xaxis=xaxis)
     return _layout(fig, "Gap Δ across studies", "Study date", "Δ (staff − customers)")
 
 
-def to_json(figures: Mapping[str, go.Figure]) -> dict:
+def _plain(value):
+    """A JSON value with no numpy, NaN or dates left (what plotly's encoder
+    does to them: numbers, null, ISO strings)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def to_json(figures: Mapping[str, Figure]) -> dict:
     """Plain JSON-able dicts (no numpy) for `json_script`, keyed by chart name."""
-    return {name: json.loads(pio.to_json(fig)) for name, fig in figures.items()}
+    return {name: _plain(fig) for name, fig in figures.items()}
