@@ -425,4 +425,11 @@ def _plain(value):
 
 def to_json(figures: Mapping[str, Figure]) -> dict:
     """Plain JSON-able dicts (no numpy) for `json_script`, keyed by chart name."""
-    return {name: _plain(fig) for name, fig in figures.items()}
+    plain = {}
+    for name, fig in figures.items():
+        layout = dict(fig["layout"])
+        template = layout.pop("template", None)  # plain JSON already
+        plain[name] = _plain({**fig, "layout": layout})
+        if template is not None:
+            plain[name]["layout"]["template"] = template
+    return plain

@@ -37,15 +37,19 @@ def _is_nan(value) -> bool:
 
 def _pivot(matrix: pd.DataFrame, gaps: Sequence[str]) -> list[dict]:
     """Group × gap cells as rows for a table: [{group, cells: [cell, …]}]."""
-    rows = []
-    for group in dict.fromkeys(matrix["group"]):
-        part = matrix[matrix["group"] == group].set_index("gap")
-        cells = [
-            {key: (None if _is_nan(v) else v) for key, v in part.loc[gap].items()}
-            for gap in gaps
-        ]
-        rows.append({"group": group, "cells": cells})
-    return rows
+    cells: dict = {}
+    for row in _records(matrix):
+        cells.setdefault(row["group"], {}).setdefault(row["gap"], row)
+    return [
+        {
+            "group": group,
+            "cells": [
+                {key: value for key, value in by_gap[gap].items() if key != "gap"}
+                for gap in gaps
+            ],
+        }
+        for group, by_gap in cells.items()
+    ]
 
 
 def study_results(study: Study, cut: queries.Cut = queries.ALL) -> dict:
@@ -245,24 +249,26 @@ def _gap_rows(
 ) -> list[dict]:
     """Per gap: its row, its items and its actions (this study's, and any
     still-open action of the organization on that gap)."""
-    rows = []
     open_statuses = {"planned", "in_progress"}
-    for row in _records(gap_table[gap_table["gap"] != stats.OVERALL]):
+    items_by_gap: dict[str, list[dict]] = {}
+    for item in _records(item_table):
+        items_by_gap.setdefault(item["gap"], []).append(item)
+    actions_by_gap: dict[str, list[dict]] = {}
+    for action in _records(actions):
+        if action["study_id"] == study.pk or action["status"] in open_statuses:
+            actions_by_gap.setdefault(action["gap"], []).append(action)
+    rows = []
+    for row in _records(gap_table):
         gap = row["gap"]
-        mine = actions[
-            (actions["gap"] == gap)
-            & (
-                (actions["study_id"] == study.pk)
-                | actions["status"].isin(open_statuses)
-            )
-        ]
+        if gap == stats.OVERALL:
+            continue
         rows.append(
             {
                 **row,
                 "label": GAP_LABELS[gap],
                 "explanation": GAP_EXPLANATIONS[gap],
-                "items": _records(item_table[item_table["gap"] == gap]),
-                "actions": _records(mine),
+                "items": items_by_gap.get(gap, []),
+                "actions": actions_by_gap.get(gap, []),
             }
         )
     return rows
