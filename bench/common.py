@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-RESULTS = ROOT / "bench" / "results"
+# Under var/ (not in git): measurements belong to a machine, not to the code.
+RESULTS = ROOT / "var" / "bench" / "results"
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/gs_bench"
 SQLITE_PATH = ROOT / "var" / "bench" / "bench.sqlite3"
 
@@ -42,6 +43,10 @@ def child_env(database: str, **extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="bench.settings",
         PYTHONPATH=str(ROOT),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
+        # Every request of a benchmark comes from 127.0.0.1: the per-address
+        # limits would measure themselves. `bench.submit --rate-limits on`
+        # turns them back on (raised out of the way) to measure their cost.
+        GAPSURVEY_RATE_LIMITS="false",
     )
     env.pop("DJANGO_DEBUG", None)
     env.update(extra)
@@ -105,6 +110,15 @@ def run_child(module: str, database: str, *args: str, timeout: float = 3600) -> 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def loadavg() -> str:
+    """The 1/5/15-minute load averages now (what `uptime` prints): the
+    machine is shared, so every measurement carries the load it ran under."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def maxrss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux: KiB units)."""
     import resource
@@ -130,6 +144,7 @@ def machine() -> dict:
     """Where the numbers were measured."""
     info = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load": loadavg(),
         "cpus": os.cpu_count(),
         "cpu": _cpu_model(),
         "memory": _memory(),
@@ -198,7 +213,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
 
 
 def require(tool: str, hint: str) -> str:
-    path = shutil.which(tool)
+    """The path of a command: in this Python's environment (bin/), else on PATH."""
+    local = Path(PYTHON).parent / tool
+    path = str(local) if local.exists() else shutil.which(tool)
     if path is None:
         raise SystemExit(f"{tool} is needed: {hint}")
     return path

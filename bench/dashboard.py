@@ -104,6 +104,44 @@ def _cache(on: bool) -> None:
         settings.DASHBOARD_CACHE_SECONDS = 0
 
 
+def _analysis_statements(study) -> list[str]:
+    """The SQL one cold `dashboard_data` issues (interpolated, as run)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from analysis.dashboard import dashboard_data
+
+    _cache(False)
+    with CaptureQueriesContext(connection) as captured:
+        dashboard_data(study)
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def _floor(statements: list[str]):
+    """A function re-running the statements on the driver's own cursor, every
+    row fetched: no ORM, no pandas, no Python on top."""
+    from django.db import connection
+
+    def floor():
+        with connection.cursor() as wrapper:
+            raw = wrapper.cursor
+            for sql in statements:
+                raw.execute(sql)
+                raw.fetchall()
+
+    return floor
+
+
+def _interleaved(functions: dict, runs: int) -> dict[str, list[float]]:
+    """Each function timed `runs` times, taking turns (a, b, a, b, …), so that
+    all of them meet the same load of a shared machine; ms lists by name."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(runs):
+        for name, function in functions.items():
+            times[name] += common.timed(function, 1)
+    return times
+
+
 def child_page(size: int, runs: int) -> dict:
     """Dashboard page through the test client; medians, queries, memory.
 
@@ -132,11 +170,18 @@ def child_page(size: int, runs: int) -> dict:
         assert response.status_code == 200, response.status_code
         return response
 
-    result = {}
+    floor = _floor(_analysis_statements(study))
+    result = {"page_load": common.loadavg()}
     for mode in ("cold", "cached"):
         _cache(mode == "cached")
         size_bytes = len(get().content)  # warm-up: imports, templates, cache fill
-        times = common.timed(get, runs)
+        if mode == "cold":
+            floor()
+            # The page and its SQL floor side by side, in turns.
+            both = _interleaved({"page": get, "floor": floor}, runs)
+            times, result["page_floor_ms"] = both["page"], both["floor"]
+        else:
+            times = common.timed(get, runs)
         with CaptureQueriesContext(connection) as captured:
             get()
         # Read now: the next request's request_started signal empties the log.
@@ -158,48 +203,43 @@ def child_page(size: int, runs: int) -> dict:
 
 
 def child_analysis(size: int, runs: int) -> dict:
-    """dashboard_data alone, and its SQL re-run raw (the floor)."""
+    """dashboard_data alone, and its SQL re-run raw (the floor), in turns."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from analysis.dashboard import dashboard_data
 
     study = _study(size)
+    load = common.loadavg()
     _cache(True)
     dashboard_data(study)  # warm-up, cache fill
     cached_times = common.timed(lambda: dashboard_data(study), runs)
-    _cache(False)
-    dashboard_data(study)  # warm-up
-    times = common.timed(lambda: dashboard_data(study), runs)
-    with CaptureQueriesContext(connection) as captured:
-        dashboard_data(study)
-    statements = [query["sql"] for query in captured.captured_queries]
+    statements = _analysis_statements(study)  # cache off from here on
     rss_analysis = common.maxrss_mb()
-
-    def floor():
-        with connection.cursor() as wrapper:
-            raw = wrapper.cursor  # the driver's own cursor: no Django on top
-            for sql in statements:
-                raw.execute(sql)
-                raw.fetchall()
-
-    floor()
-    floor_times = common.timed(floor, runs)
+    floor = _floor(statements)
 
     def sql_gaps():
         with connection.cursor() as cursor:
             cursor.execute(GAPS_SQL, [study.pk])
             return cursor.fetchall()
 
+    floor()
     sql_gaps()
-    gaps_times = common.timed(sql_gaps, runs)
+    times = _interleaved(
+        {
+            "analysis": lambda: dashboard_data(study),
+            "floor": floor,
+            "sql_gaps": sql_gaps,
+        },
+        runs,
+    )
     return {
-        "analysis_ms": times,
+        "analysis_load": load,
+        "analysis_ms": times["analysis"],
         "analysis_cached_ms": cached_times,
         "analysis_queries": len(statements),
         "analysis_rss_mb": rss_analysis,
-        "floor_ms": floor_times,
-        "sql_gaps_ms": gaps_times,
+        "floor_ms": times["floor"],
+        "sql_gaps_ms": times["sql_gaps"],
     }
 
 
@@ -293,10 +333,12 @@ def summarise(database: str, size: int, measured: dict) -> dict:
         "analysis_rss_mb": measured["analysis_rss_mb"],
         "naive_rss_mb": measured["naive_rss_mb"],
         "naive_max_delta_diff": measured["naive_max_delta_diff"],
-        "page_over_floor": m["page_ms"] / m["floor_ms"],
+        # Each ratio from timings taken in turns within one process.
+        "page_over_floor": m["page_ms"] / m["page_floor_ms"],
         "analysis_over_floor": m["analysis_ms"] / m["floor_ms"],
         "naive_over_analysis": m["naive_ms"] / m["analysis_ms"],
         "generate_s": measured.get("generate_s"),
+        "load": measured.get("page_load", "?"),
     }
 
 
@@ -325,6 +367,7 @@ def report(rows: list[dict]) -> str:
                     "page traced MB",
                     "naive RSS MB",
                     "growth k (page)",
+                    "load 1/5/15 min",
                 ],
                 [
                     [
@@ -343,6 +386,7 @@ def report(rows: list[dict]) -> str:
                         _fmt(r["page_traced_mb"], 1),
                         _fmt(r["naive_rss_mb"]),
                         _growth(mine, "page_ms_p50", r["size"]),
+                        r.get("load", "?"),
                     ]
                     for r in mine
                 ],
@@ -362,11 +406,19 @@ def main() -> None:
     parser.add_argument("--databases", default="postgres,sqlite")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument(
+        "--naive-runs",
+        type=int,
+        default=3,
+        help="runs of the naive version (it reads every answer: slow at 100k)",
+    )
+    parser.add_argument(
         "--prepare-only",
         action="store_true",
         help="generate the studies, measure nothing",
     )
     args = parser.parse_args()
+    if not (1 <= args.runs <= 50 and 1 <= args.naive_runs <= 50):
+        raise SystemExit("--runs and --naive-runs must be 1..50")
     sizes = sorted(int(s) for s in args.sizes.split(","))
     saved = common.load("dashboard")
     rows = saved.get("rows", [])
@@ -381,13 +433,14 @@ def main() -> None:
                 continue
             for phase in ("page", "analysis", "naive"):
                 print(f"{database} {size:,}: {phase}", file=sys.stderr, flush=True)
+                runs = args.naive_runs if phase == "naive" else args.runs
                 measured.update(
                     common.run_child(
                         "dashboard",
                         database,
                         phase,
                         f"--size={size}",
-                        f"--runs={args.runs}",
+                        f"--runs={runs}",
                     )
                 )
             row = summarise(database, size, measured)

@@ -111,7 +111,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=int, default=600)
     parser.add_argument("--label", default="")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the first worker: bench/results/invite-profile.svg",
+    )
     args = parser.parse_args()
+    if not 1 <= args.timeout <= 3600:
+        raise SystemExit("--timeout must be 1..3600 s")
 
     common.database_prepare(args.database)
     output = common.manage(
@@ -128,6 +135,7 @@ def main() -> None:
     sink.controller.start()
     workers: list[subprocess.Popen] = []
     peaks: dict[int, float] = {}
+    profiler = None
     try:
         common.run_child(
             "invite", args.database, "enqueue", str(study_id), str(args.workers)
@@ -156,6 +164,23 @@ def main() -> None:
                     stdout=subprocess.DEVNULL,
                 )
             )
+        if args.profile:
+            py_spy = common.require("py-spy", "pip install -r bench/requirements.txt")
+            common.RESULTS.mkdir(parents=True, exist_ok=True)
+            profiler = subprocess.Popen(
+                [
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(workers[0].pid),
+                    "--rate",
+                    "100",
+                    "--output",
+                    str(common.RESULTS / "invite-profile.svg"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         deadline = started + args.timeout
         while time.monotonic() < deadline:
             for worker in workers:
@@ -176,6 +201,8 @@ def main() -> None:
             if worker.poll() is None:
                 worker.terminate()
                 worker.wait(timeout=30)
+        if profiler is not None:
+            profiler.wait(timeout=60)  # py-spy stops when its process exits
         sink.controller.stop()
 
     token = LINK.search(sink.sample)

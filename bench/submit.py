@@ -171,11 +171,11 @@ def main() -> None:
                 except urllib.error.HTTPError:
                     pass
         if args.profile:
-            common.require("py-spy", "pip install -r bench/requirements.txt")
+            py_spy = common.require("py-spy", "pip install -r bench/requirements.txt")
             common.RESULTS.mkdir(parents=True, exist_ok=True)
             profiler = subprocess.Popen(
                 [
-                    str(Path(common.PYTHON).parent / "py-spy"),
+                    py_spy,
                     "record",
                     "--pid",
                     str(workers[0]),
