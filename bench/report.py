@@ -3,11 +3,15 @@
 python -m bench.report
 """
 
-from bench import common, dashboard, invite, submit
+from bench import common, dashboard, generate, invite, submit
 
 
 def main() -> None:
     print("Machine:", common.machine())
+    saved = common.load("generate")
+    if saved:
+        print("\n## Generator\n")
+        print(generate.report(saved["rows"]))
     saved = common.load("dashboard")
     if saved:
         print("\n## Dashboard\n")

@@ -1,13 +1,15 @@
 """Submission benchmark: customer survey POSTs per second under gunicorn.
 
-    python -m bench.submit [--duration 20] [--connections 4] [--workers 2]
-        [--tokens 40000] [--rate-limits on|off] [--conn-max-age 60]
+    python -m bench.submit [--duration 20] [--repeat 3] [--connections 4]
+        [--workers 2] [--tokens 20000] [--rate-limits off|on] [--conn-max-age 60]
         [--profile]
 
 gunicorn (sync workers, default 2) serves the app on 127.0.0.1 with PostgreSQL;
 `wrk` (Debian package wrk) drives it with bench/submit.lua for --duration
-seconds: every request is a complete valid submission (all items of the default
-questionnaire, random values) on its own token, so every one writes a response.
+seconds, --repeat times against the same server (each run on its own share of
+the tokens): every request is a complete valid submission (all items of the
+default questionnaire, random values) on its own token, so every one writes a
+response. The row reports the medians of the runs, and each run beside them.
 
 The study: `generate_study --customers 1000 --staff 100 --unanswered <tokens>` in
 organization `bench-submit` (a new study each run; tokens are single-use), the
@@ -15,11 +17,11 @@ plain tokens written to var/bench/tokens.txt for the Lua script.
 
 Reported: submissions/s (302 responses per second), latency p50/p90/p99 (wrk's
 own measurement), non-302 answers, the responses actually written (checked in
-the database), and the peak RSS of each gunicorn worker (VmHWM). --profile
-attaches py-spy to one worker for the run and writes a flame graph
-(bench/results/submit-profile.svg). The per-address survey rate limit stays on
-(every request comes from 127.0.0.1), raised out of the way, so its cost is
-measured; --rate-limits off removes the middleware's work entirely.
+the database), the peak RSS of each gunicorn worker (VmHWM) and the load
+average. --profile attaches py-spy to one worker for the first run and writes
+a flame graph (var/bench/results/submit-profile.svg). Rate limits are off (every
+request comes from 127.0.0.1); --rate-limits on keeps the middleware, with the
+per-address survey limit raised out of the way, to measure its cost.
 """
 
 import argparse
@@ -113,14 +115,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--tokens", type=int, default=40000)
-    parser.add_argument("--rate-limits", choices=["on", "off"], default="on")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=20000)
+    parser.add_argument("--rate-limits", choices=["on", "off"], default="off")
     parser.add_argument("--conn-max-age", type=int, default=60)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--label", default="", help="name of this row in the results")
     args = parser.parse_args()
     if not 1 <= args.duration <= 300:
         raise SystemExit("--duration must be 1..300 s")
+    if not 1 <= args.repeat <= 10:
+        raise SystemExit("--repeat must be 1..10")
     wrk = common.require("wrk", "apt-get install -y wrk")
 
     database = "postgres"
@@ -190,33 +195,46 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
         scale_min, scale_max = body["scale"]
-        done = subprocess.run(
-            [
-                wrk,
-                f"--threads={args.threads}",
-                f"--connections={args.connections}",
-                f"--duration={args.duration}s",
-                "--timeout=10s",
-                "--script",
-                str(common.ROOT / "bench" / "submit.lua"),
-                base,
-                "--",
-                str(TOKENS),
-                str(BODY),
-                str(args.threads),
-                str(scale_min),
-                str(scale_max),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=args.duration + 60,
-        )
-        sys.stderr.write(done.stdout)
-        line = next(
-            row for row in done.stdout.splitlines() if row.startswith("BENCH_JSON ")
-        )
-        result = json.loads(line.removeprefix("BENCH_JSON "))
-        result["worker_peak_rss_mb"] = [_vm(pid, "VmHWM") for pid in workers]
+        tokens = TOKENS.read_text().split()
+        share = len(tokens) // args.repeat
+        runs = []
+        for run in range(args.repeat):
+            part = TOKENS.with_name(f"tokens-{run}.txt")
+            part.write_text("\n".join(tokens[run * share : (run + 1) * share]) + "\n")
+            load = common.loadavg()
+            done = subprocess.run(
+                [
+                    wrk,
+                    f"--threads={args.threads}",
+                    f"--connections={args.connections}",
+                    f"--duration={args.duration}s",
+                    "--timeout=10s",
+                    "--script",
+                    str(common.ROOT / "bench" / "submit.lua"),
+                    base,
+                    "--",
+                    str(part),
+                    str(BODY),
+                    str(args.threads),
+                    str(scale_min),
+                    str(scale_max),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=args.duration + 60,
+            )
+            sys.stderr.write(done.stdout)
+            line = next(
+                row for row in done.stdout.splitlines() if row.startswith("BENCH_JSON ")
+            )
+            measured = json.loads(line.removeprefix("BENCH_JSON "))
+            measured["submissions_per_s"] = measured["status_302"] / measured["seconds"]
+            measured["load"] = load
+            runs.append(measured)
+            if profiler is not None:
+                profiler.wait(timeout=args.duration + 60)
+                profiler = None
+        worker_rss = [_vm(pid, "VmHWM") for pid in workers]
     finally:
         if profiler is not None:
             profiler.wait(timeout=args.duration + 60)
@@ -225,6 +243,8 @@ def main() -> None:
 
     counted = common.run_child("submit", database, "count", str(study_id))
     written = counted["responses"] - BACKGROUND_CUSTOMERS
+    keys = ["submissions_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
+    result = {key: common.median([r[key] for r in runs]) for key in keys}
     result.update(
         label=args.label
         or f"c={args.connections} w={args.workers} rl={args.rate_limits}",
@@ -233,9 +253,15 @@ def main() -> None:
         rate_limits=args.rate_limits,
         conn_max_age=args.conn_max_age,
         duration=args.duration,
+        repeat=args.repeat,
+        runs=runs,
+        requests=sum(r["requests"] for r in runs),
+        status_302=sum(r["status_302"] for r in runs),
+        tokens_used_up=sum(r["tokens_used_up"] for r in runs),
         study_id=study_id,
         responses_written=written,
-        submissions_per_s=result["status_302"] / result["seconds"],
+        worker_peak_rss_mb=worker_rss,
+        load="; ".join(r["load"] for r in runs),
         measured_at=common.machine()["date"],
     )
     saved = common.load("submit")
@@ -248,10 +274,12 @@ def main() -> None:
 
 
 def report(rows: list[dict]) -> str:
+    """Medians of each row's runs; the runs' own submissions/s beside them."""
     return common.table(
         [
             "run",
-            "submissions/s",
+            "submissions/s (median)",
+            "each run",
             "p50 ms",
             "p90 ms",
             "p99 ms",
@@ -259,11 +287,13 @@ def report(rows: list[dict]) -> str:
             "non-302",
             "written / 302",
             "worker peak RSS MB",
+            "load 1/5/15 min per run",
         ],
         [
             [
                 r["label"],
                 f"{r['submissions_per_s']:.0f}",
+                " / ".join(f"{x['submissions_per_s']:.0f}" for x in r.get("runs", [])),
                 f"{r['p50_ms']:.1f}",
                 f"{r['p90_ms']:.1f}",
                 f"{r['p99_ms']:.1f}",
@@ -271,6 +301,7 @@ def report(rows: list[dict]) -> str:
                 r["requests"] - r["status_302"],
                 f"{r['responses_written']} / {r['status_302']}",
                 " / ".join(f"{m:.0f}" for m in r["worker_peak_rss_mb"]),
+                r.get("load", "?"),
             ]
             for r in rows
         ],
