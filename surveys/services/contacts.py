@@ -43,7 +43,17 @@ def segment_get_or_create(*, organization: Organization, name: str) -> Segment |
         .first()
     )
     if segment is None:
-        segment = Segment.objects.create(organization=organization, name=name)
+        try:
+            with transaction.atomic():
+                segment = Segment.objects.create(organization=organization, name=name)
+        except IntegrityError:
+            # Another transaction (a second import, a contact saved at the same
+            # moment) created it meanwhile: use theirs.
+            segment = (
+                Segment.objects.filter(organization=organization)
+                .annotate(lname=Lower("name"))
+                .get(lname=name.lower())
+            )
     return segment
 
 
