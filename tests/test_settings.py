@@ -54,3 +54,10 @@ def test_a_boolean_setting_rejects_anything_but_true_or_false():
 def test_the_development_defaults_pass_check():
     result = manage("check")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_invitation_claim_lease_comes_from_the_environment():
+    read = "from surveys.services.invitations import CLAIM_LEASE as L; print(L)"
+    assert manage("shell", "-c", read).stdout.split()[-1] == "0:10:00"
+    short = manage("shell", "-c", read, GAPSURVEY_SEND_LEASE_SECONDS="15")
+    assert short.stdout.split()[-1] == "0:00:15"

@@ -43,7 +43,9 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 50
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(minutes=1)
-CLAIM_LEASE = timedelta(minutes=10)
+# How long a claim holds before it counts as a dead worker's (settings: must
+# exceed the time one batch takes to mail; GAPSURVEY_SEND_LEASE_SECONDS).
+CLAIM_LEASE = timedelta(seconds=settings.INVITATION_CLAIM_LEASE_SECONDS)
 # Bounds one run, so a worker never loops forever on a misbehaving server.
 MAX_BATCHES_PER_RUN = 200
 
