@@ -30,11 +30,15 @@ class Rule:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address; behind a trusted proxy, the one it reports."""
+    """The client's address; behind a trusted proxy, the one it reports.
+
+    The proxy appends the address it saw to X-Forwarded-For, after whatever the
+    client sent in that header itself: only the last entry can be trusted.
+    """
     if settings.RATE_LIMIT_TRUST_FORWARDED_FOR:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR", "")
 
 
