@@ -355,7 +355,17 @@ class Invitation(models.Model):
                 fields=["study", "contact"], name="invitation_unique_study_contact"
             )
         ]
-        indexes = [models.Index(fields=["study", "sent_at", "responded_at"])]
+        indexes = [
+            models.Index(fields=["study", "sent_at", "responded_at"]),
+            # The sending worker claims a study's unsent invitations in id
+            # order, 50 at a time: without this the claim walked the id index
+            # through every other study's invitations (and the sent ones).
+            models.Index(
+                fields=["study", "id"],
+                condition=models.Q(sent_at__isnull=True, failed_at__isnull=True),
+                name="invitation_unsent_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact} → {self.study}"
