@@ -19,7 +19,9 @@ stops after --timeout seconds whatever happens.
 
 import argparse
 import json
+import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -87,6 +89,15 @@ def child_main(argv: list[str]) -> None:
         )
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _vm_hwm(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -114,7 +125,7 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy the first worker: bench/results/invite-profile.svg",
+        help="py-spy the first worker: var/bench/results/invite-profile.svg",
     )
     args = parser.parse_args()
     if not 1 <= args.timeout <= 3600:
@@ -135,6 +146,10 @@ def main() -> None:
     sink.controller.start()
     workers: list[subprocess.Popen] = []
     peaks: dict[int, float] = {}
+    cpu: dict[int, float] = {}
+    # This process is the SMTP sink (its asyncio thread) plus a light polling
+    # loop: its CPU time tells whether the sink, not the app, is the bound.
+    sink_cpu = resource.getrusage(resource.RUSAGE_SELF)
     profiler = None
     try:
         common.run_child(
@@ -146,6 +161,7 @@ def main() -> None:
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=str(sink.port),
         )
+        load = common.loadavg()
         started = time.monotonic()
         for n in range(args.workers):
             workers.append(
@@ -187,6 +203,9 @@ def main() -> None:
                 peak = _vm_hwm(worker.pid)
                 if peak is not None:
                     peaks[worker.pid] = max(peaks.get(worker.pid, 0.0), peak)
+                used = _cpu_seconds(worker.pid)
+                if used is not None:
+                    cpu[worker.pid] = used
             if all(worker.poll() is not None for worker in workers):
                 break
             if sink.count >= args.invitations:
@@ -196,6 +215,10 @@ def main() -> None:
                 break
             time.sleep(0.1)
         finished = time.monotonic()
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        sink_cpu_s = (after.ru_utime - sink_cpu.ru_utime) + (
+            after.ru_stime - sink_cpu.ru_stime
+        )
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -230,6 +253,9 @@ def main() -> None:
         "marked_failed": check["failed"],
         "link_token_valid": check["token_valid"],
         "worker_peak_rss_mb": list(peaks.values()),
+        "worker_cpu_s": list(cpu.values()),
+        "sink_cpu_s": sink_cpu_s,
+        "load": load,
         "study_id": study_id,
         "measured_at": common.machine()["date"],
     }
@@ -246,22 +272,32 @@ def report(rows: list[dict]) -> str:
             "run",
             "invitations",
             "s to last mail",
+            "s first → last mail",
             "mails/s",
             "accepted",
             "marked sent",
             "token ok",
             "worker peak RSS MB",
+            "worker CPU s",
+            "sink CPU s",
+            "load 1/5/15 min",
         ],
         [
             [
                 r["label"],
                 r["invitations"],
                 f"{r['seconds_to_last_mail']:.1f}",
+                f"{r['seconds_first_to_last_mail']:.1f}"
+                if r.get("seconds_first_to_last_mail")
+                else "–",
                 f"{r['mails_per_s']:.0f}" if r["mails_per_s"] else "–",
                 r["mails_accepted"],
                 r["marked_sent"],
                 "yes" if r["link_token_valid"] else "NO",
                 " / ".join(f"{m:.0f}" for m in r["worker_peak_rss_mb"]),
+                " / ".join(f"{c:.1f}" for c in r.get("worker_cpu_s", [])),
+                f"{r['sink_cpu_s']:.1f}" if "sink_cpu_s" in r else "–",
+                r.get("load", "?"),
             ]
             for r in rows
         ],
