@@ -18,12 +18,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import event, given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from surveys.models import Answer, Contact, Invitation, Membership, Response, Segment
 from surveys.services.responses import staff_response_save
 from tests import factories
+from tests.test_isolation_matrix import (  # noqa: F401 (world is a fixture)
+    ACCESS,
+    MANAGER_A,
+    URLS,
+    world,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -580,5 +586,59 @@ def test_login_and_password_reset_take_any_input_with_limits_on(
     def check():
         response = post_form(client, path, {k: [v] for k, v in fields.items()})
         assert response.status_code in (200, 302, 429)
+
+    in_savepoint(check)
+
+
+# --- every manager page and action ---------------------------------------------
+
+# Every field name a manager form reads, and the buttons' own fields.
+FORM_FIELDS = (
+    "allow_dont_know closes_on comment customer_text department description "
+    "dimension due_on email gap internal_text introduction kind label_max label_mid "
+    "label_min max_reminders min_group_size name new_department opens_on owner q "
+    "reminder_interval_days scale_points segment status weight action direction key "
+    "organization page audience"
+).split()
+form_values = st.one_of(
+    st.sampled_from(
+        NASTY_STRINGS
+        + ["-5", "0", "1", "3", "7", "2026-02-30", "2026-01-05", "9999-12-31"]
+        + ["0001-01-01", "on", "true", "knowledge", "up", "down", "done", "open"]
+        + ["a@example.com", "last"]
+    ),
+    st.text(max_size=10),
+)
+MANAGER_URLS = [
+    (name, params)
+    for name, params in URLS
+    if MANAGER_A in ACCESS[name][1] and name not in ("logout", "survey")
+]
+
+
+@given(
+    target=st.sampled_from(MANAGER_URLS),
+    method=st.sampled_from(["GET", "POST"]),
+    data=st.dictionaries(st.sampled_from(FORM_FIELDS), form_values, max_size=8),
+)
+@settings(max_examples=max(20, settings().max_examples // 2))
+def test_every_manager_page_and_action_takes_any_fields_without_a_500(
+    alice_client,
+    world,  # noqa: F811 (the isolation matrix's fixture)
+    target,
+    method,
+    data,
+):
+    """Random fields, as query string or form, to every URL a manager may use
+    (read from the URLconf, like the isolation matrix)."""
+    name, params = target
+    url = reverse(name, kwargs={param: world[param] for param in params})
+
+    def check():
+        if method == "GET":
+            response = alice_client.get(url + "?" + urlencode(data))
+        else:
+            response = post_form(alice_client, url, {k: [v] for k, v in data.items()})
+        assert response.status_code < 500, (method, url, data)
 
     in_savepoint(check)
