@@ -18,7 +18,11 @@ class PlotlyFinder(BaseFinder):
 
     def find(self, path, find_all=False, **kwargs):
         if path != STATIC_PATH:
-            return [] if find_all else None
+            # An empty list, as Django's own finders give: `finders.find` keeps
+            # any other result, so None would come back as [None] and WhiteNoise
+            # (serving through the finders when DEBUG is on) would answer a
+            # missing file with a 500 instead of a 404.
+            return []
         found = str(PLOTLY_JS)
         return [found] if find_all else found
 
