@@ -6,7 +6,9 @@ fresh PostgreSQL database when DATABASE_URL names PostgreSQL), exactly as it wou
 in production; tests reach it only through the browser, the mail and `manage`.
 """
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,6 +35,8 @@ CHROMIUM_ARGS = [
 ]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
+# `GAPSURVEY_SCREENSHOTS_DIR=docs make test` refreshes the README's screenshots.
+SCREENSHOTS_COPY = os.environ.get("GAPSURVEY_SCREENSHOTS_DIR", "")
 
 pytestmark = pytest.mark.e2e
 
@@ -93,6 +97,14 @@ class App:
     def shell(self, code: str) -> str:
         return self.manage("shell", "--no-imports", "-c", code)
 
+    def seed(self, function: str, /, **arguments) -> dict:
+        """Run tests/e2e/seed.py's `function` in the app's database; its result."""
+        output = self.shell(
+            "from tests.e2e.seed import main; "
+            f"main({function!r}, {json.dumps(arguments)!r})"
+        )
+        return json.loads(output.strip().splitlines()[-1])
+
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
@@ -128,9 +140,13 @@ def app(tmp_path_factory):
         "PYTHONUNBUFFERED": "1",
     }
     application = App(url, env, smtp)
-    application.manage("migrate", "--noinput", "-v", "0")
-    application.manage("createcachetable")
-    application.manage("loaddata", "-v", "0", "default_questionnaire")
+    # One process for the three set-up commands: each start costs a second.
+    application.shell(
+        "from django.core.management import call_command; "
+        "call_command('migrate', interactive=False, verbosity=0); "
+        "call_command('createcachetable'); "
+        "call_command('loaddata', 'default_questionnaire', verbosity=0)"
+    )
     logs = tmp_dir / "logs"
     logs.mkdir()
     server = subprocess.Popen(
@@ -200,11 +216,38 @@ def browser():
 
 
 class PageProblems:
-    """What a page did that it must not: console errors, requests off 127.0.0.1."""
+    """What a page did that it must not: console errors and uncaught exceptions
+    (each with the page it happened on), requests off 127.0.0.1."""
 
     def __init__(self) -> None:
         self.console_errors: list[str] = []
         self.foreign_requests: list[str] = []
+
+    def console(self, message) -> None:
+        if message.type != "error":
+            return
+        where = message.page.url if message.page else "?"
+        if (
+            message.text.startswith("Failed to load resource")
+            and message.location.get("url") == where
+        ):
+            # Chromium logs a document's own 4xx (e.g. the survey's deliberate 400
+            # on missing answers); that status is the page's meaning, checked by
+            # the tests, while a 5xx is caught by `response` below. A sub-resource
+            # that fails (a missing script or style) is still an error.
+            return
+        self.console_errors.append(f"{where}: {message.text}")
+
+    def response(self, response) -> None:
+        if response.request.is_navigation_request() and response.status >= 500:
+            self.console_errors.append(f"{response.url}: HTTP {response.status}")
+
+    def page_error(self, error) -> None:
+        where = error.page.url if error.page else "?"
+        exception = error.error
+        self.console_errors.append(
+            f"{where}: uncaught {exception.name}: {exception.message}"
+        )
 
 
 def _new_context(browser, **options):
@@ -222,15 +265,9 @@ def _new_context(browser, **options):
             route.abort()
 
     context.route("**/*", guard)
-    context.on(
-        "console",
-        lambda message: (
-            message.type == "error" and problems.console_errors.append(message.text)
-        ),
-    )
-    context.on(
-        "weberror", lambda error: problems.console_errors.append(str(error.error))
-    )
+    context.on("console", problems.console)
+    context.on("response", problems.response)
+    context.on("weberror", problems.page_error)
     return context, problems
 
 
@@ -242,7 +279,11 @@ def new_page(browser):
 
     def make(phone: bool = False):
         options = (
-            {"viewport": {"width": 375, "height": 800}, "is_mobile": True}
+            {
+                "viewport": {"width": 375, "height": 800},
+                "is_mobile": True,
+                "device_scale_factor": 2,
+            }
             if phone
             else {"viewport": {"width": 1280, "height": 900}}
         )
@@ -253,8 +294,9 @@ def new_page(browser):
         return page
 
     yield make
-    for context, problems in made:
+    for context, _ in made:
         context.close()
+    for _, problems in made:
         assert problems.foreign_requests == [], "requests left 127.0.0.1"
         assert problems.console_errors == [], "console errors"
 
@@ -267,7 +309,10 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
             "when npm is installed)."
         )
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
+    # Only the violations are needed: axe then skips collecting every passing node.
+    result = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
     return [
         {
             "id": violation["id"],
@@ -279,8 +324,19 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     ]
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, height: int | None = None) -> Path:
+    """Save a PNG of the page (the whole page, or its top `height` pixels) into
+    var/screenshots, and a copy into $GAPSURVEY_SCREENSHOTS_DIR (relative to
+    the project) when it is set."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    clip = None
+    if height is not None:
+        width = page.viewport_size["width"]
+        clip = {"x": 0, "y": 0, "width": width, "height": height}
+    page.screenshot(path=str(path), full_page=True, clip=clip, animations="disabled")
+    if SCREENSHOTS_COPY:
+        copy_dir = ROOT / SCREENSHOTS_COPY
+        copy_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy_dir / path.name)
     return path

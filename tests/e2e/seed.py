@@ -1,0 +1,161 @@
+"""Data the browser tests start from, written by the app's own services.
+
+Run inside the app's environment through `App.seed(name, **arguments)` (a
+`manage.py shell` against the app's database); each function returns a dict
+that is printed as JSON on the last line. What a test checks it enters itself:
+the answers given here are chosen by the test and passed in.
+"""
+
+import json
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from surveys.models import (
+    Contact,
+    Department,
+    Invitation,
+    Membership,
+    Questionnaire,
+    Role,
+    Segment,
+    Study,
+)
+from surveys.services.generate import DEFAULT_QUESTIONNAIRE_NAME
+from surveys.services.invitations import invitation_token, invitations_create
+from surveys.services.organizations import organization_create
+from surveys.services.responses import customer_response_submit, staff_response_save
+from surveys.services.studies import study_create, study_open
+
+
+def _organization(name: str, manager: str, password: str):
+    organization, membership, _ = organization_create(name=name, manager_email=manager)
+    user = membership.user
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return organization, user
+
+
+def _open_study(organization, manager, name: str, min_group_size: int = 5) -> Study:
+    questionnaire = Questionnaire.objects.get(
+        organization=None, name=DEFAULT_QUESTIONNAIRE_NAME
+    )
+    study = study_create(
+        organization=organization,
+        actor=manager,
+        name=name,
+        questionnaire=questionnaire,
+        closes_on=timezone.localdate() + timedelta(days=30),
+        min_group_size=min_group_size,
+    )
+    return study_open(study=study, actor=manager)
+
+
+def _items(study: Study) -> list[dict]:
+    return [
+        {"id": item.pk, "position": position, "gap": item.gap}
+        for position, item in enumerate(study.questionnaire.items.all(), start=1)
+    ]
+
+
+def organization_with_open_study(*, name, manager, password, study) -> dict:
+    """An organization, its manager (who can log in) and one open study."""
+    organization, user = _organization(name, manager, password)
+    opened = _open_study(organization, user, study)
+    return {"study_id": opened.pk, "items": _items(opened)}
+
+
+def customers_invited(*, name, manager, password, study, emails) -> dict:
+    """An open study with these customers invited; their personal links' tokens."""
+    organization, user = _organization(name, manager, password)
+    opened = _open_study(organization, user, study)
+    Contact.objects.bulk_create(
+        Contact(organization=organization, email=email) for email in emails
+    )
+    invitations_create(study=opened, actor=user)
+    tokens = {
+        invitation.contact.email: invitation_token(invitation)
+        for invitation in Invitation.objects.filter(study=opened).select_related(
+            "contact"
+        )
+    }
+    return {"study_id": opened.pk, "tokens": tokens, "items": _items(opened)}
+
+
+def study_with_answers(
+    *, name, manager, password, study, min_group_size, staff, customers, pending
+) -> dict:
+    """A study whose answers the test chose.
+
+    staff: [{"email", "department", "answers"}]; customers: [{"email", "segment",
+    "answers"}], each submitted, where answers = {gap: [value or None for "don't
+    know", one per item of that gap in questionnaire order]}; pending: [{"email",
+    "segment"}], invited, not answered (their tokens are returned so that the
+    test can answer in the browser).
+    """
+    organization, user = _organization(name, manager, password)
+    opened = _open_study(organization, user, study, min_group_size)
+    items = list(opened.questionnaire.items.all())
+    User = get_user_model()
+
+    def department(name):
+        return Department.objects.get_or_create(organization=organization, name=name)[0]
+
+    def segment(name):
+        return Segment.objects.get_or_create(organization=organization, name=name)[0]
+
+    def answers(by_gap):
+        chosen = {}
+        for gap, values in by_gap.items():
+            of_gap = [item for item in items if item.gap == gap]
+            chosen.update(zip([i.pk for i in of_gap], values, strict=True))
+        assert len(chosen) == len(items), "every item needs a value"
+        return chosen
+
+    for person in staff:
+        member = User(username=person["email"], email=person["email"])
+        member.set_unusable_password()
+        member.save()
+        membership = Membership.objects.create(
+            user=member,
+            organization=organization,
+            role=Role.STAFF,
+            department=department(person["department"]),
+        )
+        staff_response_save(
+            study=opened,
+            membership=membership,
+            answers=answers(person["answers"]),
+            submit=True,
+        )
+    Contact.objects.bulk_create(
+        Contact(
+            organization=organization, email=c["email"], segment=segment(c["segment"])
+        )
+        for c in [*customers, *pending]
+    )
+    invitations_create(study=opened, actor=user)
+    invitations = {
+        invitation.contact.email: invitation
+        for invitation in Invitation.objects.filter(study=opened).select_related(
+            "contact"
+        )
+    }
+    for customer in customers:
+        customer_response_submit(
+            invitation=invitations[customer["email"]],
+            answers=answers(customer["answers"]),
+        )
+    return {
+        "study_id": opened.pk,
+        "items": _items(opened),
+        "tokens": {
+            p["email"]: invitation_token(invitations[p["email"]]) for p in pending
+        },
+    }
+
+
+def main(function: str, arguments: str) -> None:
+    result = globals()[function](**json.loads(arguments))
+    print(json.dumps(result))
