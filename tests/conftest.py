@@ -86,6 +86,21 @@ def on_postgres(settings):
     return True
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """Redis on 127.0.0.1:6379, for the RQ backend's tests. Skipped on a laptop
+    without it; in CI (CI=true, where .ci/run starts Redis) its absence fails."""
+    import os
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not answering on 127.0.0.1:6379")
+        pytest.skip("needs Redis on 127.0.0.1:6379 (the RQ backend)")
+
+
 @pytest.fixture
 def mail_sink(settings):
     """Django's mail goes over SMTP to a real aiosmtpd server on 127.0.0.1."""

@@ -6,7 +6,6 @@ SMTP sink on 127.0.0.1.
 """
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,17 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(
-    not _redis_answers(), reason="needs Redis on 127.0.0.1:6379 (the RQ backend)"
-)
+pytestmark = pytest.mark.usefixtures("redis_server")
 
 INVITE = """
 from django.db import transaction

@@ -298,23 +298,10 @@ def test_a_deferred_retry_is_queued_on_a_backend_that_can_defer(mail_sink, study
     assert follow_up.run_after == Invitation.objects.get().next_attempt_at
 
 
-def _redis_answers() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(
-    not _redis_answers(), reason="needs Redis on 127.0.0.1:6379 (the RQ backend)"
-)
+@pytest.mark.usefixtures("redis_server")
 def test_the_rq_backend_runs_the_sending_task_in_a_burst_worker(
     mail_sink, study_a, settings
 ):
-    pytest.importorskip("django_tasks_rq", reason="django-tasks-rq not installed")
     import django_rq
     from rq import SimpleWorker
 
