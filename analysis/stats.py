@@ -298,6 +298,25 @@ def rank_items(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order].reset_index(drop=True)
 
 
+def _alpha(
+    total_var: float, complete_sums: pd.DataFrame, item_ids: list, audience: str
+) -> float | None:
+    """k / (k − 1) × (1 − Σ var(item) / var(total)) for one gap and audience;
+    None when the total has no variance or an item has no complete answers."""
+    k = len(item_ids)
+    part = complete_sums[
+        complete_sums["item_id"].isin(item_ids)
+        & (complete_sums["audience"] == audience)
+    ]
+    if total_var <= 0 or len(part) != k:
+        return None
+    item_var = sum(
+        describe_sums(int(r.n), int(r.total), int(r.sumsq))["sd"] ** 2
+        for r in part.itertuples(index=False)
+    )
+    return k / (k - 1) * (1 - item_var / total_var)
+
+
 def cronbach_alpha(
     scores: pd.DataFrame, complete_sums: pd.DataFrame, items: pd.DataFrame
 ) -> pd.DataFrame:
@@ -326,16 +345,7 @@ def cronbach_alpha(
             alpha = None
             if k >= 2 and n >= 2:
                 total_var = float(np.var(totals.to_numpy(dtype=float), ddof=1))
-                part = complete_sums[
-                    complete_sums["item_id"].isin(item_ids)
-                    & (complete_sums["audience"] == audience)
-                ]
-                item_var = sum(
-                    describe_sums(int(r.n), int(r.total), int(r.sumsq))["sd"] ** 2
-                    for r in part.itertuples(index=False)
-                )
-                if total_var > 0 and len(part) == k:
-                    alpha = k / (k - 1) * (1 - item_var / total_var)
+                alpha = _alpha(total_var, complete_sums, item_ids, audience)
             rows.append(
                 {"gap": gap, "audience": audience, "k": k, "n": n, "alpha": alpha}
             )
@@ -778,17 +788,7 @@ def cronbach_alpha_from_sums(
             n = totals["n"]
             alpha = None
             if k >= 2 and n >= 2:
-                total_var = totals["sd"] ** 2
-                part = complete_sums[
-                    complete_sums["item_id"].isin(item_ids)
-                    & (complete_sums["audience"] == audience)
-                ]
-                item_var = sum(
-                    describe_sums(int(r.n), int(r.total), int(r.sumsq))["sd"] ** 2
-                    for r in part.itertuples(index=False)
-                )
-                if total_var > 0 and len(part) == k:
-                    alpha = k / (k - 1) * (1 - item_var / total_var)
+                alpha = _alpha(totals["sd"] ** 2, complete_sums, item_ids, audience)
             rows.append(
                 {"gap": gap, "audience": audience, "k": k, "n": n, "alpha": alpha}
             )
