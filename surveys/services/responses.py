@@ -50,8 +50,11 @@ def _validate_answers(
         raise InvalidAnswers("Every question needs an answer before you submit.")
 
 
-def _write_answers(response: Response, answers: dict[int, int | None]) -> None:
-    Answer.objects.filter(response=response).delete()
+def _write_answers(
+    response: Response, answers: dict[int, int | None], *, replace: bool = True
+) -> None:
+    if replace:
+        Answer.objects.filter(response=response).delete()
     Answer.objects.bulk_create(
         Answer(response=response, item_id=item_id, value=value)
         for item_id, value in answers.items()
@@ -134,31 +137,29 @@ def customer_response_submit(
     study = invitation.study
     if not study.is_open:
         raise StudyNotOpen("This survey is closed.")
-    if (
-        invitation.responded_at is not None
-        or Response.objects.filter(invitation=invitation).exists()
-    ):
+    if invitation.responded_at is not None:
         raise AlreadySubmitted("This survey has already been answered. Thank you!")
     _validate_answers(study, answers, submit=True)
     now = timezone.now()
+    # The invitation's row lock serializes submits of one token, so a second one
+    # sees responded_at above; the unique constraint on the response's invitation
+    # is the last word all the same. Nothing is written before this insert, and
+    # the error leaves the whole transaction, so no savepoint is needed.
     try:
-        with transaction.atomic():
-            response = Response.objects.create(
-                study=study,
-                audience=Audience.CUSTOMER,
-                invitation=invitation,
-                segment_id=invitation.contact.segment_id
-                if invitation.contact
-                else None,
-                status=Response.Status.SUBMITTED,
-                comment=comment,
-                created_at=now,
-                updated_at=now,
-                submitted_at=now,
-            )
+        response = Response.objects.create(
+            study=study,
+            audience=Audience.CUSTOMER,
+            invitation=invitation,
+            segment_id=invitation.contact.segment_id if invitation.contact else None,
+            status=Response.Status.SUBMITTED,
+            comment=comment,
+            created_at=now,
+            updated_at=now,
+            submitted_at=now,
+        )
     except IntegrityError:
         raise AlreadySubmitted("This survey has already been answered. Thank you!")
-    _write_answers(response, answers)
+    _write_answers(response, answers, replace=False)
     invitation.responded_at = now
     if invitation.opened_at is None:
         invitation.opened_at = now

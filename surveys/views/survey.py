@@ -58,7 +58,6 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         return _already_answered(request, invitation)
     if not study.is_open:
         return _unavailable(request, study)
-    invitation_mark_opened(invitation)
     questionnaire = study.questionnaire
     items = list(questionnaire.items.all())
     form = AnswersForm(
@@ -83,6 +82,8 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             return redirect("survey_thanks", token=token)
+    # A valid submit records the opening itself, in its own transaction.
+    invitation_mark_opened(invitation)
     return render(
         request,
         "surveys/survey_form.html",
