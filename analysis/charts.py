@@ -108,7 +108,15 @@ def _layout(fig: Figure, title: str, x_title: str, y_title: str) -> Figure:
     layout["font"] = dict(FONT)
     layout["template"] = _template()
     layout["margin"] = {"l": 60, "r": 20, "t": 60, "b": 60}
-    layout["legend"] = {**layout.get("legend", {}), "orientation": "h", "y": -0.2}
+    # At the foot of the whole figure, below the axis title: placed in the
+    # plot's own coordinates it would cover long or slanted tick labels.
+    layout["legend"] = {
+        **layout.get("legend", {}),
+        "orientation": "h",
+        "yref": "container",
+        "y": 0,
+        "yanchor": "bottom",
+    }
     layout["hoverlabel"] = {"align": "left"}
     return fig
 
