@@ -8,11 +8,14 @@ import json
 import os
 import platform
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -196,6 +199,15 @@ def save(name: str, data: dict) -> Path:
     return path
 
 
+def save_row(name: str, row: dict, same=lambda a, b: a["label"] == b["label"]):
+    """Replace the saved row that `same` matches (by label) with this one, save
+    the benchmark's results and return all its rows."""
+    rows = [r for r in load(name).get("rows", []) if not same(r, row)]
+    rows.append(row)
+    save(name, {"machine": machine(), "rows": rows})
+    return rows
+
+
 def load(name: str) -> dict:
     """Earlier results of a benchmark (rows measured by other runs are kept)."""
     path = RESULTS / f"{name}.json"
@@ -219,3 +231,46 @@ def require(tool: str, hint: str) -> str:
     if path is None:
         raise SystemExit(f"{tool} is needed: {hint}")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, seconds: float = 30) -> None:
+    """Until anything answers HTTP at the URL (an error status counts)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing answered on {url} within {seconds} s")
+
+
+def vm_mb(pid: int, key: str = "VmHWM") -> float | None:
+    """A VmXXX line of /proc/<pid>/status in MB; None once the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def py_spy_record(pid: int, name: str, *options: str) -> subprocess.Popen:
+    """py-spy sampling a process into RESULTS/<name>.svg (a flame graph)."""
+    py_spy = require("py-spy", "pip install -r bench/requirements.txt")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(pid), *options]
+        + ["--output", str(RESULTS / f"{name}.svg")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

@@ -77,10 +77,7 @@ def main() -> None:
         "runs": runs,
         "measured_at": common.machine()["date"],
     }
-    saved = common.load("generate")
-    rows = [r for r in saved.get("rows", []) if r["label"] != row["label"]]
-    rows.append(row)
-    common.save("generate", {"machine": common.machine(), "rows": rows})
+    rows = common.save_row("generate", row)
     print(report(rows))
 
 

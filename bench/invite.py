@@ -22,7 +22,6 @@ import json
 import os
 import re
 import resource
-import socket
 import subprocess
 import sys
 import threading
@@ -45,9 +44,7 @@ class CountingSink:
         self.last_at: float | None = None
         self.sample: bytes = b""
         self.lock = threading.Lock()
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = common.free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope):
@@ -96,16 +93,6 @@ def _cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _vm_hwm(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def main() -> None:
@@ -181,29 +168,15 @@ def main() -> None:
                 )
             )
         if args.profile:
-            py_spy = common.require("py-spy", "pip install -r bench/requirements.txt")
-            common.RESULTS.mkdir(parents=True, exist_ok=True)
-            profiler = subprocess.Popen(
-                [
-                    py_spy,
-                    "record",
-                    "--pid",
-                    str(workers[0].pid),
-                    "--rate",
-                    "100",
-                    # Waiting counts too (socket reads, the database): the
-                    # worker's CPU alone is a fraction of its wall time.
-                    "--idle",
-                    "--output",
-                    str(common.RESULTS / "invite-profile.svg"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+            # Waiting counts too (socket reads, the database): the worker's
+            # CPU alone is a fraction of its wall time.
+            profiler = common.py_spy_record(
+                workers[0].pid, "invite-profile", "--rate", "100", "--idle"
             )
         deadline = started + args.timeout
         while time.monotonic() < deadline:
             for worker in workers:
-                peak = _vm_hwm(worker.pid)
+                peak = common.vm_mb(worker.pid)
                 if peak is not None:
                     peaks[worker.pid] = max(peaks.get(worker.pid, 0.0), peak)
                 used = _cpu_seconds(worker.pid)
@@ -262,10 +235,7 @@ def main() -> None:
         "study_id": study_id,
         "measured_at": common.machine()["date"],
     }
-    saved = common.load("invite")
-    rows = [r for r in saved.get("rows", []) if r["label"] != result["label"]]
-    rows.append(result)
-    common.save("invite", {"machine": common.machine(), "rows": rows})
+    rows = common.save_row("invite", result)
     print(report(rows))
 
 

@@ -27,10 +27,8 @@ per-address survey limit raised out of the way, to measure its cost.
 import argparse
 import json
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -72,36 +70,9 @@ def child_main(argv: list[str]) -> None:
         print(json.dumps({"responses": submitted.count()}))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # any HTTP answer means it is serving
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer on {url} within {seconds} s")
-
-
 def _worker_pids(master: int) -> list[int]:
     children = Path(f"/proc/{master}/task/{master}/children")
     return [int(pid) for pid in children.read_text().split()]
-
-
-def _vm(pid: int, key: str) -> float:
-    """A VmXXX line of /proc/<pid>/status, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
@@ -144,7 +115,7 @@ def main() -> None:
     body = common.run_child("submit", database, "body", str(study_id))
     BODY.write_text(body["body"])
 
-    port = _free_port()
+    port = common.free_port()
     env = common.child_env(
         database,
         DATABASE_CONN_MAX_AGE=str(args.conn_max_age),
@@ -165,7 +136,7 @@ def main() -> None:
     profiler = None
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base + "/accounts/login/")
+        common.wait_http(base + "/accounts/login/")
         workers = _worker_pids(gunicorn.pid)
         # Warm both workers up (imports, templates, connections) without using
         # tokens: GETs of the login page and of an unknown token (404).
@@ -176,23 +147,10 @@ def main() -> None:
                 except urllib.error.HTTPError:
                     pass
         if args.profile:
-            py_spy = common.require("py-spy", "pip install -r bench/requirements.txt")
-            common.RESULTS.mkdir(parents=True, exist_ok=True)
-            profiler = subprocess.Popen(
-                [
-                    py_spy,
-                    "record",
-                    "--pid",
-                    str(workers[0]),
-                    "--duration",
-                    str(args.duration),
-                    "--rate",
-                    "250",
-                    "--output",
-                    str(common.RESULTS / "submit-profile.svg"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+            profiler = common.py_spy_record(
+                workers[0],
+                "submit-profile",
+                *("--duration", str(args.duration), "--rate", "250"),
             )
         scale_min, scale_max = body["scale"]
         tokens = TOKENS.read_text().split()
@@ -234,7 +192,7 @@ def main() -> None:
             if profiler is not None:
                 profiler.wait(timeout=args.duration + 60)
                 profiler = None
-        worker_rss = [_vm(pid, "VmHWM") for pid in workers]
+        worker_rss = [common.vm_mb(pid) for pid in workers]
     finally:
         if profiler is not None:
             profiler.wait(timeout=args.duration + 60)
@@ -264,10 +222,7 @@ def main() -> None:
         load="; ".join(r["load"] for r in runs),
         measured_at=common.machine()["date"],
     )
-    saved = common.load("submit")
-    rows = [r for r in saved.get("rows", []) if r["label"] != result["label"]]
-    rows.append(result)
-    common.save("submit", {"machine": common.machine(), "rows": rows})
+    rows = common.save_row("submit", result)
     print(report(rows))
     if result["tokens_used_up"]:
         print(f"WARNING: tokens ran out; raise --tokens (now {args.tokens})")

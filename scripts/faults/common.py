@@ -13,10 +13,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from bench.common import free_port as bench_free_port
+from bench.common import wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -32,9 +32,7 @@ def free_port(preferred: int | None = None) -> int:
                 return preferred
             except OSError:
                 pass
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return bench_free_port()
 
 
 def _pg_bin(tool: str) -> str:
@@ -187,19 +185,6 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int = 2, log=None):
     )
     wait_http(f"http://127.0.0.1:{port}/accounts/login/")
     return process
-
-
-def wait_http(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"nothing answered on {url} within {seconds} s")
 
 
 def stop_process(process: subprocess.Popen | None, seconds: float = 10) -> None:

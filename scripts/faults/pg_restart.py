@@ -1,7 +1,7 @@
 """Fault: PostgreSQL restarts while customers are submitting.
 
     .venv/bin/python -m scripts.faults.pg_restart [--threads 6] [--before 3]
-        [--after 6] [--tokens 800]
+        [--after 6] [--tokens 3000]
 
 A throwaway PostgreSQL cluster (never the machine's own), gunicorn (2 sync
 workers, persistent connections: DATABASE_CONN_MAX_AGE=60) against it, and
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--before", type=float, default=3.0, help="load seconds")
     parser.add_argument("--after", type=float, default=6.0, help="load seconds")
-    parser.add_argument("--tokens", type=int, default=800)
+    parser.add_argument("--tokens", type=int, default=3000)
     args = parser.parse_args()
     if not (1 <= args.threads <= 32 and args.before + args.after <= 120):
         raise SystemExit("--threads 1..32, --before + --after <= 120 s")
