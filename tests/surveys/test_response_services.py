@@ -1,6 +1,6 @@
 import pytest
 
-from surveys.models import Answer, Response, Study
+from surveys.models import Answer, Invitation, Response, Study
 from surveys.services.responses import (
     AlreadySubmitted,
     InvalidAnswers,
@@ -103,6 +103,27 @@ def test_a_second_customer_submit_is_refused(study_a):
         customer_response_submit(invitation=invitation, answers=all_answers(study_a, 2))
     assert Response.objects.count() == 1
     assert set(Answer.objects.values_list("value", flat=True)) == {4}
+
+
+def test_the_unique_constraint_refuses_a_response_the_invitation_does_not_show(
+    study_a,
+):
+    """A response exists but the invitation was never marked answered: the
+    database's one-response-per-invitation rule refuses the insert, the submit
+    says so, and nothing of it is left (no answers, no mark, no change)."""
+    invitation, _ = factories.make_invitation(study_a)
+    customer_response_submit(invitation=invitation, answers=all_answers(study_a))
+    Invitation.objects.filter(pk=invitation.pk).update(responded_at=None)
+    invitation.refresh_from_db()
+    changed = Study.objects.get(pk=study_a.pk).changed_at
+
+    with pytest.raises(AlreadySubmitted):
+        customer_response_submit(invitation=invitation, answers=all_answers(study_a, 2))
+
+    assert Response.objects.count() == 1
+    assert set(Answer.objects.values_list("value", flat=True)) == {4}
+    assert Invitation.objects.get(pk=invitation.pk).responded_at is None
+    assert Study.objects.get(pk=study_a.pk).changed_at == changed
 
 
 def test_dont_know_is_refused_when_the_questionnaire_does_not_offer_it(org_a, bob):
