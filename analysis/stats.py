@@ -181,7 +181,12 @@ def overall_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _side(values: pd.Series, min_group_size: int) -> dict:
-    summary = describe(values)
+    return _suppressed_side(describe(values), min_group_size)
+
+
+def _suppressed_side(summary: dict, min_group_size: int) -> dict:
+    """A describe() summary, its mean and SD hidden below the minimum size, with
+    the 95 % interval of its mean (low, high)."""
     summary["suppressed"] = summary["n"] < min_group_size
     if summary["suppressed"]:
         summary.update(mean=None, sd=None)
@@ -202,6 +207,21 @@ def _row(internal: dict, customer: dict, min_group_size: int) -> dict:
         row[f"{prefix}_suppressed"] = side["suppressed"]
         row[f"{prefix}_note"] = fewer_than(min_group_size) if side["suppressed"] else ""
     row.update(welch(internal, customer))
+    return row
+
+
+def _gap_row(
+    gap: str, sides: dict, min_group_size: int, alpha: pd.DataFrame | None
+) -> dict:
+    """A gap table row from the two audiences' sides, with each audience's alpha
+    (None where that audience is suppressed or has none)."""
+    row = {"gap": gap, **_row(sides[INTERNAL], sides[CUSTOMER], min_group_size)}
+    for audience in AUDIENCES:
+        row[f"{audience}_alpha"] = None
+        if alpha is not None and not sides[audience]["suppressed"]:
+            match = alpha[(alpha["gap"] == gap) & (alpha["audience"] == audience)]
+            if not match.empty:
+                row[f"{audience}_alpha"] = _none(match["alpha"].iloc[0])
     return row
 
 
@@ -229,14 +249,7 @@ def gap_table(
             )
             for audience in AUDIENCES
         }
-        row = {"gap": gap, **_row(sides[INTERNAL], sides[CUSTOMER], min_group_size)}
-        for audience in AUDIENCES:
-            row[f"{audience}_alpha"] = None
-            if alpha is not None and not sides[audience]["suppressed"]:
-                match = alpha[(alpha["gap"] == gap) & (alpha["audience"] == audience)]
-                if not match.empty:
-                    row[f"{audience}_alpha"] = _none(match["alpha"].iloc[0])
-        rows.append(row)
+        rows.append(_gap_row(gap, sides, min_group_size, alpha))
     return _frame(rows)
 
 
@@ -490,6 +503,22 @@ def allowed_groups(sizes: pd.DataFrame, *, min_group_size: int) -> dict:
     return allowed
 
 
+MATRIX_COLUMNS = ["group", "gap", "n", "mean", "suppressed", "note"]
+
+
+def _matrix_cell(group, gap: str, n: int, mean, min_group_size: int) -> dict:
+    """One group × gap cell, its mean hidden below the minimum size."""
+    suppressed = n < min_group_size
+    return {
+        "group": group,
+        "gap": gap,
+        "n": n,
+        "mean": None if suppressed else mean,
+        "suppressed": suppressed,
+        "note": fewer_than(min_group_size) if suppressed else "",
+    }
+
+
 def group_matrix(
     scores: pd.DataFrame,
     *,
@@ -510,19 +539,43 @@ def group_matrix(
     for group in sorted(part["group"].unique(), key=str):
         for gap in gaps:
             values = cells.get((group, gap), empty)
-            n = int(values.size)
-            suppressed = n < min_group_size
+            mean = float(values.mean()) if values.size else None
             rows.append(
-                {
-                    "group": group,
-                    "gap": gap,
-                    "n": n,
-                    "mean": None if suppressed else float(values.mean()),
-                    "suppressed": suppressed,
-                    "note": fewer_than(min_group_size) if suppressed else "",
-                }
+                _matrix_cell(group, gap, int(values.size), mean, min_group_size)
             )
-    return _frame(rows, ["group", "gap", "n", "mean", "suppressed", "note"])
+    return _frame(rows, MATRIX_COLUMNS)
+
+
+SEGMENT_DELTA_COLUMNS = [
+    "group",
+    "gap",
+    "n",
+    "staff_n",
+    "delta",
+    "ci_low",
+    "ci_high",
+    "p",
+    "g",
+    "suppressed",
+    "note",
+]
+
+
+def _segment_delta(
+    group, gap: str, internal: dict, customer: dict, min_group_size: int
+) -> dict:
+    """Staff against one segment in one gap; suppressed when either side is."""
+    suppressed = internal["suppressed"] or customer["suppressed"]
+    result = welch(internal, customer)
+    return {
+        "group": group,
+        "gap": gap,
+        "n": customer["n"],
+        "staff_n": internal["n"],
+        **{key: result[key] for key in ("delta", "ci_low", "ci_high", "p", "g")},
+        "suppressed": suppressed,
+        "note": fewer_than(min_group_size) if suppressed else "",
+    }
 
 
 def segment_deltas(
@@ -547,25 +600,8 @@ def segment_deltas(
         for gap in gaps:
             internal = staff_sides[gap]
             customer = _side(cells.get((group, gap), empty), min_group_size)
-            suppressed = internal["suppressed"] or customer["suppressed"]
-            result = welch(internal, customer)
-            rows.append(
-                {
-                    "group": group,
-                    "gap": gap,
-                    "n": customer["n"],
-                    "staff_n": internal["n"],
-                    "delta": result["delta"],
-                    "ci_low": result["ci_low"],
-                    "ci_high": result["ci_high"],
-                    "p": result["p"],
-                    "g": result["g"],
-                    "suppressed": suppressed,
-                    "note": fewer_than(min_group_size) if suppressed else "",
-                }
-            )
-    columns = ["group", "gap", "n", "staff_n", "delta", "ci_low", "ci_high", "p", "g"]
-    return _frame(rows, [*columns, "suppressed", "note"])
+            rows.append(_segment_delta(group, gap, internal, customer, min_group_size))
+    return _frame(rows, SEGMENT_DELTA_COLUMNS)
 
 
 # --- trend ---------------------------------------------------------------------
@@ -739,16 +775,6 @@ def _group_key(group_id):
     return int(group_id)
 
 
-def _suppressed_side(summary: dict, min_group_size: int) -> dict:
-    summary["suppressed"] = summary["n"] < min_group_size
-    if summary["suppressed"]:
-        summary.update(mean=None, sd=None)
-    summary["low"], summary["high"] = mean_interval(
-        summary["n"], summary["mean"], summary["sd"]
-    )
-    return summary
-
-
 def gap_table_from_sums(
     sums: ScoreSums,
     *,
@@ -762,14 +788,7 @@ def gap_table_from_sums(
         sides = {
             audience: sums.side(gap, audience, min_group_size) for audience in AUDIENCES
         }
-        row = {"gap": gap, **_row(sides[INTERNAL], sides[CUSTOMER], min_group_size)}
-        for audience in AUDIENCES:
-            row[f"{audience}_alpha"] = None
-            if alpha is not None and not sides[audience]["suppressed"]:
-                match = alpha[(alpha["gap"] == gap) & (alpha["audience"] == audience)]
-                if not match.empty:
-                    row[f"{audience}_alpha"] = _none(match["alpha"].iloc[0])
-        rows.append(row)
+        rows.append(_gap_row(gap, sides, min_group_size, alpha))
     return _frame(rows)
 
 
@@ -875,18 +894,11 @@ def group_matrix_from_sums(
     for group in groups:
         for gap in gaps:
             summary = sums.describe(gap, audience, group)
-            suppressed = summary["n"] < min_group_size
+            name = sums.names.get((audience, group))
             rows.append(
-                {
-                    "group": sums.names.get((audience, group)),
-                    "gap": gap,
-                    "n": summary["n"],
-                    "mean": None if suppressed else summary["mean"],
-                    "suppressed": suppressed,
-                    "note": fewer_than(min_group_size) if suppressed else "",
-                }
+                _matrix_cell(name, gap, summary["n"], summary["mean"], min_group_size)
             )
-    return _frame(rows, ["group", "gap", "n", "mean", "suppressed", "note"])
+    return _frame(rows, MATRIX_COLUMNS)
 
 
 def segment_deltas_from_sums(
@@ -902,25 +914,9 @@ def segment_deltas_from_sums(
         for gap in gaps:
             internal = staff_sides[gap]
             customer = sums.side(gap, CUSTOMER, min_group_size, group)
-            suppressed = internal["suppressed"] or customer["suppressed"]
-            result = welch(internal, customer)
-            rows.append(
-                {
-                    "group": sums.names.get((CUSTOMER, group)),
-                    "gap": gap,
-                    "n": customer["n"],
-                    "staff_n": internal["n"],
-                    "delta": result["delta"],
-                    "ci_low": result["ci_low"],
-                    "ci_high": result["ci_high"],
-                    "p": result["p"],
-                    "g": result["g"],
-                    "suppressed": suppressed,
-                    "note": fewer_than(min_group_size) if suppressed else "",
-                }
-            )
-    columns = ["group", "gap", "n", "staff_n", "delta", "ci_low", "ci_high", "p", "g"]
-    return _frame(rows, [*columns, "suppressed", "note"])
+            name = sums.names.get((CUSTOMER, group))
+            rows.append(_segment_delta(name, gap, internal, customer, min_group_size))
+    return _frame(rows, SEGMENT_DELTA_COLUMNS)
 
 
 def trend_rows_from_sums(sums: ScoreSums, *, gaps: Sequence[str]) -> list[dict]:
