@@ -92,12 +92,13 @@ def test_likert_stacks_four_categories(scores):
     assert colours <= set(charts.OKABE_ITO.values())
 
 
-def test_trend_has_a_line_per_gap_and_action_markers():
+def trend_input(name: str, action: str, owner: str):
+    """One study's knowledge Δ, and one action taken after it."""
     table = pd.DataFrame(
         [
             {
                 "study_id": 1,
-                "name": "Wave <1>",
+                "name": name,
                 "date": "2025-01-01",
                 "gap": "knowledge",
                 "internal_n": 5,
@@ -116,12 +117,17 @@ def test_trend_has_a_line_per_gap_and_action_markers():
             {
                 "created_on": "2025-03-01",
                 "gap": "knowledge",
-                "description": "<script>alert(1)</script>",
-                "owner": "Ops",
+                "description": action,
+                "owner": owner,
                 "status_label": "Planned",
             }
         ]
     )
+    return table, actions
+
+
+def test_trend_has_a_line_per_gap_and_action_markers():
+    table, actions = trend_input("Wave <1>", "<script>alert(1)</script>", "Ops")
     fig = charts.trend(table, actions, labels=LABELS)
     assert [t["name"] for t in fig["data"]] == ["Knowledge", "Action taken"]
     assert "&lt;script&gt;" in fig["data"][1]["hovertext"][0]
@@ -151,35 +157,7 @@ def test_every_figure_is_what_plotly_itself_makes_of_it(scores, gap_table):
     dist = stats.distribution(
         scores, gaps=["knowledge"], scale_min=1, scale_max=7, min_group_size=3
     )
-    trend = pd.DataFrame(
-        [
-            {
-                "study_id": 1,
-                "name": "Wave 1",
-                "date": "2025-01-01",
-                "gap": "knowledge",
-                "internal_n": 5,
-                "customer_n": 9,
-                "delta": 1.2,
-                "ci_low": 0.5,
-                "ci_high": 1.9,
-                "ci_half": 0.7,
-                "p": 0.01,
-                "note": "",
-            }
-        ]
-    )
-    actions = pd.DataFrame(
-        [
-            {
-                "created_on": "2025-03-01",
-                "gap": "knowledge",
-                "description": "Train",
-                "owner": "",
-                "status_label": "Planned",
-            }
-        ]
-    )
+    trend, actions = trend_input("Wave 1", "Train", "")
     figures = {
         "paired": charts.paired_bars(gap_table, labels=LABELS, scale=(1, 7)),
         "deltas": charts.delta_bars(gap_table, labels=LABELS),
