@@ -141,17 +141,25 @@ def _preview(client: Client, view: str, text: str) -> str:
     return response.context["key"]
 
 
+def _confirm_twice_at_once(manager, view: str, text: str) -> list[int]:
+    """Preview an import, then confirm it from two tabs of the same session at
+    once; the statuses of the two confirms."""
+    click1 = logged_in(manager.user)
+    key = _preview(click1, view, text)
+    click2 = same_session(click1)
+    confirm = reverse(f"{view}_confirm")
+    return race(
+        lambda: click1.post(confirm, {"key": key}).status_code,
+        lambda: click2.post(confirm, {"key": key}).status_code,
+    )
+
+
 def test_a_contacts_import_confirmed_twice_at_once_is_applied_once():
     organization = factories.make_organization()
     manager = factories.make_member(organization, role="manager")
     rows = "".join(f"c{n}@example.com,Customer {n},Gold\n" for n in range(30))
-    click1 = logged_in(manager.user)
-    key = _preview(click1, "contact_import", "email,name,segment\n" + rows)
-    click2 = same_session(click1)
-    confirm = reverse("contact_import_confirm")
-    statuses = race(
-        lambda: click1.post(confirm, {"key": key}).status_code,
-        lambda: click2.post(confirm, {"key": key}).status_code,
+    statuses = _confirm_twice_at_once(
+        manager, "contact_import", "email,name,segment\n" + rows
     )
     assert statuses == [302, 302]
     assert Contact.objects.filter(organization=organization).count() == 30
@@ -168,13 +176,8 @@ def test_a_staff_import_confirmed_twice_at_once_adds_and_mails_each_person_once(
     organization = factories.make_organization()
     manager = factories.make_member(organization, role="manager")
     rows = "".join(f"s{n}@example.com,Staff {n},Front desk\n" for n in range(10))
-    click1 = logged_in(manager.user)
-    key = _preview(click1, "staff_import", "email,name,department\n" + rows)
-    click2 = same_session(click1)
-    confirm = reverse("staff_import_confirm")
-    statuses = race(
-        lambda: click1.post(confirm, {"key": key}).status_code,
-        lambda: click2.post(confirm, {"key": key}).status_code,
+    statuses = _confirm_twice_at_once(
+        manager, "staff_import", "email,name,department\n" + rows
     )
     assert statuses == [302, 302]
     staff = Membership.objects.filter(organization=organization, role="staff")
