@@ -18,6 +18,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Count, F, Max, Q, Sum
 
+from analysis import stats
 from surveys.models import (
     Action,
     Answer,
@@ -328,8 +329,7 @@ def study_sums(
         )
     questionnaire = study.questionnaire
     scale_sum = questionnaire.scale_min + questionnaire.scale_max
-    points = questionnaire.scale_max - questionnaire.scale_min + 1
-    top = questionnaire.scale_max - 1 if points >= 7 else questionnaire.scale_max
+    top = stats.delighted_from(questionnaire.scale_min, questionnaire.scale_max)
     sizes = items.groupby("gap", sort=False)["item_id"].count()
     gaps = list(sizes.index)
     cut_sql, cut_params = _cut_sql(cut)

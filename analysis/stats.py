@@ -417,12 +417,18 @@ def classify(score: float, *, midpoint: float, scale_min: int, scale_max: int) -
     )
 
 
+def delighted_from(scale_min: int, scale_max: int) -> int:
+    """The lowest mean that counts as delighted: the top box, or the top two
+    boxes on scales of 7 points or more."""
+    points = scale_max - scale_min + 1
+    return scale_max - 1 if points >= 7 else scale_max
+
+
 def classify_many(
     scores: np.ndarray, *, midpoint: float, scale_min: int, scale_max: int
 ) -> np.ndarray:
     """`classify` for an array of scores at once (same thresholds)."""
-    points = scale_max - scale_min + 1
-    top = scale_max - 1 if points >= 7 else scale_max
+    top = delighted_from(scale_min, scale_max)
     return np.select(
         [
             scores < midpoint - _TOLERANCE,
