@@ -36,12 +36,12 @@ def segment_get_or_create(*, organization: Organization, name: str) -> Segment |
     name = " ".join(name.split())
     if not name:
         return None
-    segment = (
+    same_name = (
         Segment.objects.filter(organization=organization)
         .annotate(lname=Lower("name"))
         .filter(lname=name.lower())
-        .first()
     )
+    segment = same_name.first()
     if segment is None:
         try:
             with transaction.atomic():
@@ -49,11 +49,7 @@ def segment_get_or_create(*, organization: Organization, name: str) -> Segment |
         except IntegrityError:
             # Another transaction (a second import, a contact saved at the same
             # moment) created it meanwhile: use theirs.
-            segment = (
-                Segment.objects.filter(organization=organization)
-                .annotate(lname=Lower("name"))
-                .get(lname=name.lower())
-            )
+            segment = same_name.get()
     return segment
 
 
