@@ -191,9 +191,8 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Background work: Django's Tasks API (django-tasks backport). The database backend
-# and its `db_worker` by default; RQ on Redis is the scale-out option.
-# Background tasks (sending invitations and reminders): the database backend and
+# Background tasks (sending invitations and reminders) through Django's Tasks API
+# (the django-tasks backport): the database backend and
 # `manage.py db_worker` by default; RQ on Redis as the scale-out option
 # (TASKS_BACKEND=django_tasks_rq.RQBackend, REDIS_URL, and
 # `manage.py rqworker --job-class django_tasks_rq.Job default`).
