@@ -1,7 +1,6 @@
 """The audit log: what the managers of the organization did, newest first."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -10,6 +9,7 @@ from surveys.access import require_manager
 from surveys.audit import action_label
 from surveys.forms.audit import AuditFilterForm
 from surveys.models import AuditEvent
+from surveys.views.paging import paginate
 
 PAGE_SIZE = 50
 
@@ -24,15 +24,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     filters = AuditFilterForm(request.GET or None)
     if (actions := filters.actions()) is not None:
         events = events.filter(action__in=actions)
-    page = Paginator(events.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page, query_string = paginate(
+        request, events.order_by("-created_at", "-id"), PAGE_SIZE
     )
     for event in page:
         event.label = action_label(event.action)
-    query_string = request.GET.copy()
-    query_string.pop("page", None)
     return render(
         request,
         "surveys/audit_log.html",
-        {"page": page, "filters": filters, "query_string": query_string.urlencode()},
+        {"page": page, "filters": filters, "query_string": query_string},
     )

@@ -5,7 +5,6 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +18,7 @@ from surveys.forms.contacts import ContactFilterForm, ContactForm, ContactImport
 from surveys.models import Contact
 from surveys.services import contacts as contacts_service
 from surveys.services import rights as rights_service
+from surveys.views.paging import paginate
 
 IMPORT_KIND = "contacts"
 PAGE_SIZE = 50
@@ -39,18 +39,14 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             )
         if segment := filters.cleaned_data["segment"]:
             contacts = contacts.filter(segment=segment)
-    page = Paginator(contacts.order_by("email"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    query_string = request.GET.copy()
-    query_string.pop("page", None)
+    page, query_string = paginate(request, contacts.order_by("email"), PAGE_SIZE)
     return render(
         request,
         "surveys/contact_list.html",
         {
             "page": page,
             "filters": filters,
-            "query_string": query_string.urlencode(),
+            "query_string": query_string,
             "total": Contact.objects.filter(organization=organization).count(),
         },
     )

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -12,6 +11,7 @@ from surveys.forms.invitations import InviteForm
 from surveys.models import Invitation
 from surveys.selectors import invitation_counts, invitation_failures
 from surveys.services import invitations as invitations_service
+from surveys.views.paging import paginate
 
 PAGE_SIZE = 100
 
@@ -72,7 +72,7 @@ def invitation_list(request: HttpRequest, study_id: int) -> HttpResponse:
         .select_related("contact__segment")
         .order_by("contact__email", "pk")
     )
-    page = Paginator(invitations, PAGE_SIZE).get_page(request.GET.get("page"))
+    page, query_string = paginate(request, invitations, PAGE_SIZE)
     rows = [(invitation, *invitation_state(invitation)) for invitation in page]
     return render(
         request,
@@ -81,6 +81,7 @@ def invitation_list(request: HttpRequest, study_id: int) -> HttpResponse:
             "study": study,
             "form": form,
             "page": page,
+            "query_string": query_string,
             "rows": rows,
             "counts": invitation_counts(study)["overall"],
             "reminders_due": invitations_service.reminders_due(study).count()

@@ -214,3 +214,15 @@ def test_inviting_when_nobody_is_new_says_so(alice_client, study_a, contacts):
     response = alice_client.post(url, {}, follow=True)
     assert b"Nobody new to invite" in response.content
     assert b"Skipped: 2 already invited, 1 opted out." in response.content
+
+
+def test_the_list_is_paged_a_hundred_at_a_time(alice_client, study_a):
+    for _ in range(101):
+        factories.make_invitation(study_a)
+    url = reverse("invitation_list", args=[study_a.pk])
+    first = alice_client.get(url)
+    assert len(first.context["rows"]) == 100
+    assert "Page 1 of 2" in first.content.decode()
+    assert 'href="?page=2"' in first.content.decode()
+    second = alice_client.get(url, {"page": 2})
+    assert len(second.context["rows"]) == 1
