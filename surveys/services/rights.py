@@ -64,8 +64,14 @@ def _contact_events(contact: Contact):
     )
 
 
+def _recorded_by_id(event: AuditEvent, contact: Contact) -> bool:
+    return isinstance(event.detail, dict) and (
+        event.detail.get("contact_id") == contact.pk
+    )
+
+
 def _mentions(event: AuditEvent, contact: Contact, pattern: re.Pattern) -> bool:
-    if isinstance(event.detail, dict) and event.detail.get("contact_id") == contact.pk:
+    if _recorded_by_id(event, contact):
         return True
     return bool(pattern.search(event.target) or pattern.search(event.detail_text))
 
@@ -194,12 +200,18 @@ class ErasurePlan:
     comments_removed: int
 
 
-def contact_erase_plan(contact: Contact) -> ErasurePlan:
-    responses = Response.objects.filter(invitation__contact=contact)
+def _plan(invitations: int, responses) -> ErasurePlan:
     return ErasurePlan(
-        invitations=Invitation.objects.filter(contact=contact).count(),
+        invitations=invitations,
         responses_kept=responses.count(),
         comments_removed=responses.exclude(comment="").count(),
+    )
+
+
+def contact_erase_plan(contact: Contact) -> ErasurePlan:
+    return _plan(
+        Invitation.objects.filter(contact=contact).count(),
+        Response.objects.filter(invitation__contact=contact),
     )
 
 
@@ -222,12 +234,9 @@ def audit_redact_contact(contact: Contact) -> int:
     for event in _contact_events(contact).select_for_update(of=("self",)):
         if not _mentions(event, contact, pattern):
             continue
-        by_id = isinstance(event.detail, dict) and (
-            event.detail.get("contact_id") == contact.pk
-        )
         event.target = (
             f"contact #{contact.pk} {ERASED}"
-            if by_id
+            if _recorded_by_id(event, contact)
             else pattern.sub(ERASED, event.target)
         )[:200]
         event.detail = _redact(event.detail, pattern)
@@ -247,11 +256,7 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
     invitations = Invitation.objects.select_for_update().filter(contact=contact)
     invitation_ids = list(invitations.values_list("pk", flat=True))
     responses = Response.objects.filter(invitation_id__in=invitation_ids)
-    plan = ErasurePlan(
-        invitations=len(invitation_ids),
-        responses_kept=responses.count(),
-        comments_removed=responses.exclude(comment="").count(),
-    )
+    plan = _plan(len(invitation_ids), responses)
     # Unlink before deleting, explicitly: the response must never be deleted with
     # its invitation, whatever on_delete says one day.
     responses.update(invitation=None, comment="")
