@@ -141,7 +141,7 @@ def paired_bars(
             if row[f"{audience}_note"]:
                 hover.append(
                     f"{AUDIENCE_LABELS[audience]}: {row[f'{audience}_note']} "
-                    "respondents (suppressed)"
+                    "(suppressed)"
                 )
             else:
                 hover.append(
@@ -250,7 +250,7 @@ def heatmap(
                 text_row.append(escape(row.get("note") or "no answers"))
                 hover_row.append(
                     f"{escape(str(group))} · {labels.get(gap, gap)}: "
-                    f"{escape(row.get('note') or 'no answers')} (n = {row['n']})"
+                    f"{escape(row.get('note') or 'no answers')}"
                 )
             else:
                 z_row.append(number)
@@ -301,7 +301,7 @@ def likert(distribution: pd.DataFrame, *, labels: Mapping[str, str]) -> Figure:
     traces = []
     for category in ("disappointed", "neutral", "satisfied", "delighted"):
         hover = [
-            f"{label}: {r['note']} respondents (suppressed)"
+            f"{label}: {r['note']} (suppressed)"
             if r["note"]
             else f"{label}: {category} {r[category]:.0%} (n = {r['n']})"
             for label, r in zip(y, rows, strict=True)
@@ -347,7 +347,7 @@ def trend(
         hover = [
             f"{escape(str(r['name']))} ({r['date']})<br>{labels.get(gap, gap)}: "
             + (
-                f"{r['note']} respondents (suppressed)"
+                f"{r['note']} (suppressed)"
                 if r["note"]
                 else f"Δ {_num(r['delta'])}<br>{_interval(r['ci_low'], r['ci_high'])}"
                 f"<br>n staff = {r['internal_n']}, n customers = {r['customer_n']}"

@@ -13,6 +13,8 @@ from django.core.cache import cache
 from analysis import charts, queries, stats
 from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Study
 from surveys.selectors import invitation_counts
+from surveys.services import snapshots
+from surveys.services.snapshots import Published
 
 GAPS = [gap.value for gap in Gap]
 GAP_LABELS = dict(Gap.choices)
@@ -52,32 +54,138 @@ def _pivot(matrix: pd.DataFrame, gaps: Sequence[str]) -> list[dict]:
     ]
 
 
-def study_results(study: Study, cut: queries.Cut = queries.ALL) -> dict:
-    """The numbers of one study within a cut: gap and item tables, alpha.
+def _unit(gap: str) -> str:
+    return snapshots.OVERALL if gap == stats.OVERALL else snapshots.gap_unit(gap)
+
+
+def _cut_group(cut: queries.Cut, audience: str):
+    return cut.department_id if audience == stats.INTERNAL else cut.segment_id
+
+
+def shown(published: Published, cut: queries.Cut, unit: str, audience: str) -> bool:
+    """Whether a unit may be shown for an audience within a cut: its total, or
+    the cut's group, is visible in the published snapshot."""
+    group = _cut_group(cut, audience)
+    if group is None:
+        return published.shown(unit, audience)
+    return published.shown(unit, audience, group)
+
+
+def cut_problem(published: Published, cut: queries.Cut) -> str:
+    """Why a filter is refused ("" when it is not): its group is not shown, so
+    the rest of its parent would give it away."""
+    for audience, noun in ((stats.INTERNAL, "department"), (stats.CUSTOMER, "segment")):
+        group = _cut_group(cut, audience)
+        if group is not None and not published.shown(
+            snapshots.RESPONDENTS, audience, group
+        ):
+            return (
+                f"This {noun} is not shown on its own: it has fewer respondents "
+                "than the minimum group size, or showing it would give away a "
+                "smaller group. The results below are for everyone."
+            )
+    return ""
+
+
+def _in_cut(frame: pd.DataFrame, cut: queries.Cut) -> pd.DataFrame:
+    keep = pd.Series(True, index=frame.index)
+    for audience in stats.AUDIENCES:
+        group = _cut_group(cut, audience)
+        if group is not None:
+            keep &= (frame["audience"] != audience) | (frame["group_id"] == group)
+    return frame[keep]
+
+
+def _raw_sums(study: Study, published: Published, items: pd.DataFrame):
+    key = _cache_key("sums", study.pk, published.seq, study.changed_at.isoformat())
+    return _cached(
+        key,
+        lambda: queries.study_sums(study, items, published.seq, overall=stats.OVERALL),
+    )
+
+
+def _upto(frame: pd.DataFrame, published: Published, units: pd.Series) -> pd.Series:
+    cutoffs = {
+        (unit, audience): published.release(unit, audience).cutoff
+        for unit in units.unique()
+        for audience in stats.AUDIENCES
+    }
+    limit = [cutoffs[key] for key in zip(units, frame["audience"], strict=True)]
+    return frame["seq"] <= pd.Series(limit, index=frame.index, dtype="int64")
+
+
+def published_sums(
+    study: Study, published: Published, cut: queries.Cut, items: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(score sums, item sums, complete item sums) of the published snapshot
+    within a cut, each unit read up to its own cutoff: a gap's scores and its
+    alpha up to the gap's, an item's answers up to the item's."""
+    scores, answers = _raw_sums(study, published, items)
+    scores = _in_cut(scores, cut)
+    answers = _in_cut(answers, cut)
+    sums = ["n", "total", "sumsq"]
+    scores = scores[_upto(scores, published, scores["gap"].map(_unit))]
+    scores = (
+        scores.groupby(["audience", "group_id", "gap", "m"], dropna=False)[
+            [*sums, "disappointed", "neutral", "delighted"]
+        ]
+        .sum()
+        .reset_index()[queries.SCORE_SUM_COLUMNS]
+    )
+    gap_of = dict(zip(items["item_id"], items["gap"], strict=True))
+    every = answers[
+        _upto(answers, published, answers["item_id"].map(snapshots.item_unit))
+    ]
+    complete = answers[answers["complete"] == 1]
+    complete = complete[
+        _upto(
+            complete,
+            published,
+            complete["item_id"].map(gap_of).map(snapshots.gap_unit),
+        )
+    ]
+    columns = ["item_id", "audience", *sums]
+    every = every.groupby(["item_id", "audience"])[sums].sum().reset_index()[columns]
+    complete = (
+        complete.groupby(["item_id", "audience"])[sums].sum().reset_index()[columns]
+    )
+    return scores, every, complete
+
+
+def study_results(
+    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+) -> dict:
+    """The numbers of one study's published snapshot within a cut: gap and
+    item tables, alpha.
 
     Shared by the dashboard and the gap-table export. Computed from sums
     aggregated in the database (`queries.study_sums`): no frame with a row
-    per respondent is built.
+    per respondent is built. Everything a unit may not show is hidden.
     """
+    published = published or snapshots.published(study)
     questionnaire = study.questionnaire
     size = study.min_group_size
     items = queries.study_items(study)
-    score_sums, item_sums = queries.study_sums(study, items, cut, overall=stats.OVERALL)
+    score_sums, every, complete = published_sums(study, published, cut, items)
     sums = stats.ScoreSums(score_sums, names=queries.group_names(study))
-    columns = ["item_id", "audience", "n", "total", "sumsq"]
-    complete = item_sums.loc[item_sums["complete"] == 1, columns]
-    every = (
-        item_sums.groupby(["item_id", "audience"], as_index=False)[
-            ["n", "total", "sumsq"]
-        ].sum()
-        if not item_sums.empty
-        else item_sums[columns]
-    )
     alpha = stats.cronbach_alpha_from_sums(sums, complete, items)
     gap_table = stats.gap_table_from_sums(
         sums, gaps=GAPS, min_group_size=size, alpha=alpha
     )
     item_table = stats.item_table(every, items, min_group_size=size)
+    hide = stats.hidden_note()
+    gap_table = stats.mask_sides(
+        gap_table,
+        lambda row, audience: shown(published, cut, _unit(row["gap"]), audience),
+        note=hide,
+    )
+    item_table = stats.mask_sides(
+        item_table,
+        lambda row, audience: shown(
+            published, cut, snapshots.item_unit(row["item_id"]), audience
+        ),
+        note=hide,
+    )
     return {
         "sums": sums,
         "items": items,
@@ -87,85 +195,137 @@ def study_results(study: Study, cut: queries.Cut = queries.ALL) -> dict:
     }
 
 
-def study_numbers(study: Study, cut: queries.Cut = queries.ALL) -> dict:
-    """Every suppressed number of one study within a cut (small frames only).
+def study_numbers(
+    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+) -> dict:
+    """Every suppressed number of one study's published snapshot within a cut
+    (small frames only).
 
-    Cached under the study's last change (`changed_at`, bumped by every
-    submitted response), its minimum group size and the cut, so a dashboard
-    of 22,000 responses aggregates once per change, not once per view. The
-    respondent frame itself is never cached, only what is derived from it.
+    Cached under the snapshot, the study's last change, its minimum group
+    size and the cut: a snapshot's numbers never change, so a dashboard of
+    22,000 responses aggregates once per snapshot, not once per view.
     """
+    published = published or snapshots.published(study)
     key = _cache_key(
         "study",
         study.pk,
+        published.seq,
         study.changed_at.isoformat(),
         study.min_group_size,
         study.questionnaire_id,
         cut.department_id,
         cut.segment_id,
     )
-    return _cached(key, lambda: _study_numbers(study, cut))
+    return _cached(key, lambda: _study_numbers(study, cut, published))
 
 
-def _study_numbers(study: Study, cut: queries.Cut) -> dict:
+def _study_numbers(study: Study, cut: queries.Cut, published: Published) -> dict:
     size = study.min_group_size
-    results = study_results(study, cut)
+    results = study_results(study, cut, published)
     sums = results["sums"]
+
+    def visible(audience):
+        return lambda gap, group: published.shown(_unit(gap), audience, group)
+
+    def total(gap, audience):
+        return shown(published, cut, _unit(gap), audience)
+
     return {
         "gap_table": results["gap_table"],
         "item_table": results["item_table"],
-        "headline": stats.headline_from_sums(sums, min_group_size=size),
+        "headline": stats.headline_from_sums(sums, min_group_size=size, shown=total),
         "distribution": stats.distribution_from_sums(
-            sums, gaps=GAPS, min_group_size=size
+            sums, gaps=GAPS, min_group_size=size, shown=total
         ),
         "departments": stats.group_matrix_from_sums(
-            sums, audience=stats.INTERNAL, gaps=GAPS, min_group_size=size
+            sums,
+            audience=stats.INTERNAL,
+            gaps=GAPS,
+            min_group_size=size,
+            shown=visible(stats.INTERNAL),
         ),
         "segments": stats.group_matrix_from_sums(
-            sums, audience=stats.CUSTOMER, gaps=GAPS, min_group_size=size
+            sums,
+            audience=stats.CUSTOMER,
+            gaps=GAPS,
+            min_group_size=size,
+            shown=visible(stats.CUSTOMER),
         ),
         "segment_deltas": stats.segment_deltas_from_sums(
-            sums, gaps=GAPS, min_group_size=size
+            sums,
+            gaps=GAPS,
+            min_group_size=size,
+            shown=visible(stats.CUSTOMER),
+            staff_shown=lambda gap: total(gap, stats.INTERNAL),
         ),
-        "allowed": stats.allowed_groups(
-            stats.group_sizes_from_sums(sums), min_group_size=size
-        ),
-        # This study's own line of the trend, so the trend query need not
-        # read its answers a second time.
-        "trend_rows": stats.trend_rows_from_sums(sums, gaps=GAPS),
+        "allowed": {
+            audience: [
+                group
+                for group in published.release(snapshots.RESPONDENTS, audience).visible
+                if _cut_group(cut, audience) in (None, group)
+            ]
+            for audience in stats.AUDIENCES
+        },
+        # This study's own line of the trend.
+        "trend_rows": _trend_rows(sums, published, cut),
     }
 
 
+def _trend_rows(sums: stats.ScoreSums, published: Published, cut) -> list[dict]:
+    return [
+        row
+        for row in stats.trend_rows_from_sums(sums, gaps=GAPS)
+        if shown(published, cut, _unit(row["gap"]), row["audience"])
+    ]
+
+
 def trend_table(
-    study: Study, cut: queries.Cut = queries.ALL, numbers: dict | None = None
+    study: Study,
+    cut: queries.Cut = queries.ALL,
+    numbers: dict | None = None,
+    published: Published | None = None,
 ) -> pd.DataFrame:
-    """The organization's trend, cached under its studies' last change.
-
-    The other studies' sums come from `queries.trend_sums`; this study's own
-    from its numbers (`study_numbers`, passed in when already at hand).
-    """
-    signature = queries.studies_signature(study)
-    key = _cache_key(
-        "trend", study.organization_id, signature, cut.department_id, cut.segment_id
+    """The organization's trend: each open or closed study's published
+    snapshot, within the cut (this study's rows from its numbers)."""
+    published = published or snapshots.published(study)
+    mine = numbers if numbers is not None else study_numbers(study, cut, published)
+    frames = []
+    others = Study.objects.filter(
+        organization_id=study.organization_id,
+        status__in=[Study.Status.OPEN, Study.Status.CLOSED],
+    ).select_related("questionnaire")
+    for other in others:
+        if other.pk == study.pk:
+            rows = mine["trend_rows"]
+        else:
+            rows = study_numbers(other, cut, snapshots.published(other))["trend_rows"]
+        if not rows:
+            continue
+        frame = pd.DataFrame.from_records(rows)
+        frame.insert(0, "study_id", other.pk)
+        frame.insert(1, "name", other.name)
+        frame.insert(2, "date", queries.study_date(other))
+        frame.insert(3, "min_group_size", other.min_group_size)
+        frames.append(frame)
+    if not frames:
+        return stats.trend(pd.DataFrame(columns=TREND_COLUMNS), gaps=GAPS)
+    sums = pd.concat(frames, ignore_index=True).sort_values(
+        ["date", "study_id", "audience", "gap"], ignore_index=True
     )
+    return stats.trend(sums, gaps=GAPS)
 
-    def compute() -> pd.DataFrame:
-        mine = numbers if numbers is not None else study_numbers(study, cut)
-        sums = queries.trend_sums(study, cut, exclude_study=True)
-        rows = mine["trend_rows"]
-        if rows and study.status in (Study.Status.OPEN, Study.Status.CLOSED):
-            own = pd.DataFrame.from_records(rows)
-            own.insert(0, "study_id", study.pk)
-            own.insert(1, "name", study.name)
-            own.insert(2, "date", queries.study_date(study))
-            own.insert(3, "min_group_size", study.min_group_size)
-            sums = pd.concat([sums, own], ignore_index=True) if len(sums) else own
-            sums = sums.sort_values(
-                ["date", "study_id", "audience", "gap"], ignore_index=True
-            )
-        return stats.trend(sums, gaps=GAPS)
 
-    return _cached(key, compute)
+TREND_COLUMNS = [
+    "study_id",
+    "name",
+    "date",
+    "min_group_size",
+    "audience",
+    "gap",
+    "n",
+    "total",
+    "sumsq",
+]
 
 
 def _cached(key: str, compute):
@@ -176,18 +336,22 @@ def _cached(key: str, compute):
 
 
 def _cache_key(*parts) -> str:
-    return "gapsurvey:dashboard:v1:" + ":".join(str(part) for part in parts)
+    return "gapsurvey:dashboard:v2:" + ":".join(str(part) for part in parts)
 
 
-def dashboard_data(study: Study, cut: queries.Cut = queries.ALL) -> dict:
-    """Everything the dashboard shows, suppressed, with its figures as JSON."""
+def dashboard_data(
+    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+) -> dict:
+    """Everything the dashboard shows of the published snapshot, suppressed,
+    with its figures as JSON."""
+    published = published or snapshots.published(study)
     questionnaire = study.questionnaire
-    numbers = study_numbers(study, cut)
+    numbers = study_numbers(study, cut, published)
     gap_table, item_table = numbers["gap_table"], numbers["item_table"]
-    trend = trend_table(study, cut, numbers)
+    trend = trend_table(study, cut, numbers, published)
     actions = queries.organization_actions(study)
     trend_actions = stats.actions_in_trend(actions, trend)
-    comments = queries.comments(study, cut, allowed=numbers["allowed"])
+    comments = queries.comments(study, published, cut, allowed=numbers["allowed"])
     scale = (questionnaire.scale_min, questionnaire.scale_max)
     figures = {
         "paired": charts.paired_bars(gap_table, labels=CHART_LABELS, scale=scale),
@@ -235,8 +399,9 @@ def dashboard_data(study: Study, cut: queries.Cut = queries.ALL) -> dict:
             (Audience.CUSTOMER.value, "Customers"),
         ],
         "min_note": stats.fewer_than(study.min_group_size),
-        "rates": invitation_counts(study),
-        "staff_rate": queries.staff_rate(study),
+        "rates": invitation_counts(study, published),
+        "staff_rate": queries.staff_rate(study, published),
+        "published": published,
         "figures": charts.to_json(figures),
     }
 

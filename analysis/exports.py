@@ -1,11 +1,13 @@
 """CSV and XLSX exports of the gap and item table and of the anonymized answers.
 
-The same numbers as the dashboard (suppressed groups read "fewer than N"), and
-answers without names, emails, user or invitation ids: respondents are
-renumbered 1, 2, 3 … and respondents of a group under the minimum size are
-left out. Text that a spreadsheet would run as a formula (starting with =, +,
--, @, tab or carriage return) is prefixed with an apostrophe; numbers stay
-numbers.
+The same published snapshot and numbers as the dashboard (suppressed groups
+read "fewer than N" or "hidden to protect a smaller group"; means, SDs and
+comparisons rounded to 2 decimals, p to 4), and answers without names, emails,
+user, invitation or response ids or times: respondents are numbered 1, 2, 3 …
+in the snapshot's own random order, and respondents of a group the snapshot
+does not show are left out. Text that a spreadsheet would run as a formula
+(starting with =, +, -, @, tab or carriage return) is prefixed with an
+apostrophe; numbers stay numbers.
 """
 
 import csv
@@ -19,6 +21,8 @@ from openpyxl import Workbook
 from analysis import queries, stats
 from analysis.dashboard import GAP_LABELS, study_numbers
 from surveys.models import Study
+from surveys.services import snapshots
+from surveys.services.snapshots import Published
 
 KINDS = ("gaps", "answers")
 FORMATS = ("csv", "xlsx")
@@ -69,16 +73,38 @@ def neutralize(value):
     return value
 
 
+def _round(value, digits: int = 2):
+    """A number as exported: rounded, so that no total can be worked back
+    to full precision; None stays None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), digits)
+
+
 def _side(row: dict, audience: str) -> list:
     if row[f"{audience}_suppressed"]:
         note = row[f"{audience}_note"]
         return [note, note, note]
-    return [row[f"{audience}_n"], row[f"{audience}_mean"], row[f"{audience}_sd"]]
+    return [
+        row[f"{audience}_n"],
+        _round(row[f"{audience}_mean"]),
+        _round(row[f"{audience}_sd"]),
+    ]
 
 
-def gap_rows(study: Study, cut: queries.Cut) -> Iterator[list]:
+def _comparison(row: dict) -> list:
+    return [
+        _round(row["delta"]),
+        _round(row["ci_low"]),
+        _round(row["ci_high"]),
+        _round(row["p"], 4),
+        _round(row["g"]),
+    ]
+
+
+def gap_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[list]:
     """The header, one row per gap, the overall row, then one row per item."""
-    results = study_numbers(study, cut)
+    results = study_numbers(study, cut, published)
     yield GAP_HEADER
     for row in results["gap_table"].to_dict("records"):
         overall = row["gap"] == stats.OVERALL
@@ -90,13 +116,9 @@ def gap_rows(study: Study, cut: queries.Cut) -> Iterator[list]:
             None,
             *_side(row, "internal"),
             *_side(row, "customer"),
-            row["delta"],
-            row["ci_low"],
-            row["ci_high"],
-            row["p"],
-            row["g"],
-            row["internal_alpha"],
-            row["customer_alpha"],
+            *_comparison(row),
+            _round(row["internal_alpha"]),
+            _round(row["customer_alpha"]),
         ]
     for row in results["item_table"].to_dict("records"):
         yield [
@@ -107,39 +129,33 @@ def gap_rows(study: Study, cut: queries.Cut) -> Iterator[list]:
             row["internal_text"],
             *_side(row, "internal"),
             *_side(row, "customer"),
-            row["delta"],
-            row["ci_low"],
-            row["ci_high"],
-            row["p"],
-            row["g"],
+            *_comparison(row),
             None,
             None,
         ]
 
 
-def answer_rows(study: Study, cut: queries.Cut) -> Iterator[list]:
-    """The header, then one row per answer of the respondents in groups at or
-    above the minimum size; value empty for "don't know"."""
-    sizes = queries.group_sizes(study, cut)
-    allowed = stats.allowed_groups(sizes, min_group_size=study.min_group_size)
+def answer_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[list]:
+    """The header, then one row per answer of the respondents in the groups
+    the snapshot shows; value empty for "don't know" and for answers the
+    snapshot does not show yet."""
+    allowed = study_numbers(study, cut, published)["allowed"]
+
+    def answer_shown(item_id, audience, group_id, seq) -> bool:
+        unit = snapshots.item_unit(item_id)
+        release = published.release(unit, audience)
+        return seq <= release.cutoff and group_id in release.visible
+
     yield ANSWER_HEADER
-    number, last = 0, None
-    for (
-        response_id,
-        audience,
-        department,
-        segment,
-        position,
-        gap,
-        value,
-    ) in queries.anonymized_answers(study, cut, allowed=allowed):
-        if response_id != last:
-            number, last = number + 1, response_id
+    for row in queries.anonymized_answers(
+        study, published, cut, allowed=allowed, shown=answer_shown
+    ):
+        number, audience, department, segment, position, gap, value = row
         yield [
             number,
             audience,
-            department if audience == stats.INTERNAL else None,
-            segment if audience == stats.CUSTOMER else None,
+            department,
+            segment,
             position,
             GAP_LABELS.get(gap, gap),
             value,
@@ -169,10 +185,14 @@ def _xlsx_bytes(rows: Iterable[list], title: str) -> bytes:
 
 
 def export_response(
-    study: Study, cut: queries.Cut, *, kind: str, fmt: str
+    study: Study, cut: queries.Cut, published: Published, *, kind: str, fmt: str
 ) -> HttpResponse:
-    """The export as a download: `study-<id>-<kind>.<fmt>`."""
-    rows = gap_rows(study, cut) if kind == "gaps" else answer_rows(study, cut)
+    """The export of the published snapshot as a download:
+    `study-<id>-<kind>.<fmt>`."""
+    if kind == "gaps":
+        rows = gap_rows(study, cut, published)
+    else:
+        rows = answer_rows(study, cut, published)
     if fmt == "csv":
         response = StreamingHttpResponse(
             _csv_lines(rows), content_type=CONTENT_TYPES["csv"]

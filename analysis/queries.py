@@ -5,18 +5,24 @@ the database (GROUP BY) and returns aggregated rows. The largest frame is
 respondent × gap (one row per response and gap: 22,000 responses × 5 gaps =
 110,000 rows for a study of 20,000 customers and 2,000 staff).
 
-Only submitted responses count, and "don't know" (a NULL value) is left out of
-every mean. A `Cut` narrows the staff to one department and/or the customers to
-one segment; the other audience is left whole, so a department can be compared
+Results count only the responses published in the study's snapshots
+(`surveys.services.snapshots`), each in the group frozen there; "don't know" (a
+NULL value) is left out of every mean. `respondent_gap_scores`, `item_sums` and
+`complete_item_sums` read every submitted response: they are the independent
+reference the tests check the published numbers against, never shown.
+
+A `Cut` narrows the staff to one department and/or the customers to one
+segment; the other audience is left whole, so a department can be compared
 with all customers, or all staff with one segment.
 """
 
+import random
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from analysis import stats
 from surveys.models import (
@@ -29,8 +35,11 @@ from surveys.models import (
     Response,
     Role,
     Segment,
+    SnapshotEntry,
     Study,
 )
+from surveys.services import snapshots
+from surveys.services.snapshots import Published
 
 NO_DEPARTMENT = "No department"
 NO_SEGMENT = "No segment"
@@ -209,6 +218,7 @@ def _tables() -> dict:
         "response": Response._meta.db_table,
         "item": Item._meta.db_table,
         "study": Study._meta.db_table,
+        "entry": SnapshotEntry._meta.db_table,
     }
 
 
@@ -268,73 +278,80 @@ SCORE_SUM_COLUMNS = [
     "delighted",
 ]
 ITEM_SUM_COLUMNS = ["item_id", "audience", "complete", "n", "total", "sumsq"]
+SEQ_SCORE_COLUMNS = ["seq", *SCORE_SUM_COLUMNS]
+SEQ_ITEM_COLUMNS = ["seq", "item_id", "audience", "group_id", *ITEM_SUM_COLUMNS[2:]]
 
 
-# study_sums: each respondent's totals (m = answered items, t = their sum)
-# overall and per gap, then grouped by audience, group and m for each gap, then
-# the item sums split by the respondent having answered the item's whole gap.
+# study_sums: each published respondent's totals (m = answered items, t = their
+# sum) overall and per gap, then grouped by snapshot, audience, group and m for
+# each gap, then the item sums split by the respondent having answered the
+# item's whole gap. The group is the one frozen in the snapshot entry.
 PER_RESPONSE_SQL = (
     "WITH per AS (SELECT r.id AS response_id, r.audience AS audience, "
-    "CASE WHEN r.audience = %s THEN r.department_id ELSE r.segment_id END "
-    "AS group_id, COUNT(*) AS m_all, SUM(a.value) AS t_all, {columns} "
+    "e.group_id AS group_id, e.seq AS seq, COUNT(*) AS m_all, "
+    "SUM(a.value) AS t_all, {columns} "
     "FROM {answer} a JOIN {response} r ON a.response_id = r.id "
+    "JOIN {entry} e ON e.response_id = r.id "
     "JOIN {item} i ON a.item_id = i.id WHERE {where} "
-    "GROUP BY r.id, r.audience, r.department_id, r.segment_id) "
+    "GROUP BY r.id, r.audience, e.group_id, e.seq) "
 )
 SCORE_BRANCH_SQL = (
-    "SELECT %s, CAST(NULL AS BIGINT), audience, group_id, {m}, COUNT(*), "
+    "SELECT %s, CAST(NULL AS BIGINT), audience, group_id, seq, {m}, COUNT(*), "
     "SUM({t}), SUM({t} * {t}), {counts} FROM per WHERE {m} > 0 "
-    "GROUP BY audience, group_id, {m}"
+    "GROUP BY audience, group_id, seq, {m}"
 )
 ITEM_BRANCH_SQL = (
-    "SELECT NULL, a.item_id, r.audience, NULL, CASE i.gap {complete} ELSE 0 END, "
+    "SELECT NULL, a.item_id, r.audience, e.group_id, e.seq, "
+    "CASE i.gap {complete} ELSE 0 END, "
     "COUNT(*), SUM(a.value), SUM(a.value * a.value), 0, 0, 0 "
     "FROM {answer} a JOIN {response} r ON a.response_id = r.id "
+    "JOIN {entry} e ON e.response_id = r.id "
     "JOIN {item} i ON a.item_id = i.id "
     "JOIN per p ON p.response_id = a.response_id "
-    "WHERE {where} GROUP BY a.item_id, r.audience, 5"
+    "WHERE {where} GROUP BY a.item_id, r.audience, e.group_id, e.seq, 6"
 )
 
 
 def study_sums(
-    study: Study, items: pd.DataFrame, cut: Cut = ALL, *, overall: str = "overall"
+    study: Study, items: pd.DataFrame, upto: int, *, overall: str = "overall"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Everything the study's numbers need, as small integer sums, in one statement.
 
-    Each submitted respondent's gap scores (total and count of the answered
-    items per gap, one row per response) are formed inside the database and
-    never leave it; what comes back is grouped:
+    Reads the respondents published in the study's snapshots 1 … `upto`
+    (`SnapshotEntry`), with the group frozen there. Each respondent's gap
+    scores (total and count of the answered items per gap, one row per
+    response) are formed inside the database and never leave it; what comes
+    back is grouped:
 
-    - score sums: one row per audience, group_id (department for staff,
-      segment for customers; None for none), gap (or `overall`: all the
-      respondent's answered items) and m (answered items in it): n (such
+    - score sums: one row per snapshot (seq), audience, group_id (department
+      for staff, segment for customers; None for none), gap (or `overall`: all
+      the respondent's answered items) and m (answered items in it): n (such
       respondents), total (Σ of their totals), sumsq (Σ of squared totals),
       and how many of them fall in the distribution categories disappointed,
       neutral, delighted (thresholds of `stats.classify`, compared exactly in
       integers: score < midpoint ⟺ 2·total < (min + max)·m). A respondent's
       score is total / m, so Σ score = Σ total / m and Σ score² = Σ sumsq / m²:
       exact means and SDs follow without a row per respondent.
-    - item sums: one row per item, audience and complete (1 when the
-      respondent answered every item of the item's gap, the listwise sample
-      of Cronbach's alpha): n, total, sumsq of the answered values.
+    - item sums: one row per snapshot, item, audience, group and complete (1
+      when the respondent answered every item of the item's gap, the listwise
+      sample of Cronbach's alpha): n, total, sumsq of the answered values.
 
-    `items` is `study_items(study)`. The per-respondent aggregate is computed
-    once (a CTE used by both), so the answers are read twice in all rather
-    than once per statistic.
+    Grouping by snapshot lets each unit (an item, a gap) be read up to its own
+    published cutoff (`published_sums`); grouping by group lets every cut be
+    taken from the same rows. `items` is `study_items(study)`.
     """
-    if items.empty:
+    if items.empty or upto < 1:
         return (
-            pd.DataFrame(columns=SCORE_SUM_COLUMNS),
-            pd.DataFrame(columns=ITEM_SUM_COLUMNS),
+            pd.DataFrame(columns=SEQ_SCORE_COLUMNS),
+            pd.DataFrame(columns=SEQ_ITEM_COLUMNS),
         )
     questionnaire = study.questionnaire
     scale_sum = questionnaire.scale_min + questionnaire.scale_max
     top = stats.delighted_from(questionnaire.scale_min, questionnaire.scale_max)
     sizes = items.groupby("gap", sort=False)["item_id"].count()
     gaps = list(sizes.index)
-    cut_sql, cut_params = _cut_sql(cut)
-    where = "r.study_id = %s AND r.status = %s AND a.value IS NOT NULL AND " + cut_sql
-    where_params = [study.pk, Response.Status.SUBMITTED, *cut_params]
+    where = "e.study_id = %s AND e.seq <= %s AND a.value IS NOT NULL"
+    where_params = [study.pk, upto]
 
     per_columns, per_params = [], []
     for j, gap in enumerate(gaps):
@@ -375,28 +392,33 @@ def study_sums(
     sql = PER_RESPONSE_SQL.format(
         columns=", ".join(per_columns), where=where, **_tables()
     ) + " UNION ALL ".join(branches)
-    params = [Audience.INTERNAL, *per_params, *where_params, *branch_params]
+    params = [*per_params, *where_params, *branch_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    scores = [row[:1] + row[2:] for row in rows if row[1] is None]
-    item_rows = [row[1:3] + row[4:8] for row in rows if row[1] is not None]
     # Sums come back as int, or Decimal on PostgreSQL (SUM of a bigint).
     score_frame = pd.DataFrame.from_records(
         [
-            (audience, group_id, gap, *(int(x) for x in rest))
-            for gap, audience, group_id, *rest in scores
+            (int(seq), audience, _int_or_none(group_id), gap, *(int(x) for x in rest))
+            for gap, item_id, audience, group_id, seq, *rest in rows
+            if item_id is None
         ],
-        columns=SCORE_SUM_COLUMNS,
+        columns=SEQ_SCORE_COLUMNS,
     )
     item_frame = pd.DataFrame.from_records(
         [
-            (int(item_id), audience, *(int(x) for x in rest))
-            for item_id, audience, *rest in item_rows
+            (int(seq), int(item_id), audience, _int_or_none(group_id))
+            + tuple(int(x) for x in rest[:4])
+            for _, item_id, audience, group_id, seq, *rest in rows
+            if item_id is not None
         ],
-        columns=ITEM_SUM_COLUMNS,
+        columns=SEQ_ITEM_COLUMNS,
     )
     return score_frame, item_frame
+
+
+def _int_or_none(value):
+    return None if value is None else int(value)
 
 
 def study_items(study: Study) -> pd.DataFrame:
@@ -413,130 +435,144 @@ def study_items(study: Study) -> pd.DataFrame:
     )
 
 
+def _shuffled(ids: list[int], seed: str, salt: str) -> list[int]:
+    """The ids in the snapshot's own random order (its secret seed): the same
+    on every read of one snapshot, unrelated to the order of submission."""
+    ordered = sorted(ids)
+    random.Random(f"{seed}:{salt}").shuffle(ordered)
+    return ordered
+
+
+def _published_entries(published: Published, cut: Cut, allowed: dict):
+    """The published entries of the allowed groups within the cut."""
+    in_group = Q(pk__in=[])
+    for audience in (Audience.INTERNAL, Audience.CUSTOMER):
+        ids = allowed.get(audience, [])
+        chosen = cut.department_id if audience == Audience.INTERNAL else cut.segment_id
+        if chosen is not None:
+            ids = [i for i in ids if i == chosen]
+        if not ids:
+            continue
+        q = Q(group_id__in=[i for i in ids if i is not None])
+        if None in ids:
+            q |= Q(group_id__isnull=True)
+        in_group |= Q(audience=audience) & q
+    return SnapshotEntry.objects.filter(
+        in_group, study=published.study, seq__lte=published.seq
+    )
+
+
+def _group_label(audience: str, name: str) -> str:
+    return name or (NO_DEPARTMENT if audience == Audience.INTERNAL else NO_SEGMENT)
+
+
 def comments(
     study: Study,
+    published: Published,
     cut: Cut,
     *,
     allowed: dict[str, list[int | None]],
     limit: int = 50,
 ) -> pd.DataFrame:
-    """The latest free-text comments of the allowed groups only.
+    """Free-text comments of the published snapshot's allowed groups only.
 
     `allowed` maps an audience to the group ids (department for staff, segment
-    for customers; None for "no group") at or above the minimum size. Comments
-    of any other group never leave the database. Columns: audience, group,
-    comment; newest first, at most `limit` per audience.
+    for customers; None for "no group") that the snapshot shows. Comments of
+    any other group never leave the database. Columns: audience, group,
+    comment; in the snapshot's own random order (never newest first, which
+    would point at the latest respondent), at most `limit` per audience.
     """
-    frames = []
-    for audience, field in (
-        (Audience.INTERNAL, "department"),
-        (Audience.CUSTOMER, "segment"),
-    ):
-        ids = allowed.get(audience, [])
-        if not ids:
-            continue
-        in_group = Q(**{f"{field}_id__in": [i for i in ids if i is not None]})
-        if None in ids:
-            in_group |= Q(**{f"{field}_id__isnull": True})
-        rows = (
-            Response.objects.filter(
-                _response_q(study, cut), in_group, audience=audience
-            )
-            .exclude(comment="")
-            .order_by("-submitted_at", "-id")
-            .values_list("audience", f"{field}__name", "comment")[:limit]
+    columns = ["audience", "group", "comment"]
+    if published.snapshot is None:
+        return pd.DataFrame(columns=columns)
+    entries = _published_entries(published, cut, allowed).exclude(response__comment="")
+    rows = []
+    for audience in (Audience.INTERNAL, Audience.CUSTOMER):
+        groups = dict(
+            entries.filter(audience=audience).values_list("response_id", "group_name")
         )
-        frame = pd.DataFrame.from_records(
-            list(rows), columns=["audience", "group", "comment"]
-        ).astype("object")
-        frame["group"] = frame["group"].fillna(
-            NO_DEPARTMENT if audience == Audience.INTERNAL else NO_SEGMENT
+        chosen = _shuffled(list(groups), published.snapshot.seed, audience)[:limit]
+        found = dict(
+            Response.objects.filter(pk__in=chosen).values_list("pk", "comment")
         )
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame(columns=["audience", "group", "comment"])
-    return pd.concat(frames, ignore_index=True)
+        rows += [
+            (audience, _group_label(audience, groups[pk]), found[pk]) for pk in chosen
+        ]
+    return pd.DataFrame.from_records(rows, columns=columns).astype("object")
 
 
-def group_sizes(study: Study, cut: Cut = ALL) -> pd.DataFrame:
-    """Submitted responses with at least one answer, per audience and group.
+def anonymized_answers(
+    study: Study, published: Published, cut: Cut, *, allowed: dict, shown
+):
+    """Answer rows of the published snapshot's allowed groups, for the
+    anonymized export only.
 
-    Columns: audience, group_id, n. For the exports, which need the sizes
-    without the respondent frame.
+    Yields (respondent number, audience, department, segment, item_position,
+    gap, value): respondents numbered 1, 2, 3 … in the snapshot's own random
+    order (its secret seed), never by submission; value None for "don't
+    know" and for an answer the snapshot does not show (an item whose new
+    answers wait to reach the minimum group size, or a group hidden for that
+    item: `shown(item_id, audience, group_id, seq)` is False). No names,
+    emails, user, invitation or response ids, no times. Answers are fetched
+    500 respondents at a time.
     """
-    rows = (
-        Response.objects.filter(_response_q(study, cut), answers__value__isnull=False)
-        .values_list("audience", "department_id", "segment_id")
-        .annotate(n=Count("id", distinct=True))
-        .order_by()
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows), columns=["audience", "department_id", "segment_id", "n"]
-    ).astype({"department_id": "Int64", "segment_id": "Int64", "n": "int64"})
-    internal = frame["audience"] == Audience.INTERNAL
-    frame["group_id"] = frame["segment_id"].where(~internal, frame["department_id"])
-    return frame[["audience", "group_id", "n"]]
+    if published.snapshot is None:
+        return
+    entries = {
+        pk: (audience, group_id, name, seq)
+        for pk, audience, group_id, name, seq in _published_entries(
+            published, cut, allowed
+        ).values_list("response_id", "audience", "group_id", "group_name", "seq")
+    }
+    order = _shuffled(list(entries), published.snapshot.seed, "answers")
+    items = {
+        pk: (position, gap)
+        for pk, position, gap in Item.objects.filter(
+            questionnaire_id=study.questionnaire_id
+        ).values_list("pk", "position", "gap")
+    }
+    for start in range(0, len(order), 500):
+        chunk = order[start : start + 500]
+        answers: dict[int, list] = {pk: [] for pk in chunk}
+        for response_id, item_id, value in Answer.objects.filter(
+            response_id__in=chunk
+        ).values_list("response_id", "item_id", "value"):
+            answers[response_id].append((items[item_id][0], item_id, value))
+        for number, pk in enumerate(chunk, start=start + 1):
+            audience, group_id, name, seq = entries[pk]
+            label = _group_label(audience, name)
+            internal = audience == Audience.INTERNAL
+            for position, item_id, value in sorted(answers[pk]):
+                if value is not None and not shown(item_id, audience, group_id, seq):
+                    value = None
+                yield (
+                    number,
+                    audience,
+                    label if internal else None,
+                    None if internal else label,
+                    position,
+                    items[item_id][1],
+                    value,
+                )
 
 
-def anonymized_answers(study: Study, cut: Cut, *, allowed: dict[str, list]):
-    """Answer rows of the allowed groups, for the anonymized export only.
+def staff_rate(study: Study, published: Published) -> dict:
+    """Staff members of the organization and their published self-assessments.
 
-    Yields (response_id, audience, department, segment, item_position, gap,
-    value) ordered by response, streamed from the database in chunks; value is
-    None for "don't know". No names, emails, user or invitation ids. This is
-    the one place rows leave the database one by one: an export of the raw
-    answers has to.
+    Out: {"members", "submitted" (None when fewer than the minimum group size
+    are published), "rate" (0–1 or None)}. The count moves with the
+    snapshots, in steps of at least the minimum group size.
     """
-    in_group = Q(pk__in=[])
-    for audience, field in (
-        (Audience.INTERNAL, "department"),
-        (Audience.CUSTOMER, "segment"),
-    ):
-        ids = allowed.get(audience, [])
-        if not ids:
-            continue
-        q = Q(**{f"response__{field}_id__in": [i for i in ids if i is not None]})
-        if None in ids:
-            q |= Q(**{f"response__{field}_id__isnull": True})
-        in_group |= Q(response__audience=audience) & q
-    return (
-        Answer.objects.filter(_response_q(study, cut, "response__"), in_group)
-        .order_by("response_id", "item__position", "item_id")
-        .values_list(
-            "response_id",
-            "response__audience",
-            "response__department__name",
-            "response__segment__name",
-            "item__position",
-            "item__gap",
-            "value",
-        )
-        .iterator(chunk_size=5000)
-    )
-
-
-def staff_rate(study: Study) -> dict:
-    """Staff members of the organization and their submitted self-assessments.
-
-    Out: {"members", "submitted", "rate" (0–1 or None)}; one query.
-    """
-    counts = Membership.objects.filter(organization_id=study.organization_id).aggregate(
-        members=Count("id", filter=Q(role=Role.STAFF), distinct=True),
-        submitted=Count(
-            "user__responses",
-            distinct=True,
-            filter=Q(
-                role=Role.STAFF,
-                user__responses__study=study,
-                user__responses__status=Response.Status.SUBMITTED,
-            ),
-        ),
-    )
-    members, submitted = counts["members"], counts["submitted"]
+    members = Membership.objects.filter(
+        organization_id=study.organization_id, role=Role.STAFF
+    ).count()
+    submitted = None
+    if published.shown(snapshots.RESPONDENTS, Audience.INTERNAL):
+        submitted = sum(published.counts(Audience.INTERNAL).values())
     return {
         "members": members,
         "submitted": submitted,
-        "rate": submitted / members if members else None,
+        "rate": submitted / members if members and submitted is not None else None,
     }
 
 
@@ -582,103 +618,16 @@ def group_names(study: Study) -> dict:
         (Audience.INTERNAL, None): NO_DEPARTMENT,
         (Audience.CUSTOMER, None): NO_SEGMENT,
     }
+    frozen = (
+        SnapshotEntry.objects.filter(study=study)
+        .exclude(group_id__isnull=True)
+        .values_list("audience", "group_id", "group_name")
+        .distinct()
+    )
+    names.update({(audience, pk): name for audience, pk, name in frozen})
     names.update({(Audience.INTERNAL, pk): name for pk, name in departments})
     names.update({(Audience.CUSTOMER, pk): name for pk, name in segments})
     return names
-
-
-def studies_signature(study: Study) -> str:
-    """What the organization's trend depends on, in one small aggregate: the
-    number of open/closed studies, their last change and minimum group sizes."""
-    found = Study.objects.filter(
-        organization_id=study.organization_id,
-        status__in=[Study.Status.OPEN, Study.Status.CLOSED],
-    ).aggregate(
-        count=Count("id"),
-        changed=Max("changed_at"),
-        sizes=Sum("min_group_size"),
-        dates=Count("opens_on"),
-    )
-    changed = found["changed"].isoformat() if found["changed"] else "-"
-    return f"{found['count']}-{changed}-{found['sizes']}-{found['dates']}"
-
-
-def trend_sums(
-    study: Study, cut: Cut = ALL, *, exclude_study: bool = False
-) -> pd.DataFrame:
-    """Per study of the organization (open or closed), audience and gap: the n,
-    sum and sum of squares of respondent gap scores, in one nested GROUP BY.
-
-    Columns: study_id, name, date (opens_on, else opened_at, else created_at),
-    min_group_size, audience, gap, n, total, sumsq; studies without submitted
-    answers are absent; ordered by date. `exclude_study` leaves `study` itself
-    out (the dashboard has its sums already).
-    """
-    cut_sql, cut_params = _cut_sql(cut)
-    params = [
-        study.organization_id,
-        Study.Status.OPEN,
-        Study.Status.CLOSED,
-        Response.Status.SUBMITTED,
-        *cut_params,
-    ]
-    if exclude_study:
-        cut_sql += " AND st.id <> %s"
-        params.append(study.pk)
-    # Table names come from model metadata, values are parameters.
-    sql = """
-        SELECT s.study_id, s.audience, s.gap, COUNT(*), SUM(s.score),
-               SUM(s.score * s.score)
-        FROM (
-            SELECT r.study_id AS study_id, r.audience AS audience, i.gap AS gap,
-                   r.id AS response_id,
-                   AVG(CAST(a.value AS DOUBLE PRECISION)) AS score
-            FROM {answer} a
-            JOIN {response} r ON a.response_id = r.id
-            JOIN {item} i ON a.item_id = i.id
-            JOIN {study} st ON r.study_id = st.id
-            WHERE st.organization_id = %s AND st.status IN (%s, %s)
-              AND r.status = %s AND a.value IS NOT NULL AND {cut}
-            GROUP BY r.study_id, r.audience, i.gap, r.id
-        ) s
-        GROUP BY s.study_id, s.audience, s.gap
-    """.format(cut=cut_sql, **_tables())  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    sums = pd.DataFrame.from_records(
-        rows, columns=["study_id", "audience", "gap", "n", "total", "sumsq"]
-    ).astype(
-        {"study_id": "int64", "n": "int64", "total": "float64", "sumsq": "float64"}
-    )
-    studies = pd.DataFrame.from_records(
-        list(
-            Study.objects.filter(pk__in=sums["study_id"].unique().tolist()).values(
-                "id", "name", "opens_on", "opened_at", "created_at", "min_group_size"
-            )
-        ),
-        columns=["id", "name", "opens_on", "opened_at", "created_at", "min_group_size"],
-    )
-    if studies.empty:
-        return pd.DataFrame(
-            columns=[
-                "study_id",
-                "name",
-                "date",
-                "min_group_size",
-                "audience",
-                "gap",
-                "n",
-                "total",
-                "sumsq",
-            ]
-        )
-    studies["date"] = [_study_date(row) for _, row in studies.iterrows()]
-    studies = studies.rename(columns={"id": "study_id"})[
-        ["study_id", "name", "date", "min_group_size"]
-    ]
-    frame = studies.merge(sums, on="study_id")
-    return frame.sort_values(["date", "study_id", "audience", "gap"], ignore_index=True)
 
 
 def organization_actions(study: Study) -> pd.DataFrame:

@@ -38,6 +38,39 @@ def fewer_than(min_group_size: int) -> str:
     return f"fewer than {min_group_size}"
 
 
+HIDDEN = "hidden to protect a smaller group"
+
+
+def hidden_note() -> str:
+    """The note of a group that is large enough but hidden so that a smaller
+    one cannot be worked out from it (complementary suppression)."""
+    return HIDDEN
+
+
+def mask_sides(frame: pd.DataFrame, shown, *, note: str = HIDDEN) -> pd.DataFrame:
+    """Hide the audiences of a gap or item table that the published snapshot
+    does not show: `shown(row, audience)` False hides that side (mean, SD,
+    interval) and every comparison of the row; n stays for the caller, which
+    never shows it for a suppressed side."""
+    if frame.empty:
+        return frame
+    rows = frame.to_dict("records")
+    for row in rows:
+        for audience in AUDIENCES:
+            if row[f"{audience}_suppressed"] or shown(row, audience):
+                continue
+            row[f"{audience}_suppressed"] = True
+            row[f"{audience}_note"] = note
+            for key in ("mean", "sd", "low", "high", "alpha"):
+                if f"{audience}_{key}" in row:
+                    row[f"{audience}_{key}"] = None
+        if row["internal_suppressed"] or row["customer_suppressed"]:
+            for key in ("delta", "ci_low", "ci_high", "ci_half", "p", "df", "g"):
+                if key in row:
+                    row[key] = None
+    return _frame(rows, list(frame.columns))
+
+
 def _frame(rows: list[dict], columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Rows as an object frame, so a missing number stays None (not NaN)."""
     if not rows:
@@ -512,16 +545,20 @@ def allowed_groups(sizes: pd.DataFrame, *, min_group_size: int) -> dict:
 MATRIX_COLUMNS = ["group", "gap", "n", "mean", "suppressed", "note"]
 
 
-def _matrix_cell(group, gap: str, n: int, mean, min_group_size: int) -> dict:
-    """One group × gap cell, its mean hidden below the minimum size."""
-    suppressed = n < min_group_size
+def _matrix_cell(
+    group, gap: str, n: int, mean, min_group_size: int, hidden: bool = False
+) -> dict:
+    """One group × gap cell, its mean hidden below the minimum size (or when
+    `hidden`, to protect a smaller group)."""
+    suppressed = n < min_group_size or hidden
+    note = fewer_than(min_group_size) if n < min_group_size else HIDDEN
     return {
         "group": group,
         "gap": gap,
         "n": n,
         "mean": None if suppressed else mean,
         "suppressed": suppressed,
-        "note": fewer_than(min_group_size) if suppressed else "",
+        "note": note if suppressed else "",
     }
 
 
@@ -568,11 +605,20 @@ SEGMENT_DELTA_COLUMNS = [
 
 
 def _segment_delta(
-    group, gap: str, internal: dict, customer: dict, min_group_size: int
+    group,
+    gap: str,
+    internal: dict,
+    customer: dict,
+    min_group_size: int,
+    hidden: bool = False,
 ) -> dict:
-    """Staff against one segment in one gap; suppressed when either side is."""
-    suppressed = internal["suppressed"] or customer["suppressed"]
+    """Staff against one segment in one gap; suppressed when either side is
+    (or when `hidden`, to protect a smaller group)."""
+    small = internal["suppressed"] or customer["suppressed"]
+    suppressed = small or hidden
     result = welch(internal, customer)
+    if suppressed:
+        result = dict.fromkeys(("delta", "ci_low", "ci_high", "p", "g"))
     return {
         "group": group,
         "gap": gap,
@@ -580,7 +626,7 @@ def _segment_delta(
         "staff_n": internal["n"],
         **{key: result[key] for key in ("delta", "ci_low", "ci_high", "p", "g")},
         "suppressed": suppressed,
-        "note": fewer_than(min_group_size) if suppressed else "",
+        "note": (fewer_than(min_group_size) if small else HIDDEN) if suppressed else "",
     }
 
 
@@ -820,15 +866,20 @@ def cronbach_alpha_from_sums(
     return _frame(rows, ["gap", "audience", "k", "n", "alpha"])
 
 
-def headline_from_sums(sums: ScoreSums, *, min_group_size: int) -> dict:
+def _always(*_) -> bool:
+    return True
+
+
+def headline_from_sums(sums: ScoreSums, *, min_group_size: int, shown=_always) -> dict:
     """`headline` from the category counts of the overall scores: above the
-    midpoint = satisfied or delighted; at or below = disappointed or neutral."""
+    midpoint = satisfied or delighted; at or below = disappointed or neutral.
+    `shown(gap, audience)` False suppresses that audience."""
     staff_n, staff_low, staff_mid, _ = sums.counts.get((OVERALL, INTERNAL), [0] * 4)
     customer_n, customer_low, customer_mid, _ = sums.counts.get(
         (OVERALL, CUSTOMER), [0] * 4
     )
-    staff_suppressed = staff_n < min_group_size
-    customer_suppressed = customer_n < min_group_size
+    staff_suppressed = staff_n < min_group_size or not shown(OVERALL, INTERNAL)
+    customer_suppressed = customer_n < min_group_size or not shown(OVERALL, CUSTOMER)
     return {
         "staff_n": staff_n,
         "staff_above": None
@@ -845,14 +896,15 @@ def headline_from_sums(sums: ScoreSums, *, min_group_size: int) -> dict:
 
 
 def distribution_from_sums(
-    sums: ScoreSums, *, gaps: Sequence[str], min_group_size: int
+    sums: ScoreSums, *, gaps: Sequence[str], min_group_size: int, shown=_always
 ) -> pd.DataFrame:
-    """`distribution` from the category counts (same columns and shares)."""
+    """`distribution` from the category counts (same columns and shares);
+    `shown(gap, audience)` False suppresses a cell."""
     rows = []
     for gap in [*gaps, OVERALL]:
         for audience in AUDIENCES:
             n, low, middle, top = sums.counts.get((gap, audience), [0] * 4)
-            suppressed = n < min_group_size
+            suppressed = n < min_group_size or not shown(gap, audience)
             counts = {
                 "disappointed": low,
                 "neutral": middle,
@@ -890,9 +942,15 @@ def group_sizes_from_sums(sums: ScoreSums) -> pd.DataFrame:
 
 
 def group_matrix_from_sums(
-    sums: ScoreSums, *, audience: str, gaps: Sequence[str], min_group_size: int
+    sums: ScoreSums,
+    *,
+    audience: str,
+    gaps: Sequence[str],
+    min_group_size: int,
+    shown=_always,
 ) -> pd.DataFrame:
-    """`group_matrix` from score sums: groups in name order."""
+    """`group_matrix` from score sums: groups in name order; a cell whose
+    `shown(gap, group_id)` is False is hidden."""
     rows = []
     groups = sorted(
         sums.groups(audience), key=lambda g: str(sums.names.get((audience, g)))
@@ -902,15 +960,28 @@ def group_matrix_from_sums(
             summary = sums.describe(gap, audience, group)
             name = sums.names.get((audience, group))
             rows.append(
-                _matrix_cell(name, gap, summary["n"], summary["mean"], min_group_size)
+                _matrix_cell(
+                    name,
+                    gap,
+                    summary["n"],
+                    summary["mean"],
+                    min_group_size,
+                    hidden=not shown(gap, group),
+                )
             )
     return _frame(rows, MATRIX_COLUMNS)
 
 
 def segment_deltas_from_sums(
-    sums: ScoreSums, *, gaps: Sequence[str], min_group_size: int
+    sums: ScoreSums,
+    *,
+    gaps: Sequence[str],
+    min_group_size: int,
+    shown=_always,
+    staff_shown=_always,
 ) -> pd.DataFrame:
-    """`segment_deltas` from score sums (same columns and numbers)."""
+    """`segment_deltas` from score sums (same columns and numbers); a cell is
+    hidden when `shown(gap, segment id)` or `staff_shown(gap)` is False."""
     staff_sides = {gap: sums.side(gap, INTERNAL, min_group_size) for gap in gaps}
     rows = []
     groups = sorted(
@@ -921,7 +992,12 @@ def segment_deltas_from_sums(
             internal = staff_sides[gap]
             customer = sums.side(gap, CUSTOMER, min_group_size, group)
             name = sums.names.get((CUSTOMER, group))
-            rows.append(_segment_delta(name, gap, internal, customer, min_group_size))
+            hidden = not (shown(gap, group) and staff_shown(gap))
+            rows.append(
+                _segment_delta(
+                    name, gap, internal, customer, min_group_size, hidden=hidden
+                )
+            )
     return _frame(rows, SEGMENT_DELTA_COLUMNS)
 
 

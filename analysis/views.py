@@ -6,10 +6,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from analysis import exports, queries
-from analysis.dashboard import dashboard_data
+from analysis.dashboard import cut_problem, dashboard_data
 from analysis.forms import DashboardFilterForm
 from surveys.access import study_for_manager
 from surveys.audit import audit_record
+from surveys.services.snapshots import published as published_state
 
 
 def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
@@ -24,8 +25,13 @@ def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
 def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_for_manager(request, study_id)
     form = _filter_form(request, study)
-    context = {"study": study, "form": form, "cut": form.cut()}
-    context.update(dashboard_data(study, form.cut()))
+    published = published_state(study)
+    cut = form.cut()
+    refused = cut_problem(published, cut)
+    if refused:
+        cut = queries.ALL
+    context = {"study": study, "form": form, "cut": cut, "refused": refused}
+    context.update(dashboard_data(study, cut, published))
     return render(request, "analysis/dashboard.html", context)
 
 
@@ -36,7 +42,15 @@ def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResp
     if kind not in exports.KINDS or fmt not in exports.FORMATS:
         raise Http404("No such export.")
     cut = _filter_form(request, study).cut()
-    response = exports.export_response(study, cut, kind=kind, fmt=fmt)
+    published = published_state(study)
+    refused = cut_problem(published, cut)
+    if refused:
+        return HttpResponse(
+            refused.replace(" The results below are for everyone.", ""),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = exports.export_response(study, cut, published, kind=kind, fmt=fmt)
     audit_record(
         organization=study.organization,
         actor=request.user,
@@ -46,5 +60,6 @@ def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResp
         format=fmt,
         department_id=cut.department_id,
         segment_id=cut.segment_id,
+        snapshot=published.seq,
     )
     return response

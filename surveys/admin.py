@@ -14,6 +14,8 @@ from surveys.models import (
     Questionnaire,
     Response,
     Segment,
+    Snapshot,
+    SnapshotEntry,
     Study,
 )
 
@@ -213,3 +215,31 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Published state: written by the publisher only, never edited by hand
+    (an edit could move a published number by one person)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["study", "seq", "published_at", "final", "left_out"]
+    list_filter = ["final"]
+    search_fields = ["study__name"]
+    list_select_related = ["study"]
+    exclude = ["seed"]
+
+
+@admin.register(SnapshotEntry)
+class SnapshotEntryAdmin(ReadOnlyAdmin):
+    list_display = ["study", "seq", "audience", "group_name"]
+    list_filter = ["audience"]
+    search_fields = ["study__name", "group_name"]
+    list_select_related = ["study"]

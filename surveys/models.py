@@ -539,3 +539,68 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+class Snapshot(models.Model):
+    """A published state of a study's results.
+
+    Results (dashboard, exports, comments, counts by group, trend points) are
+    computed from published snapshots only, never from the live responses:
+    `surveys.services.snapshots` publishes one when no published number would
+    move by fewer than the minimum group size (see `surveys.disclosure`).
+    `state` holds, per unit and audience, the new snapshot's cell counts and
+    its release (cutoff, visible groups, whether the total is shown).
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="snapshots")
+    seq = models.PositiveIntegerField()
+    published_at = models.DateTimeField(default=timezone.now)
+    # The closing snapshot: nothing is published after it.
+    final = models.BooleanField(default=False)
+    # Submitted answers that a final snapshot had to leave out.
+    left_out = models.PositiveIntegerField(default=0)
+    # Orders this snapshot's exported answers and comments; never shown.
+    seed = models.CharField(max_length=64)
+    state = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["study", "seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "seq"], name="snapshot_unique_study_seq"
+            ),
+            models.UniqueConstraint(
+                fields=["study"],
+                condition=Q(final=True),
+                name="snapshot_one_final_per_study",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} snapshot {self.seq}"
+
+
+class SnapshotEntry(models.Model):
+    """A submitted response as published: the snapshot it entered in, and its
+    group frozen then, so later edits of departments or segments never move
+    it to another group."""
+
+    response = models.OneToOneField(
+        Response, on_delete=models.CASCADE, related_name="snapshot_entry"
+    )
+    study = models.ForeignKey(
+        Study, on_delete=models.CASCADE, related_name="snapshot_entries"
+    )
+    seq = models.PositiveIntegerField()
+    audience = models.CharField(max_length=16, choices=Audience.choices)
+    # The department (staff) or segment (customers) id when published; not a
+    # foreign key, so deleting the group leaves it as it was.
+    group_id = models.BigIntegerField(null=True, blank=True)
+    group_name = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["study", "seq"])]
+        verbose_name_plural = "snapshot entries"
+
+    def __str__(self) -> str:
+        return f"response {self.response_id} in snapshot {self.seq}"

@@ -2,23 +2,29 @@
 
 from django.db.models import Count, Q, QuerySet
 
-from surveys.models import Invitation, Study
+from surveys.models import Audience, Invitation, Study
+from surveys.services.snapshots import RESPONDENTS, Published, published
 
-COUNT_KEYS = ("invited", "sent", "failed", "opened", "answered")
+COUNT_KEYS = ("invited", "sent", "failed", "opened")
 
 
 def _rate(answered: int, sent: int) -> float | None:
     return answered / sent if sent else None
 
 
-def invitation_counts(study: Study) -> dict:
-    """Invitation funnel of a study, overall and per customer segment, in ONE query.
+def invitation_counts(study: Study, state: Published | None = None) -> dict:
+    """Invitation funnel of a study, overall and per customer segment.
 
     Output: {"overall": row, "segments": [row, ...]} where each row is
     {"segment": name or None (no segment), "invited", "sent", "failed", "opened",
     "answered": ints, "rate": answered / sent as a fraction 0..1, or None when
     nothing was sent}. Segments come from each contact's current segment, sorted by
     name with "no segment" last.
+
+    "answered" is what the published snapshot shows (`state`, read when not
+    given), so it moves in steps of at least the minimum group size, and is
+    None where the snapshot hides the segment (or the total); the sending
+    counts are live.
     """
     grouped = (
         Invitation.objects.filter(study=study)
@@ -28,22 +34,40 @@ def invitation_counts(study: Study) -> dict:
             sent=Count("pk", filter=Q(sent_at__isnull=False)),
             failed=Count("pk", filter=Q(failed_at__isnull=False)),
             opened=Count("pk", filter=Q(opened_at__isnull=False)),
-            answered=Count("pk", filter=Q(responded_at__isnull=False)),
         )
         .order_by("contact__segment__name")
     )
-    overall = {"segment": None, **{key: 0 for key in COUNT_KEYS}}
+    overall = {"segment": None, "answered": None, **dict.fromkeys(COUNT_KEYS, 0)}
     segments = []
     for group in grouped:
         row = {"segment": group["contact__segment__name"]}
         for key in COUNT_KEYS:
             row[key] = group[key]
             overall[key] += group[key]
-        row["rate"] = _rate(row["answered"], row["sent"])
         segments.append(row)
-    overall["rate"] = _rate(overall["answered"], overall["sent"])
+    state = state or published(study)
+    _published_answered(study, state, overall, segments)
+    for row in [overall, *segments]:
+        row["rate"] = (
+            None if row["answered"] is None else _rate(row["answered"], row["sent"])
+        )
     segments.sort(key=lambda row: (row["segment"] is None, (row["segment"] or "")))
     return {"overall": overall, "segments": segments}
+
+
+def _published_answered(study: Study, state: Published, overall, segments) -> None:
+    customer = Audience.CUSTOMER.value
+    counts = state.counts(customer)
+    release = state.release(RESPONDENTS, customer)
+    overall["answered"] = sum(counts.values()) if release.total else None
+    names = dict(study.organization.segments.values_list("id", "name"))
+    by_name: dict = {}
+    for group, n in counts.items():
+        if group in release.visible:
+            by_name[names.get(group)] = n
+    for row in segments:
+        row["answered"] = by_name.get(row["segment"])
+    overall["note"] = f"fewer than {study.min_group_size}"
 
 
 def invitation_failures(study: Study) -> QuerySet[Invitation]:

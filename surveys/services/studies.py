@@ -16,6 +16,7 @@ from surveys.audit import audit_record
 from surveys.models import Audience, Organization, Questionnaire, Response, Study
 from surveys.services.invitations import invitations_enqueue
 from surveys.services.questionnaires import questionnaire_problems
+from surveys.services.snapshots import snapshot_publish, snapshots_reopen
 
 MIN_GROUP_SIZE = 3
 
@@ -210,7 +211,8 @@ def study_open(*, study: Study, actor: AbstractBaseUser) -> Study:
 
 @transaction.atomic
 def study_close(*, study: Study, actor: AbstractBaseUser) -> Study:
-    """Close an open study: from now on no answer is accepted and nothing is sent."""
+    """Close an open study: from now on no answer is accepted and nothing is sent.
+    Its final snapshot publishes what can be published safely."""
     study = _locked(study)
     if study.status != Study.Status.OPEN:
         raise StudyError("Only an open study can be closed.")
@@ -219,12 +221,14 @@ def study_close(*, study: Study, actor: AbstractBaseUser) -> Study:
     study.closed_at = now
     study.changed_at = now
     study.save()
+    final = snapshot_publish(study, final=True)
     audit_record(
         organization=study.organization,
         actor=actor,
         action="study_close",
         target=study,
         study_id=study.pk,
+        left_out=final.left_out if final else 0,
     )
     return study
 
@@ -245,6 +249,7 @@ def study_reopen(
     study.closed_at = None
     study.changed_at = now
     study.save()
+    snapshots_reopen(study)
     audit_record(
         organization=study.organization,
         actor=actor,

@@ -15,12 +15,12 @@ from surveys.models import (
     Contact,
     Invitation,
     Membership,
-    Response,
     Role,
     Study,
 )
 from surveys.services import studies as services
 from surveys.services.questionnaires import questionnaire_problems
+from surveys.services.snapshots import published
 from surveys.services.studies import StudyError
 
 
@@ -77,7 +77,7 @@ def study_edit(request: HttpRequest, study_id: int) -> HttpResponse:
 def _progress(study: Study) -> dict:
     """What the hub shows: counts for each step of the cycle."""
     organization = study.organization
-    submitted = Response.objects.filter(study=study, status=Response.Status.SUBMITTED)
+    state = published(study)
     invitations = Invitation.objects.filter(study=study)
     return {
         "problems": questionnaire_problems(study.questionnaire),
@@ -88,11 +88,19 @@ def _progress(study: Study) -> dict:
         "contact_total": Contact.objects.filter(
             organization=organization, opted_out_at__isnull=True
         ).count(),
-        "staff_answered": submitted.filter(audience=Audience.INTERNAL).count(),
-        "customers_answered": submitted.filter(audience=Audience.CUSTOMER).count(),
+        # As published: in steps of at least the minimum group size, never
+        # one person at a time; None below it.
+        "staff_answered": state.answered(Audience.INTERNAL),
+        "customers_answered": state.answered(Audience.CUSTOMER),
+        "waiting": state.waiting,
+        "fewer": f"fewer than {study.min_group_size}",
         "invited": invitations.count(),
         "action_count": Action.objects.filter(study=study).count(),
     }
+
+
+def _count(answered: int | None, study: Study) -> str:
+    return f"fewer than {study.min_group_size}" if answered is None else str(answered)
 
 
 def _steps(study: Study, progress: dict) -> tuple[dict[str, str], str]:
@@ -116,7 +124,7 @@ def _steps(study: Study, progress: dict) -> tuple[dict[str, str], str]:
         steps = dict.fromkeys(("prepare", "open"), "done")
         steps.update(collect="current", read="todo", act="todo")
         upcoming = (
-            f"collect answers: {progress['staff_answered']} of "
+            f"collect answers: {_count(progress['staff_answered'], study)} of "
             f"{progress['staff_total']} staff have answered so far."
         )
     else:

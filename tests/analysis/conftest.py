@@ -33,6 +33,7 @@ def submit(
     segment=None,
     comment: str = "",
     status: str = Response.Status.SUBMITTED,
+    invitation=None,
 ) -> Response:
     """A response with answers {item: value or None for "don't know"}."""
     now = timezone.now()
@@ -43,6 +44,7 @@ def submit(
         segment=segment,
         comment=comment,
         status=status,
+        invitation=invitation,
         submitted_at=now if status == Response.Status.SUBMITTED else None,
     )
     Answer.objects.bulk_create(

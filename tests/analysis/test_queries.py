@@ -158,49 +158,114 @@ def test_a_segment_cut_narrows_the_customers_only(hand_study, org_a):
     assert len(cut[cut["audience"] == "internal"]) == 4
 
 
-def test_comments_come_only_from_allowed_groups(hand_study, org_a):
+def test_comments_come_only_from_shown_groups(hand_study, org_a):
+    """A lone customer of "Tiny" is hidden, and Retail with it: the study's
+    customers minus Retail would be that customer (complementary
+    suppression). Staff comments are unaffected."""
+    from surveys.services.snapshots import published
+
     k1, _ = gap_items(hand_study, "knowledge")
+    front_desk = hand_study.organization.departments.get(name="Front desk")
     retail = hand_study.organization.segments.get(name="Retail")
     tiny = factories.make_segment(org_a, "Tiny")
     submit(hand_study, Audience.CUSTOMER, {k1: 2}, segment=retail, comment="Slow.")
     submit(hand_study, Audience.CUSTOMER, {k1: 2}, segment=tiny, comment="It's me!")
-    scores = queries.respondent_gap_scores(hand_study)
-    allowed = stats.allowed_groups(stats.group_sizes(scores), min_group_size=3)
-    found = queries.comments(hand_study, queries.ALL, allowed=allowed)
-    assert list(found["comment"]) == ["Slow."]
-    assert list(found["group"]) == ["Retail"]
+    submit(hand_study, Audience.INTERNAL, {k1: 2}, department=front_desk, comment="Ok")
+    state = published(hand_study)
+    allowed = {
+        audience: list(state.release("respondents", audience).visible)
+        for audience in ("internal", "customer")
+    }
+    assert allowed == {"internal": [front_desk.pk], "customer": []}
+    found = queries.comments(hand_study, state, queries.ALL, allowed=allowed)
+    assert list(found["comment"]) == ["Ok"]
+    assert list(found["group"]) == ["Front desk"]
 
 
-def test_group_sizes_count_respondents_with_answers(hand_study):
-    sizes = queries.group_sizes(hand_study)
-    assert sorted(sizes["n"]) == [4, 5]
+def test_comments_are_in_a_random_order_without_times(hand_study):
+    """Attack 1: comments listed newest first point at the latest respondent.
+    They come in the snapshot's own random order, the same on every read."""
+    from surveys.services.snapshots import published
+
+    k1, _ = gap_items(hand_study, "knowledge")
+    front_desk = hand_study.organization.departments.get(name="Front desk")
+    for n in range(12):
+        submit(
+            hand_study,
+            Audience.INTERNAL,
+            {k1: 5},
+            department=front_desk,
+            comment=f"comment {n:02}",
+        )
+    state = published(hand_study)
+    allowed = {"internal": [front_desk.pk], "customer": []}
+    first = queries.comments(hand_study, state, queries.ALL, allowed=allowed)
+    again = queries.comments(hand_study, state, queries.ALL, allowed=allowed)
+    texts = list(first["comment"])
+    assert sorted(texts) == [f"comment {n:02}" for n in range(12)]
+    assert texts != sorted(texts) and texts != sorted(texts, reverse=True)
+    assert list(again["comment"]) == texts
+    assert list(first.columns) == ["audience", "group", "comment"]
 
 
-def test_trend_sums_hold_one_row_per_study_audience_and_gap(hand_study, org_a):
+def test_the_trend_holds_one_point_per_published_study(hand_study, org_a):
+    from analysis.dashboard import trend_table
+
     factories.make_study(org_a, name="Draft", status="draft")  # no responses
-    sums = queries.trend_sums(hand_study)
-    assert set(sums["study_id"]) == {hand_study.pk}
-    staff = sums[sums["audience"] == "internal"].iloc[0]
-    assert staff["n"] == 4
-    assert staff["total"] == pytest.approx(23.5)
-    assert staff["sumsq"] == pytest.approx(6.5**2 + 25 + 49 + 25)
+    trend = trend_table(hand_study)
+    knowledge = trend[trend["gap"] == "knowledge"].iloc[0]
+    assert set(trend["study_id"]) == {hand_study.pk}
+    assert knowledge["internal_n"] == 4
+    assert knowledge["delta"] == pytest.approx(5.875 - 3.4)
 
 
-def test_trend_sums_ignore_other_organizations(hand_study, org_b):
+def test_the_trend_ignores_other_organizations(hand_study, org_b):
+    from analysis.dashboard import trend_table
+
     other = factories.make_study(org_b)
     item = other.questionnaire.items.first()
     for _ in range(3):
         submit(other, Audience.CUSTOMER, {item: 1})
-    assert set(queries.trend_sums(hand_study)["study_id"]) == {hand_study.pk}
+    assert set(trend_table(hand_study)["study_id"]) == {hand_study.pk}
 
 
-def test_staff_rate_counts_members_and_their_submissions(hand_study, bob, alice):
-    k1, _ = gap_items(hand_study, "knowledge")
-    response = submit(hand_study, Audience.INTERNAL, {k1: 5})
-    response.user = bob.user
+def test_staff_rate_counts_members_and_published_submissions(org_a):
+    from surveys.services.snapshots import published
+
+    study = factories.make_study(org_a, min_group_size=3)
+    item = study.questionnaire.items.first()
+    members = [factories.make_member(org_a) for _ in range(4)]
+    for member in members[:2]:
+        response = submit(study, Audience.INTERNAL, {item: 5})
+        response.user = member.user
+        response.save()
+    rate = queries.staff_rate(study, published(study))
+    assert rate == {"members": 4, "submitted": None, "rate": None}  # 2 < 3
+    response = submit(study, Audience.INTERNAL, {item: 5})
+    response.user = members[2].user
     response.save()
-    rate = queries.staff_rate(hand_study)
-    assert rate == {"members": 1, "submitted": 1, "rate": 1.0}
+    rate = queries.staff_rate(study, published(study))
+    assert rate == {"members": 4, "submitted": 3, "rate": 0.75}
+
+
+def _hidden_like(expected, got):
+    """The reference frame with the cells the published numbers hide to
+    protect a smaller group (complementary suppression) hidden the same way:
+    every other number must agree."""
+    expected = expected.copy()
+    for column in [c for c in got.columns if c.endswith("note")]:
+        prefix = column[: -len("note")]
+        for i in got.index[got[column] == stats.HIDDEN]:
+            assert not expected.at[i, f"{prefix}suppressed"], "hidden but small"
+            for key in ("mean", "sd", "low", "high", "alpha"):
+                if f"{prefix}{key}" in expected:
+                    expected.at[i, f"{prefix}{key}"] = None
+            expected.at[i, f"{prefix}suppressed"] = True
+            expected.at[i, column] = stats.HIDDEN
+            for key in ("delta", "ci_low", "ci_high", "ci_half", "p", "df", "g"):
+                if key in expected:
+                    expected.at[i, key] = None
+    return expected
 
 
 @pytest.mark.parametrize("cut_kind", ["all", "department", "segment"])
@@ -259,6 +324,7 @@ def test_the_numbers_from_sql_sums_equal_those_from_respondent_scores(org_a, cut
     }
     for name, frame in expected.items():
         got = numbers[name].reset_index(drop=True)
+        frame = _hidden_like(frame, got)
         assert list(got.columns) == list(frame.columns), name
         assert len(got) == len(frame), name
         for column in frame.columns:

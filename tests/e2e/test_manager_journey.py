@@ -1,6 +1,7 @@
 """A manager reads the gaps of a study whose answers the test chose: the charts
-are drawn, the deltas are those of the answers, a segment filter keeps small
-groups hidden, and the exports download and parse."""
+are drawn, the deltas are those of the answers, small groups are hidden and so
+is the smallest group that would give them away, a filter on a small group is
+refused, and the exports download and parse."""
 
 import csv
 import io
@@ -41,25 +42,28 @@ def chosen(level: dict, shift: int, respondent: int) -> dict[str, list]:
 
 
 def _people():
-    """7 staff (5 Front desk, 2 Billing) and 9 customers (7 Retail, one of whom
-    answers in the browser, and 2 Wholesale): Billing and Wholesale are below
-    the minimum group size, Front desk just reaches it. (7 and 9 respondents:
-    no mean lands exactly halfway between two shown decimals.)"""
+    """13 staff (6 Front desk, 5 Claims, 2 Billing) and 15 customers (7 Retail,
+    one of whom answers in the browser, 6 Trade and 2 Wholesale): Billing and
+    Wholesale are below the minimum group size, and Claims and Trade, the
+    smallest of the others, are hidden with them so that the total minus the
+    shown groups is never a group below it. (13 and 15 respondents: no mean
+    lands exactly halfway between two shown decimals.)"""
     staff = [
         {
             "email": f"staff{r}@northgate.example",
-            "department": "Front desk" if r < 5 else "Billing",
-            "answers": chosen(STAFF_LEVEL, 0 if r < 5 else -1, r),
+            "department": "Front desk" if r < 6 else "Claims" if r < 11 else "Billing",
+            "answers": chosen(STAFF_LEVEL, 0 if r < 11 else -1, r),
         }
-        for r in range(7)
+        for r in range(13)
     ]
     customers = [
         {
             "email": f"customer{r}@clients.example",
-            "segment": "Retail" if r < 6 else "Wholesale",
-            "answers": chosen(CUSTOMER_LEVEL, 0 if r < 6 else -2, r),
+            "segment": "Retail" if r < 7 else "Trade" if r < 13 else "Wholesale",
+            "answers": chosen(CUSTOMER_LEVEL, 0 if r < 13 else -2, r),
         }
-        for r in [0, 1, 2, 3, 4, 5, 7, 8]
+        for r in range(15)
+        if r != 6
     ]
     staff[0]["answers"]["knowledge"][0] = None  # "don't know" counts for nothing
     customers[1]["answers"]["delivery"][2] = None
@@ -162,7 +166,7 @@ def test_a_manager_reads_the_gaps_filters_by_segment_and_exports(app, new_page):
     for gap in GAPS:
         staff_mean, staff_n = internal[gap]
         customer_mean, customer_n = external[gap]
-        assert (staff_n, customer_n) == (7, 9)
+        assert (staff_n, customer_n) == (13, 15)
         assert _gap_row_cells(page, gap) == [
             f"{shown(staff_mean)} ({staff_n})",
             f"{shown(customer_mean)} ({customer_n})",
@@ -177,49 +181,52 @@ def test_a_manager_reads_the_gaps_filters_by_segment_and_exports(app, new_page):
     )
     expected = [internal[g][0] - external[g][0] for g in [*GAPS, "overall"]]
     assert all(abs(a - float(b)) < 1e-9 for a, b in zip(drawn, expected, strict=True))
-    # Billing (2 staff) and Wholesale (2 customers) are too small to be shown.
+    # Billing (2 staff) and Wholesale (2 customers) are too small to be shown;
+    # Claims (5) is hidden with Billing, or the staff minus Front desk minus
+    # Claims would be Billing.
     note = f"fewer than {MIN_GROUP_SIZE}"
+    hidden = "hidden to protect a smaller group"
     page.get_by_text("Departments as a table").click()
     expect(page.get_by_role("row", name="Billing").get_by_role("cell")).to_have_text(
         [note] * len(GAPS)
     )
+    expect(page.get_by_role("row", name="Claims").get_by_role("cell")).to_have_text(
+        [hidden] * len(GAPS)
+    )
     expect(page.get_by_role("row", name="Front desk")).not_to_contain_text(note)
+    expect(page.get_by_role("row", name="Front desk")).not_to_contain_text(hidden)
     assert_accessible(page, "the dashboard")
     screenshot(page, "dashboard", height=1400)
 
-    # Filtered to Wholesale, the customer side stays hidden everywhere.
+    # A filter on Wholesale would isolate it: refused in plain words, and the
+    # page stays on everyone; the export refuses it too.
     page.get_by_label("Customer segment", exact=True).select_option(label="Wholesale")
     page.get_by_role("button", name="Apply").click()
-    expect(page.get_by_text("Filtered:")).to_be_visible()
-    for gap in GAPS:
-        staff_cell, customer_cell, delta_cell = _gap_row_cells(page, gap)
-        assert staff_cell == f"{shown(internal[gap][0])} (7)"
-        assert (customer_cell, delta_cell) == (note, "—"), gap
-    expect(page.get_by_test_id("customers-below")).to_have_text(note)
-    _wait_for_charts(page)
-    segments = page.evaluate(
-        "() => document.querySelector('[data-chart=segments]').data[0]"
+    expect(page.get_by_test_id("filter-refused")).to_contain_text(
+        "This segment is not shown on its own"
     )
-    assert segments["y"] == ["Wholesale"]
-    assert segments["z"] == [[None] * len(GAPS)]
-    assert segments["text"] == [[note] * len(GAPS)]
-    filtered = _download_csv(page, "Gap table (CSV)")
-    assert {r["customers_mean"] for r in filtered} == {note}
-    assert {r["delta"] for r in filtered} == {""}
+    for gap in GAPS:
+        assert _gap_row_cells(page, gap)[1] == f"{shown(external[gap][0])} (15)"
+    refused = page.request.get(
+        f"{app.url}/studies/{study_id}/export/gaps.csv?segment="
+        + page.get_by_label("Customer segment", exact=True).input_value()
+    )
+    assert refused.status == 400
+    assert "not shown on its own" in refused.text()
 
     # Unfiltered, the gap table exports the deltas of the answers, and the
     # anonymized answers leave out the small groups.
-    page.get_by_role("link", name="Show everyone").click()
-    expect(page.get_by_text("Filtered:")).to_have_count(0)
+    page.goto(f"{app.url}/studies/{study_id}/dashboard/")
     exported = _download_csv(page, "Gap table (CSV)")
     gaps = {r["gap"]: r for r in exported if r["level"] in ("gap", "overall")}
     for gap in GAPS:
         delta = internal[gap][0] - external[gap][0]
-        assert abs(float(gaps[GAP_LABELS[gap]]["delta"]) - float(delta)) < 1e-9
-    assert abs(float(gaps["Overall"]["delta"]) - float(overall)) < 1e-9
+        # Exported to 2 decimals.
+        assert abs(float(gaps[GAP_LABELS[gap]]["delta"]) - float(delta)) <= 0.005
+    assert abs(float(gaps["Overall"]["delta"]) - float(overall)) <= 0.005
     answers = _download_csv(page, "Answers (CSV)")
     respondents = {(r["respondent"], r["audience"]) for r in answers}
-    assert len(respondents) == 5 + 7  # Front desk and Retail only
+    assert len(respondents) == 6 + 7  # Front desk and Retail only
     assert {r["department"] for r in answers if r["audience"] == "internal"} == {
         "Front desk"
     }

@@ -9,6 +9,7 @@ from django.utils import timezone
 from surveys.models import Invitation, Study
 from surveys.selectors import invitation_counts
 from tests import factories
+from tests.analysis.conftest import submit
 
 
 @pytest.fixture
@@ -37,20 +38,49 @@ def test_it_counts_the_funnel_overall_and_per_segment(study_a, funnel):
         "sent": 3,
         "failed": 1,
         "opened": 1,
-        "answered": 1,
-        "rate": pytest.approx(1 / 3),
+        # One answer is fewer than the minimum group size: not shown.
+        "answered": None,
+        "rate": None,
+        "note": "fewer than 5",
     }
     assert [(r["segment"], r["invited"], r["sent"]) for r in counts["segments"]] == [
         ("Retail", 3, 2),
         (None, 2, 1),
     ]
-    assert counts["segments"][0]["rate"] == pytest.approx(0.5)
+    assert counts["segments"][0]["answered"] is None
 
 
-def test_it_takes_one_query(study_a, funnel):
+def test_answered_is_the_published_count(study_a, org_a):
+    """Answers are counted as published: six answers of Retail (at or above
+    the minimum of 5) are shown, with their rate; a seventh waits."""
+    retail = factories.make_segment(org_a, "Retail")
+    item = study_a.questionnaire.items.first()
+    now = timezone.now()
+    for _ in range(6):
+        contact = factories.make_contact(org_a, segment=retail)
+        invitation = factories.make_mailable_invitation(
+            study_a, contact=contact, sent_at=now
+        )[0]
+        submit(study_a, "customer", {item: 4}, segment=retail, invitation=invitation)
+    counts = invitation_counts(study_a)
+    assert counts["overall"]["answered"] == 6
+    assert counts["segments"][0]["answered"] == 6
+    assert counts["segments"][0]["rate"] == pytest.approx(1.0)
+    submit(study_a, "customer", {item: 4}, segment=retail)
+    assert invitation_counts(study_a)["overall"]["answered"] == 6
+
+
+def test_its_queries_do_not_grow_with_segments(study_a, funnel, org_a):
     with CaptureQueriesContext(connection) as queries:
         invitation_counts(study_a)
-    assert len(queries) == 1
+    before = len(queries)
+    for n in range(5):
+        segment = factories.make_segment(org_a, f"More {n}")
+        contact = factories.make_contact(org_a, segment=segment)
+        factories.make_mailable_invitation(study_a, contact=contact)
+    with CaptureQueriesContext(connection) as queries:
+        invitation_counts(study_a)
+    assert len(queries) == before
 
 
 def test_a_study_without_invitations_has_no_rate(study_a):
@@ -74,7 +104,7 @@ def test_the_page_shows_counts_failures_and_a_retry_button(
     assert "Retail" in html and "No segment" in html
     assert "550 5.1.1 no such user" in html
     assert reverse("invitation_retry", args=[study_a.pk, funnel["failed"].pk]) in html
-    assert "33 %" in html
+    assert "fewer than 5" in html  # one answer is not shown
 
 
 def test_retry_gives_a_failed_invitation_fresh_attempts_and_sends_it(
@@ -136,4 +166,5 @@ def test_the_panel_counts_a_survey_answered_through_the_link(
     data = {item_field_name(i): "4" for i in study_a.questionnaire.items.all()}
     client.post(reverse("survey", args=[token]), data)
     counts = invitation_counts(Study.objects.get(pk=study_a.pk))["overall"]
-    assert (counts["opened"], counts["answered"], counts["rate"]) == (1, 1, 1.0)
+    # Answered, but one answer is fewer than the minimum group size.
+    assert (counts["opened"], counts["answered"], counts["rate"]) == (1, None, None)

@@ -383,15 +383,22 @@ def test_the_hub_shows_progress_and_what_is_next(alice_client, org_a, bob):
         status=Response.Status.SUBMITTED,
         submitted_at=timezone.now(),
     )
-    submit(study, Audience.INTERNAL, 2)
+    submit(study, Audience.INTERNAL, 4)
     for _ in range(4):
         factories.make_invitation(study)
     submit(study, Audience.CUSTOMER, 1)
     body = alice_client.get(f"/studies/{study.pk}/").content.decode()
-    assert "3 of 12 staff answered." in body
-    assert "1 of 4 invited customers answered." in body
-    assert "collect answers: 3 of 12 staff have answered so far." in body
+    # Counts as published: 5 staff (the minimum group size) are shown, one
+    # customer is not.
+    assert "5 of 12 staff answered." in body
+    assert "Fewer than 5 of 4 invited customers answered." in body
+    assert "collect answers: 5 of 12 staff have answered so far." in body
+    assert "not counted yet" not in body
     assert "Close the study now" in body
+    submit(study, Audience.INTERNAL, 1)  # a sixth staff member: waits
+    body = alice_client.get(f"/studies/{study.pk}/").content.decode()
+    assert "5 of 12 staff answered." in body
+    assert "1 newer answer is not counted yet" in body
 
 
 def test_a_draft_hub_offers_edit_and_open(alice_client, draft):

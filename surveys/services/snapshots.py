@@ -1,0 +1,307 @@
+"""Published snapshots: the only state of a study that results are drawn from.
+
+A submitted response is not shown anywhere until a snapshot takes it in. A
+snapshot is published when taking in the waiting responses would not let
+anyone solve, from all the snapshots published so far, for a person or for a
+group smaller than the study's minimum group size K (`surveys.disclosure`).
+So published numbers move in steps of at least K respondents in every group
+that is shown, groups that would be given away are hidden (complementary
+suppression), and a response's group is frozen when it is taken in.
+
+Each *unit* (respondent counts, each item, each gap's scores, the overall
+score) is released on its own: an item whose new answers number 1 to K−1
+(because of "don't know") keeps its previous figures until it catches up.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Max
+
+from surveys.disclosure import (
+    NOTHING,
+    Release,
+    group_from_key,
+    group_key,
+    plan_release,
+)
+from surveys.models import (
+    Answer,
+    Audience,
+    Item,
+    Response,
+    Snapshot,
+    SnapshotEntry,
+    Study,
+)
+
+RESPONDENTS = "respondents"
+OVERALL = "overall"
+AUDIENCES = (Audience.INTERNAL.value, Audience.CUSTOMER.value)
+
+
+def gap_unit(gap: str) -> str:
+    return f"gap:{gap}"
+
+
+def item_unit(item_id: int) -> str:
+    return f"item:{item_id}"
+
+
+def has_score(answered: int, n_items: int) -> bool:
+    """Whether a respondent who answered `answered` of a gap's (or the whole
+    questionnaire's) `n_items` items has a score there. `analysis.queries`
+    applies the same rule in SQL."""
+    return answered >= 1
+
+
+@dataclass
+class Published:
+    """What a study has published: its latest snapshot (None before the
+    first), and how many submitted responses are waiting for the next."""
+
+    study: Study
+    snapshot: Snapshot | None
+    waiting: int
+    releases: dict = field(default_factory=dict)
+    _cells: list | None = field(default=None, repr=False)
+
+    @property
+    def seq(self) -> int:
+        return self.snapshot.seq if self.snapshot else 0
+
+    def release(self, unit: str, audience: str) -> Release:
+        data = self.releases.get(unit, {}).get(audience)
+        return Release.from_json(data) if data else NOTHING
+
+    def shown(self, unit: str, audience: str, group=...) -> bool:
+        """Whether the unit may be shown for the audience's total (group
+        omitted) or for one group (None = no group)."""
+        release = self.release(unit, audience)
+        if group is ...:
+            return release.total
+        return group in release.visible
+
+    def answered(self, audience: str) -> int | None:
+        """Published respondents of an audience; None while fewer than the
+        minimum group size (the total is not shown)."""
+        if not self.shown(RESPONDENTS, audience):
+            return None
+        return sum(self.counts(audience).values())
+
+    def counts(self, audience: str) -> dict:
+        """{group: published respondents} of an audience (all groups)."""
+        if self._cells is None:
+            self._cells = [
+                snapshot.state.get("cells", {}).get(RESPONDENTS, {})
+                for snapshot in self.study.snapshots.filter(seq__lte=self.seq).only(
+                    "state"
+                )
+            ]
+        found: dict = {}
+        for cells in self._cells:
+            for key, n in cells.get(audience, {}).items():
+                group = group_from_key(key)
+                found[group] = found.get(group, 0) + n
+        return found
+
+
+def _units(study: Study) -> tuple[list[tuple[int, str]], list[str]]:
+    items = list(
+        Item.objects.filter(questionnaire_id=study.questionnaire_id)
+        .order_by("position", "id")
+        .values_list("id", "gap")
+    )
+    gaps = list(dict.fromkeys(gap for _, gap in items))
+    return items, gaps
+
+
+def _group_of(audience: str, department_id, segment_id):
+    return department_id if audience == Audience.INTERNAL else segment_id
+
+
+def _cells_of(study: Study, responses: list[tuple]) -> dict:
+    """{unit: {audience: {group: respondents}}} of some responses.
+
+    `responses` rows: (id, audience, group). One query for their answers.
+    """
+    items, gaps = _units(study)
+    sizes = {gap: sum(1 for _, g in items if g == gap) for gap in gaps}
+    info = {pk: (audience, group) for pk, audience, group in responses}
+    per: dict[int, dict] = {pk: {} for pk in info}
+    answered = Answer.objects.filter(
+        response_id__in=list(info), value__isnull=False
+    ).values_list("response_id", "item_id", "item__gap")
+    cells: dict = {}
+
+    def add(unit, audience, group):
+        by_group = cells.setdefault(unit, {}).setdefault(audience, {})
+        by_group[group] = by_group.get(group, 0) + 1
+
+    for response_id, item_id, gap in answered.iterator(chunk_size=5000):
+        audience, group = info[response_id]
+        add(item_unit(item_id), audience, group)
+        per[response_id][gap] = per[response_id].get(gap, 0) + 1
+    for pk, (audience, group) in info.items():
+        add(RESPONDENTS, audience, group)
+        counts = per[pk]
+        if has_score(sum(counts.values()), len(items)):
+            add(OVERALL, audience, group)
+        for gap in gaps:
+            if has_score(counts.get(gap, 0), sizes[gap]):
+                add(gap_unit(gap), audience, group)
+    return cells
+
+
+def _history(snapshots: list[Snapshot], unit: str, audience: str):
+    cells, releases = {}, []
+    for snapshot in snapshots:
+        state = snapshot.state
+        for key, n in state.get("cells", {}).get(unit, {}).get(audience, {}).items():
+            cells[(group_from_key(key), snapshot.seq)] = n
+        data = state.get("releases", {}).get(unit, {}).get(audience)
+        releases.append(Release.from_json(data) if data else NOTHING)
+    return cells, releases
+
+
+def _pending(study: Study):
+    return Response.objects.filter(
+        study=study, status=Response.Status.SUBMITTED, snapshot_entry__isnull=True
+    )
+
+
+def _publish(study: Study, *, final: bool) -> Snapshot | None:
+    snapshots = list(study.snapshots.order_by("seq"))
+    last = snapshots[-1] if snapshots else None
+    if last is not None and last.final:
+        return None
+    pending = list(
+        _pending(study).values_list(
+            "id",
+            "audience",
+            "department_id",
+            "segment_id",
+            "department__name",
+            "segment__name",
+        )
+    )
+    if not pending and not final:
+        return None
+    seq = (last.seq if last else 0) + 1
+    size = study.min_group_size
+    rows = [
+        (pk, audience, _group_of(audience, dept, seg))
+        for pk, audience, dept, seg, _, _ in pending
+    ]
+    candidate = _cells_of(study, rows)
+    accepted: dict[str, frozenset] = {}
+    releases: dict = {}
+    for audience in AUDIENCES:
+        cells, history = _history(snapshots, RESPONDENTS, audience)
+        waiting = candidate.get(RESPONDENTS, {}).get(audience, {})
+        release, groups = plan_release(cells, history, seq, size, pending=waiting)
+        accepted[audience] = groups
+        if release is not None and groups:
+            releases.setdefault(RESPONDENTS, {})[audience] = release.to_json()
+    taken = [row for row in pending if _taken(row, accepted)]
+    if not taken and not final:
+        return None
+    new_cells = _cells_of(
+        study, [(pk, aud, _group_of(aud, d, s)) for pk, aud, d, s, _, _ in taken]
+    )
+    items, gaps = _units(study)
+    units = [OVERALL, *map(gap_unit, gaps), *(item_unit(pk) for pk, _ in items)]
+    for unit in [RESPONDENTS, *units]:
+        for audience in AUDIENCES:
+            if unit in releases and audience in releases[unit]:
+                continue
+            cells, history = _history(snapshots, unit, audience)
+            for group, n in new_cells.get(unit, {}).get(audience, {}).items():
+                cells[(group, seq)] = n
+            release = None
+            if unit != RESPONDENTS:
+                release, _ = plan_release(cells, history, seq, size)
+            previous = history[-1] if history else NOTHING
+            releases.setdefault(unit, {})[audience] = (release or previous).to_json()
+    snapshot = Snapshot.objects.create(
+        study=study,
+        seq=seq,
+        final=final,
+        left_out=len(pending) - len(taken) if final else 0,
+        seed=secrets.token_hex(16),
+        state={
+            "cells": {
+                unit: {
+                    audience: {group_key(g): n for g, n in by_group.items()}
+                    for audience, by_group in per_audience.items()
+                }
+                for unit, per_audience in new_cells.items()
+            },
+            "releases": releases,
+        },
+    )
+    SnapshotEntry.objects.bulk_create(
+        SnapshotEntry(
+            response_id=pk,
+            study=study,
+            seq=seq,
+            audience=audience,
+            group_id=_group_of(audience, dept, seg),
+            group_name=(dept_name if audience == Audience.INTERNAL else seg_name) or "",
+        )
+        for pk, audience, dept, seg, dept_name, seg_name in taken
+    )
+    return snapshot
+
+
+def _taken(row: tuple, accepted: dict[str, frozenset]) -> bool:
+    pk, audience, dept, seg, _, _ = row
+    return _group_of(audience, dept, seg) in accepted.get(audience, frozenset())
+
+
+@transaction.atomic
+def snapshot_publish(study: Study, *, final: bool = False) -> Snapshot | None:
+    """Publish the waiting responses that can be published safely; None when
+    none can (or, unless `final`, none wait). A final snapshot is published
+    even with nothing new, and counts what it had to leave out."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    return _publish(study, final=final)
+
+
+def _attempt_key(study: Study) -> str:
+    return f"gapsurvey:snapshot-attempt:{study.pk}"
+
+
+def published(study: Study, *, publish: bool = True) -> Published:
+    """The study's published state, publishing first what can be.
+
+    A closed study gets its final snapshot. Attempts that cannot publish are
+    remembered (by the waiting responses' count and latest id) so that
+    reading a page does not redo the work until something changes. Two
+    queries when there is nothing to publish.
+    """
+    latest = study.snapshots.order_by("-seq").first()
+    waiting = _pending(study).aggregate(count=Count("id"), last=Max("id"))
+    if publish and study.status != Study.Status.DRAFT:
+        final = study.status == Study.Status.CLOSED and not (latest and latest.final)
+        signature = (waiting["count"], waiting["last"], latest.seq if latest else 0)
+        if final or (waiting["count"] and cache.get(_attempt_key(study)) != signature):
+            snapshot = snapshot_publish(study, final=final)
+            if snapshot is None:
+                cache.set(_attempt_key(study), signature, 24 * 3600)
+            else:
+                latest = snapshot
+                waiting = _pending(study).aggregate(count=Count("id"))
+    return Published(
+        study=study,
+        snapshot=latest,
+        waiting=waiting["count"],
+        releases=latest.state.get("releases", {}) if latest else {},
+    )
+
+
+def snapshots_reopen(study: Study) -> None:
+    """A reopened study may publish again: its final snapshot is final no more."""
+    Snapshot.objects.filter(study=study, final=True).update(final=False)
