@@ -14,11 +14,13 @@ A snapshot *releases* for each unit a `Release`: sums over the cells up to a
 cutoff — the audience total (when shown) and each shown group. Anyone holding
 every release knows the sum over any set in the linear span of the released
 sets (totals minus groups, one snapshot minus the previous, one cut minus
-another). A *disclosure* is a target set of 1 to K−1 respondents in that span:
-a cell, a group or the audience between two snapshots, or the hidden groups of
-a release between two snapshots. `disclosures` finds them by projecting the
-targets on the span; `plan_release` chooses the next release so that there is
-none, by hiding groups (complementary suppression) and holding back new cells.
+another). A *disclosure* is a set of 1 to K−1 respondents in that span: a newcomer
+between two snapshots, a hidden group as the total minus the shown ones, or
+any other combination. `disclosures` finds every one of them (the span holds
+only unions of the cells the released sets never tell apart, so it tries each
+union of fewer than K respondents); `plan_release` chooses the next release so
+that there is none, by hiding groups (complementary suppression) and holding
+back new cells.
 """
 
 from collections.abc import Iterable, Mapping
@@ -104,64 +106,77 @@ def _released_sets(
                 yield part
 
 
-def _targets(cells: Cells, releases: list[Release], k: int) -> set[frozenset]:
-    """Sets of 1 to k−1 respondents an attacker would want: per family of
-    groups (each group, the audience, each release's hidden groups), the cells
-    between any two snapshots."""
-    groups = {g for g, _ in cells}
-    families = {frozenset([g]) for g in groups} | {frozenset(groups)}
-    for release in releases:
-        hidden = frozenset(groups - release.visible)
-        if hidden:
-            families.add(hidden)
-    seqs = sorted({s for _, s in cells})
-    targets = set()
-    for family in families:
-        per_seq = {s: sum(cells.get((g, s), 0) for g in family) for s in seqs}
-        for start in range(len(seqs)):
-            size, chosen = 0, []
-            for s in seqs[start:]:
-                size += per_seq[s]
-                chosen.append(s)
-                if size >= k:
-                    break
-                if size > 0:
-                    targets.add(
-                        frozenset(
-                            (g, x)
-                            for g in family
-                            for x in chosen
-                            if cells.get((g, x), 0) > 0
-                        )
-                    )
-    return targets
+def _classes(cells: dict, rows: list[frozenset]) -> dict[tuple, list]:
+    """Cells no released set tells apart (the same membership in every set),
+    by signature; cells in no released set are not published and left out."""
+    classes: dict[tuple, list] = {}
+    for cell in cells:
+        signature = tuple(cell in row for row in rows)
+        if any(signature):
+            classes.setdefault(signature, []).append(cell)
+    return classes
 
 
-def disclosures(cells: Cells, releases: Iterable[Release], k: int) -> list[frozenset]:
-    """The target sets of 1 to k−1 respondents whose sum the releases give away."""
+def _unions(sizes: list[int], k: int, limit: int):
+    """Index tuples of the classes (sizes sorted ascending) whose sizes add up
+    to 1 … k−1; stops after `limit` and then yields None (give up: unsafe)."""
+    found = 0
+    stack = [((), 0, 0)]
+    while stack:
+        chosen, total, start = stack.pop()
+        for j in range(start, len(sizes)):
+            size = total + sizes[j]
+            if size >= k:
+                break  # sizes are sorted: every later class is larger
+            combo = (*chosen, j)
+            found += 1
+            if found > limit:
+                yield None
+                return
+            yield combo
+            stack.append((combo, size, j + 1))
+
+
+def disclosures(
+    cells: Cells, releases: Iterable[Release], k: int, *, limit: int = 200_000
+) -> list[frozenset]:
+    """The sets of 1 to k−1 respondents whose sum the releases give away.
+
+    Exhaustive: every linear combination of released sets is constant on the
+    classes of cells they never tell apart, so the sets that can be solved
+    for are unions of classes; each union of fewer than k respondents is
+    tested against the span of the released sets. (Beyond `limit` unions the
+    rest are reported as given away: refusing is the safe side.)
+    """
     cells = {cell: n for cell, n in cells.items() if n > 0}
     releases = list(releases)
     columns = sorted(cells, key=lambda c: (_key(c[0]), c[1]))
-    index = {cell: j for j, cell in enumerate(columns)}
     rows = list(_released_sets(columns, releases))
-    if not rows or not columns:
+    if not rows:
         return []
-    targets = sorted(
-        _targets(cells, releases, k), key=lambda t: (len(t), sorted(map(str, t)))
-    )
-    if not targets:
+    classes = _classes(cells, rows)
+    signatures = sorted(classes, key=lambda sig: sum(cells[c] for c in classes[sig]))
+    sizes = [sum(cells[c] for c in classes[sig]) for sig in signatures]
+    small = [j for j, size in enumerate(sizes) if size < k]
+    if not small:
         return []
-    matrix = np.zeros((len(rows), len(columns)))
-    for i, row in enumerate(rows):
-        matrix[i, [index[c] for c in row]] = 1.0
+    # Released sets over the classes: a row holds a class or not.
+    matrix = np.array(signatures, dtype=float).T
     _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
     basis = vt[singular > _TOLERANCE * max(1.0, singular[0])]
-    wanted = np.zeros((len(targets), len(columns)))
-    for i, target in enumerate(targets):
-        wanted[i, [index[c] for c in target]] = 1.0
+    combos = list(_unions([sizes[j] for j in small], k, limit))
+    if combos and combos[-1] is None:
+        return [frozenset(c for sig in signatures for c in classes[sig])]
+    wanted = np.zeros((len(combos), len(signatures)))
+    for i, combo in enumerate(combos):
+        wanted[i, [small[j] for j in combo]] = 1.0
     residual = wanted - (wanted @ basis.T) @ basis
-    found = np.linalg.norm(residual, axis=1) < 1e-6
-    return [target for target, hit in zip(targets, found, strict=True) if hit]
+    hits = np.linalg.norm(residual, axis=1) < 1e-6
+    return [
+        frozenset(c for j in combo for c in classes[signatures[small[j]]])
+        for combo, hit in zip(combos, hits, strict=True)
+        if hit
+    ]
 
 
 def plan_release(
