@@ -67,6 +67,9 @@ CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # Base of absolute links in emails (personal survey links, set-password links).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A contact's copy of their own data is mailed to them as a single-use link
+# valid for this many days.
+DATA_EXPORT_DAYS = 7
 
 INSTALLED_APPS = [
     "django.contrib.admin",

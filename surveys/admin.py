@@ -6,6 +6,7 @@ from surveys.models import (
     Answer,
     AuditEvent,
     Contact,
+    DataExport,
     Department,
     Invitation,
     Item,
@@ -243,3 +244,11 @@ class SnapshotEntryAdmin(ReadOnlyAdmin):
     list_filter = ["audience"]
     search_fields = ["study__name", "group_name"]
     list_select_related = ["study"]
+
+
+@admin.register(DataExport)
+class DataExportAdmin(ReadOnlyAdmin):
+    list_display = ["contact", "created_at", "sent_at", "used_at", "expires_at"]
+    search_fields = ["contact__email"]
+    list_select_related = ["contact"]
+    exclude = ["token_hash"]

@@ -12,7 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from surveys.models import Invitation
+from surveys.models import DataExport, Invitation
 
 
 def header_text(value: str, limit: int = 200) -> str:
@@ -69,6 +69,34 @@ def invitation_message(
             "List-Unsubscribe": f"<{context['opt_out_url']}>",
             "Auto-Submitted": "auto-generated",
         },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def data_export_message(
+    export: DataExport, *, token: str, connection=None
+) -> EmailMultiAlternatives:
+    """The mail that gives a contact the single-use link to their own data."""
+    contact = export.contact
+    organization = contact.organization
+    context = {
+        "organization": organization,
+        "contact": contact,
+        "export": export,
+        "url": absolute_url(reverse("my_data", args=[token])),
+    }
+    subject = header_text(f"Your data held by {organization.name}", limit=180)
+    text = render_to_string("emails/data_export.txt", context)
+    html = render_to_string("emails/data_export.html", context)
+    _, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=formataddr((header_text(organization.name), from_address)),
+        to=[formataddr((header_text(contact.name), contact.email))],
+        connection=connection,
+        headers={"Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(html, "text/html")
     return message

@@ -604,3 +604,38 @@ class SnapshotEntry(models.Model):
 
     def __str__(self) -> str:
         return f"response {self.response_id} in snapshot {self.seq}"
+
+
+class DataExport(models.Model):
+    """A contact's copy of their own data, mailed to them (never to a manager):
+    a single-use link, valid for `DATA_EXPORT_DAYS` days. Only the hash of
+    its token is stored; the mail task re-derives the token (see
+    surveys.services.rights)."""
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="data_exports"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"data export for contact #{self.contact_id}"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()

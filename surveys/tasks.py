@@ -15,6 +15,7 @@ from surveys.services.invitations import (
     invitations_deliver,
     reminders_deliver,
 )
+from surveys.services.rights import data_export_deliver
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +49,9 @@ def reminders_send(study_id: int) -> dict:
     report = reminders_deliver(study_id=study_id)
     logger.info("Study %s reminders: %s", study_id, report.as_dict())
     return report.as_dict()
+
+
+@task()
+def data_export_send(export_id: int) -> bool:
+    """Mail a contact the link to their own data (once, whatever the retries)."""
+    return data_export_deliver(export_id)

@@ -1,5 +1,12 @@
 """Data rights of a contact (a customer): see everything held about them, erase them.
 
+A manager sees and downloads a contact's identity and invitation history, never
+their answers or comment: those go only to the contact's own address, as a
+single-use link valid for settings.DATA_EXPORT_DAYS days, mailed through the
+task queue (`data_export_request`, `data_export_deliver`). Otherwise the export
+would show any manager one named person's answers, whatever the minimum group
+size.
+
 Erasure keeps the answers and cuts every link to the person:
 
 - the contact row is deleted (email, name, segment membership, opt-out time);
@@ -18,9 +25,14 @@ without email, name, invitation or comment is anonymous data. The residual risk 
 a very small segment; the minimum group size hides those groups everywhere.
 """
 
+import base64
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q, TextField
@@ -28,7 +40,15 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from surveys.audit import audit_record
-from surveys.models import Answer, AuditEvent, Contact, Invitation, Response
+from surveys.models import (
+    Answer,
+    AuditEvent,
+    Contact,
+    DataExport,
+    Invitation,
+    Response,
+    token_hash,
+)
 
 ERASED = "(erased contact)"
 
@@ -116,13 +136,14 @@ def _response_data(response: Response | None, answers: dict) -> dict | None:
     }
 
 
-def contact_data(contact: Contact) -> dict:
+def contact_data(contact: Contact, *, answers: bool = True) -> dict:
     """Everything held about one contact, as JSON-ready data.
 
     Out: {"contact": fields, "invitations": [{study, times, attempts, last error,
     reminders, "response": {segment, times, answers [{item, value}], comment} or
     None}], "history": [{action, at}]}. The token's hash is left out: it is a
-    credential, not information about the person.
+    credential, not information about the person. Without `answers` (what a
+    manager gets) each response is left out too.
     """
     invitations = list(
         Invitation.objects.filter(contact=contact)
@@ -135,7 +156,7 @@ def contact_data(contact: Contact) -> dict:
             invitation__in=invitations
         ).select_related("segment", "study__questionnaire")
     }
-    answers = _answers_of(list(responses.values()))
+    found = _answers_of(list(responses.values())) if answers else {}
     pattern = _email_pattern(contact.email)
     history = [
         {"action": event.action, "at": _iso(event.created_at)}
@@ -169,7 +190,11 @@ def contact_data(contact: Contact) -> dict:
                 "last_error": invitation.last_error,
                 "reminders_sent": invitation.reminders_sent,
                 "last_reminded_at": _iso(invitation.last_reminded_at),
-                "response": _response_data(responses.get(invitation.pk), answers),
+                **(
+                    {"response": _response_data(responses.get(invitation.pk), found)}
+                    if answers
+                    else {}
+                ),
             }
             for invitation in invitations
         ],
@@ -178,8 +203,9 @@ def contact_data(contact: Contact) -> dict:
 
 
 def contact_export(*, contact: Contact, actor: AbstractBaseUser | None) -> dict:
-    """`contact_data`, with the export recorded in the audit log (by id only)."""
-    data = contact_data(contact)
+    """What a manager may download of a contact: `contact_data` without the
+    answers and comment, with the export recorded in the audit log (by id)."""
+    data = contact_data(contact, answers=False)
     audit_record(
         organization=contact.organization,
         actor=actor,
@@ -277,3 +303,112 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
         audit_events_redacted=redacted,
     )
     return plan
+
+
+# --- the contact's own copy, mailed to them ------------------------------------
+
+
+def _export_token(key: str | bytes, export_id: int, created_at) -> str:
+    stamp = created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    message = f"gapsurvey-data-export:{export_id}:{stamp}".encode()
+    key_bytes = key.encode() if isinstance(key, str) else key
+    digest = hmac.new(key_bytes, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def data_export_token(export: DataExport) -> str | None:
+    """Re-derive an export link's token (as invitations do: a keyed function
+    of the row, so only its hash is stored); None if the key is gone."""
+    for key in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
+        token = _export_token(key, export.pk, export.created_at)
+        if hmac.compare_digest(token_hash(token), export.token_hash):
+            return token
+    return None
+
+
+@transaction.atomic
+def data_export_request(
+    *, contact: Contact, actor: AbstractBaseUser | None
+) -> DataExport:
+    """Queue a mail to the contact with a single-use link to their own data."""
+    from surveys.tasks import data_export_send
+
+    now = timezone.now()
+    export = DataExport.objects.create(
+        contact=contact,
+        requested_by=actor,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.DATA_EXPORT_DAYS),
+        token_hash="pending",
+    )
+    export.token_hash = token_hash(_export_token(settings.SECRET_KEY, export.pk, now))
+    export.save(update_fields=["token_hash"])
+    audit_record(
+        organization=contact.organization,
+        actor=actor,
+        action="contact_export_mail",
+        target=f"contact #{contact.pk}",
+        contact_id=contact.pk,
+    )
+    transaction.on_commit(lambda: data_export_send.enqueue(export.pk))
+    return export
+
+
+def data_export_deliver(export_id: int) -> bool:
+    """Mail one export link to the contact's own address (safe to repeat: a
+    link is mailed once). True when it was sent."""
+    from surveys.emails import data_export_message
+
+    export = (
+        DataExport.objects.select_related("contact__organization")
+        .filter(pk=export_id, sent_at__isnull=True)
+        .first()
+    )
+    token = data_export_token(export) if export else None
+    if export is None or token is None:
+        return False
+    try:
+        data_export_message(export, token=token).send()
+    except Exception as error:  # noqa: BLE001 — recorded for the manager
+        export.failed_at = timezone.now()
+        export.last_error = str(error)[:500]
+        export.save(update_fields=["failed_at", "last_error"])
+        raise
+    export.sent_at = timezone.now()
+    export.failed_at = None
+    export.save(update_fields=["sent_at", "failed_at"])
+    return True
+
+
+def data_export_for_token(token: str) -> DataExport | None:
+    """The unused, unexpired export a link points to; None for anything else."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{43}", token or ""):
+        return None
+    return (
+        DataExport.objects.select_related("contact__organization")
+        .filter(
+            token_hash=token_hash(token),
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+
+
+@transaction.atomic
+def data_export_download(export: DataExport) -> dict | None:
+    """Use the link (once): the contact's data with their answers; None when
+    the link was used meanwhile."""
+    claimed = DataExport.objects.filter(pk=export.pk, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    audit_record(
+        organization=export.contact.organization,
+        actor=None,
+        action="contact_export_download",
+        target=f"contact #{export.contact_id}",
+        contact_id=export.contact_id,
+    )
+    return contact_data(export.contact)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys.views import contacts, invitations, survey
+from surveys.views import contacts, invitations, my_data, survey
 
 urlpatterns = [
     path("contacts/", contacts.contact_list, name="contact_list"),
@@ -15,6 +15,11 @@ urlpatterns = [
         "contacts/<int:contact_id>/export/",
         contacts.contact_export,
         name="contact_export",
+    ),
+    path(
+        "contacts/<int:contact_id>/export/mail/",
+        contacts.contact_export_mail,
+        name="contact_export_mail",
     ),
     path(
         "contacts/<int:contact_id>/erase/",
@@ -55,4 +60,5 @@ urlpatterns = [
     path("s/<str:token>/", survey.survey, name="survey"),
     path("s/<str:token>/thanks/", survey.survey_thanks, name="survey_thanks"),
     path("s/<str:token>/opt-out/", survey.survey_opt_out, name="survey_opt_out"),
+    path("my-data/<str:export_token>/", my_data.my_data, name="my_data"),
 ]

@@ -109,7 +109,12 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     return render(
         request,
         "surveys/contact_form.html",
-        {"form": form, "title": f"Edit {contact.email}", "contact": contact},
+        {
+            "form": form,
+            "title": f"Edit {contact.email}",
+            "contact": contact,
+            "data_exports": contact.data_exports.all()[:10],
+        },
     )
 
 
@@ -127,7 +132,8 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
 @require_GET
 @never_cache
 def contact_export(request: HttpRequest, contact_id: int) -> HttpResponse:
-    """Everything held about one contact, as a JSON download (audit-logged)."""
+    """A contact's identity and invitation history, as a JSON download
+    (audit-logged); never their answers or comment."""
     contact = contact_for_manager(request, contact_id)
     data = rights_service.contact_export(contact=contact, actor=request.user)
     response = HttpResponse(
@@ -138,6 +144,20 @@ def contact_export(request: HttpRequest, contact_id: int) -> HttpResponse:
         f'attachment; filename="contact-{contact.pk}.json"'
     )
     return response
+
+
+@login_required
+@require_POST
+def contact_export_mail(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Mail the contact a single-use link to their own data, answers included."""
+    contact = contact_for_manager(request, contact_id)
+    rights_service.data_export_request(contact=contact, actor=request.user)
+    messages.success(
+        request,
+        f"A link to their data is being mailed to {contact.email}. It works once "
+        "and for 7 days; only they receive their answers.",
+    )
+    return redirect("contact_edit", contact_id=contact.pk)
 
 
 @login_required

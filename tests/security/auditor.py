@@ -1,21 +1,20 @@
 """A suppression auditor: what could an attacker solve for?
 
-Independent of `surveys.disclosure` on purpose: it works on people, not cells;
-it enumerates every union of indistinguishable people (not a chosen list of
-targets); and it tests membership of the span with a QR decomposition (not an
-SVD). Given the sets of people whose sums were published — every number of
-every published state, each the sum of some people's answers — it returns
-each set of 1 to k−1 people whose sum follows from them by linear algebra:
-one person's answers, or a group below the minimum size.
+Independent of `surveys.disclosure` on purpose: it works on people, not
+cells, and tests membership of the span exactly, by Gaussian elimination in
+rational numbers (not a floating-point SVD). Given the sets of people whose
+sums were published — every number of every published state, each the sum of
+some people's answers — it returns each set of 1 to k−1 people whose sum
+follows from them by linear algebra: one person's answers, or a group below
+the minimum size. It tries every union of the people no set tells apart.
 
 An attacker also knows who answered when and in which group, so the sets are
 taken as fully known to them: the strongest attacker there is.
 """
 
 from collections.abc import Iterable
+from fractions import Fraction
 from itertools import combinations
-
-import numpy as np
 
 
 def _classes(rows: list[frozenset], people: list) -> list[frozenset]:
@@ -31,6 +30,34 @@ def _classes(rows: list[frozenset], people: list) -> list[frozenset]:
     ]
 
 
+def _echelon(rows: list[list[Fraction]]) -> list[tuple[int, list[Fraction]]]:
+    """The rows in reduced echelon form, as (pivot column, row)."""
+    basis: list[tuple[int, list[Fraction]]] = []
+    for row in rows:
+        row = _reduce(row, basis)
+        pivot = next((j for j, x in enumerate(row) if x), None)
+        if pivot is None:
+            continue
+        row = [x / row[pivot] for x in row]
+        basis = [
+            (p, [a - b[pivot] * c for a, c in zip(b, row, strict=True)])
+            if b[pivot]
+            else (p, b)
+            for p, b in basis
+        ]
+        basis.append((pivot, row))
+    return basis
+
+
+def _reduce(vector: list[Fraction], basis) -> list[Fraction]:
+    vector = list(vector)
+    for pivot, row in basis:
+        if vector[pivot]:
+            factor = vector[pivot]
+            vector = [a - factor * b for a, b in zip(vector, row, strict=True)]
+    return vector
+
+
 def solvable(rows: Iterable[Iterable], k: int) -> list[frozenset]:
     """Every set of 1 to k−1 people whose sum the published `rows` give away."""
     rows = [frozenset(row) for row in rows if row]
@@ -40,27 +67,16 @@ def solvable(rows: Iterable[Iterable], k: int) -> list[frozenset]:
     classes = _classes(rows, people)
     small = [c for c in classes if len(c) < k]
     index = {p: j for j, p in enumerate(people)}
-    matrix = np.zeros((len(rows), len(people)))
-    for i, row in enumerate(rows):
-        matrix[i, [index[p] for p in row]] = 1.0
-    q, r = np.linalg.qr(matrix.T)  # columns of q span the rows of matrix
-    keep = np.abs(np.diag(r)) > 1e-9 if r.size else np.array([], dtype=bool)
-    # QR without pivoting can drop a direction when a diagonal is zero; add the
-    # residual directions back by a second pass (Gram–Schmidt on the rest).
-    basis = q[:, keep] if keep.size else np.zeros((len(people), 0))
-    for i in range(matrix.shape[0]):
-        vector = matrix[i] - basis @ (basis.T @ matrix[i])
-        norm = np.linalg.norm(vector)
-        if norm > 1e-9:
-            basis = np.column_stack([basis, vector / norm])
+    zero, one = Fraction(0), Fraction(1)
+    basis = _echelon([[one if p in row else zero for p in people] for row in rows])
     found = []
     for size in range(1, k):
         for combo in _unions(small, size):
-            target = np.zeros(len(people))
             members = frozenset().union(*combo)
-            target[[index[p] for p in members]] = 1.0
-            residual = target - basis @ (basis.T @ target)
-            if np.linalg.norm(residual) < 1e-6:
+            target = [zero] * len(people)
+            for p in members:
+                target[index[p]] = one
+            if not any(_reduce(target, basis)):
                 found.append(members)
     return found
 

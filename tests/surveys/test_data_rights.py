@@ -112,10 +112,16 @@ def test_the_export_is_a_json_attachment_not_kept_in_caches(alice_client, world)
     assert "no-store" in response["Cache-Control"]
 
 
-def test_the_export_holds_everything_about_the_contact(alice_client, world):
+def test_the_managers_export_holds_identity_and_history_but_no_answers(
+    alice_client, world
+):
+    """Attack 5: the export showed any manager a named customer's every answer
+    and comment, whatever the minimum group size. Now it holds who they are
+    and what was sent to them, and nothing of what they answered."""
     pat = world["pat"]
     Contact.objects.filter(pk=pat.pk).update(opted_out_at=timezone.now())
-    data = json.loads(export(alice_client, pat).content)
+    response = export(alice_client, pat)
+    data = json.loads(response.content)
 
     assert data["contact"]["email"] == PAT_EMAIL
     assert data["contact"]["name"] == PAT_NAME
@@ -123,25 +129,110 @@ def test_the_export_holds_everything_about_the_contact(alice_client, world):
     assert data["contact"]["opted_out_at"] is not None
     by_study = {each["study"]["name"]: each for each in data["invitations"]}
     assert set(by_study) == {"Rights wave", "Second wave"}
-
-    answered = by_study["Rights wave"]
-    assert answered["sent_at"] and answered["responded_at"]
-    response = answered["response"]
-    assert response["segment_when_answered"] == "Retail"
-    assert response["comment"] == f"Write to me: {PAT_EMAIL}"
-    items = world["study"].questionnaire.items.order_by("position")
-    assert [(a["item"], a["value"]) for a in response["answers"]] == [
-        (item.customer_text, 2) for item in items
-    ]
+    assert by_study["Rights wave"]["sent_at"]
+    assert all("response" not in each for each in data["invitations"])
+    text = response.content.decode()
+    assert "Write to me" not in text and '"answers"' not in text
 
     failed = by_study["Second wave"]
-    assert failed["response"] is None
     assert failed["reminders_sent"] == 1
     assert failed["attempts"] == 0  # the retry gave it a fresh set of attempts
     assert "mailbox unavailable" in failed["last_error"]
     assert {"contact_create", "invitation_retry"} <= {
         event["action"] for event in data["history"]
     }
+
+
+@pytest.fixture
+def mail_sink(mail_sink, settings):
+    """The real SMTP sink, with tasks run as they are enqueued (on commit)."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+    }
+    return mail_sink
+
+
+def mail_export(alice_client, contact, callbacks):
+    with callbacks(execute=True):
+        response = alice_client.post(reverse("contact_export_mail", args=[contact.pk]))
+    assert response.status_code == 302
+    return response
+
+
+def link_in(message) -> str:
+    from tests.smtp_sink import body_text
+
+    found = re.search(r"https?://\S+/my-data/([A-Za-z0-9_-]+)/", body_text(message))
+    assert found, "no link in the mail"
+    return found.group(1)
+
+
+def test_the_answers_are_mailed_to_the_contact_only_as_a_single_use_link(
+    alice_client, client, world, mail_sink, django_capture_on_commit_callbacks
+):
+    pat = world["pat"]
+    mail_export(alice_client, pat, django_capture_on_commit_callbacks)
+    (message,) = mail_sink.wait_for(PAT_EMAIL)
+    assert [m["To"] for m in mail_sink.messages] == [message["To"]]
+    assert "Write to me" not in message.as_string()  # the answers are behind a link
+    token = link_in(message)
+
+    page = client.get(reverse("my_data", args=[token]))
+    assert page.status_code == 200 and "Download my data" in page.content.decode()
+    download = client.post(reverse("my_data", args=[token]))
+    assert download.status_code == 200
+    assert download["Content-Disposition"] == 'attachment; filename="my-data.json"'
+    data = json.loads(download.content)
+    answered = {e["study"]["name"]: e for e in data["invitations"]}["Rights wave"]
+    assert answered["response"]["comment"] == f"Write to me: {PAT_EMAIL}"
+    items = world["study"].questionnaire.items.order_by("position")
+    assert [(a["item"], a["value"]) for a in answered["response"]["answers"]] == [
+        (item.customer_text, 2) for item in items
+    ]
+    # Single use: the link is spent.
+    assert client.get(reverse("my_data", args=[token])).status_code == 404
+    assert client.post(reverse("my_data", args=[token])).status_code == 404
+
+
+def test_the_manager_sees_that_and_when_the_copy_was_sent(
+    alice_client, world, mail_sink, django_capture_on_commit_callbacks
+):
+    pat = world["pat"]
+    mail_export(alice_client, pat, django_capture_on_commit_callbacks)
+    mail_sink.wait_for(PAT_EMAIL)
+    page = alice_client.get(reverse("contact_edit", args=[pat.pk])).content.decode()
+    listed = page.split('data-testid="data-exports"')[1].split("</ul>")[0]
+    assert "mailed" in listed
+    assert "Write to me" not in page
+    assert AuditEvent.objects.filter(action="contact_export_mail").exists()
+
+
+def test_an_expired_or_unknown_link_is_a_plain_404(
+    alice_client, client, world, mail_sink, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    pat = world["pat"]
+    mail_export(alice_client, pat, django_capture_on_commit_callbacks)
+    token = link_in(mail_sink.wait_for(PAT_EMAIL)[0])
+    assert client.get(reverse("my_data", args=["x" * 43])).status_code == 404
+    assert client.get(reverse("my_data", args=["nonsense"])).status_code == 404
+    with freeze_time(timezone.now() + timedelta(days=7, minutes=1)):
+        assert client.get(reverse("my_data", args=[token])).status_code == 404
+    assert client.get(reverse("my_data", args=[token])).status_code == 200
+
+
+def test_mailing_a_copy_is_for_the_contacts_own_managers_only(
+    charlie_client, bob_client, alice_client, world
+):
+    pat = world["pat"]
+    url = reverse("contact_export_mail", args=[pat.pk])
+    assert charlie_client.post(url).status_code == 404
+    assert bob_client.post(url).status_code in (403, 404)
+    assert alice_client.get(url).status_code == 405
+    assert not pat.data_exports.exists()
 
 
 def test_the_export_leaves_out_the_token_hash_and_other_contacts(alice_client, world):
