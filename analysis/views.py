@@ -10,7 +10,32 @@ from analysis.dashboard import cut_problem, dashboard_data
 from analysis.forms import DashboardFilterForm
 from surveys.access import study_for_manager
 from surveys.audit import audit_record
+from surveys.services.snapshots import (
+    SnapshotNotPublished,
+    published_at,
+)
 from surveys.services.snapshots import published as published_state
+
+
+class Refused(Exception):
+    """A request the dashboard answers with a plain reason (HTTP 400)."""
+
+
+def _published(request: HttpRequest, study):
+    """The latest published state, or the one `?snapshot=<n>` names."""
+    asked = request.GET.get("snapshot")
+    if not asked:
+        return published_state(study)
+    if not asked.isdigit():
+        raise Refused("A snapshot is named by its number, e.g. ?snapshot=2.")
+    try:
+        return published_at(study, int(asked))
+    except SnapshotNotPublished as error:
+        raise Refused(str(error)) from None
+
+
+def _refusal(text: str) -> HttpResponse:
+    return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
 
 
 def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
@@ -25,12 +50,23 @@ def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
 def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_for_manager(request, study_id)
     form = _filter_form(request, study)
-    published = published_state(study)
+    try:
+        published = _published(request, study)
+    except Refused as error:
+        return _refusal(str(error))
     cut = form.cut()
     refused = cut_problem(published, cut)
     if refused:
         cut = queries.ALL
-    context = {"study": study, "form": form, "cut": cut, "refused": refused}
+    context = {
+        "study": study,
+        "form": form,
+        "cut": cut,
+        "refused": refused,
+        "snapshot_seqs": list(
+            study.snapshots.order_by("-seq").values_list("seq", flat=True)[:12]
+        ),
+    }
     context.update(dashboard_data(study, cut, published))
     return render(request, "analysis/dashboard.html", context)
 
@@ -42,14 +78,13 @@ def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResp
     if kind not in exports.KINDS or fmt not in exports.FORMATS:
         raise Http404("No such export.")
     cut = _filter_form(request, study).cut()
-    published = published_state(study)
+    try:
+        published = _published(request, study)
+    except Refused as error:
+        return _refusal(str(error))
     refused = cut_problem(published, cut)
     if refused:
-        return HttpResponse(
-            refused.replace(" The results below are for everyone.", ""),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+        return _refusal(refused.replace(" The results below are for everyone.", ""))
     response = exports.export_response(study, cut, published, kind=kind, fmt=fmt)
     audit_record(
         organization=study.organization,

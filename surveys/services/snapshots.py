@@ -274,6 +274,26 @@ def _attempt_key(study: Study) -> str:
     return f"gapsurvey:snapshot-attempt:{study.pk}"
 
 
+class SnapshotNotPublished(Exception):
+    """A snapshot asked for by number that the study has not published."""
+
+
+def published_at(study: Study, seq: int) -> Published:
+    """An earlier published state of the study, as it was published."""
+    snapshot = study.snapshots.filter(seq=seq).first()
+    if snapshot is None:
+        raise SnapshotNotPublished(
+            f"This study has no published snapshot {seq}: results are read "
+            "only from published snapshots."
+        )
+    return Published(
+        study=study,
+        snapshot=snapshot,
+        waiting=_pending(study).count(),
+        releases=snapshot.state.get("releases", {}),
+    )
+
+
 def published(study: Study, *, publish: bool = True) -> Published:
     """The study's published state, publishing first what can be.
 

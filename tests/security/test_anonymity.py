@@ -289,3 +289,44 @@ def test_attack_5_the_data_rights_export_holds_no_answers(
     )
     body = alice_client.get(reverse("contact_export", args=[contact.pk])).content
     assert b"Only I would write this" not in body and b'"answers"' not in body
+
+
+def test_an_earlier_snapshot_can_be_read_and_an_unpublished_one_is_refused(
+    alice_client, study, questionnaire_items
+):
+    for value in (4, 5, 6):
+        submit(study, Audience.CUSTOMER, answers(questionnaire_items, value))
+    first = export(alice_client, study)
+    for value in (1, 1, 1):
+        submit(study, Audience.CUSTOMER, answers(questionnaire_items, value))
+    latest = export(alice_client, study)
+    assert latest != first
+    assert export(alice_client, study, snapshot=1) == first
+    html = dashboard(alice_client, study, snapshot=1)
+    assert 'href="?snapshot=2"' in html and "published snapshot 1" in html
+    for asked in ("3", "abc", "-1"):
+        for url in (
+            reverse("dashboard", args=[study.pk]) + f"?snapshot={asked}",
+            reverse("export", args=[study.pk, "answers", "csv"]) + f"?snapshot={asked}",
+        ):
+            response = alice_client.get(url)
+            assert response.status_code == 400
+            assert "snapshot" in response.content.decode()
+
+
+def test_closing_publishes_a_final_snapshot_and_says_what_was_left_out(
+    alice_client, study, questionnaire_items, org_a, alice
+):
+    front = factories.make_department(org_a, "Front desk")
+    for _ in range(5):
+        submit(
+            study, Audience.INTERNAL, answers(questionnaire_items, 5), department=front
+        )
+    export(alice_client, study)  # publishes the five
+    submit(study, Audience.INTERNAL, answers(questionnaire_items, 1), department=front)
+    study_services.study_close(study=study, actor=alice.user)
+    final = study.snapshots.get(final=True)
+    assert final.left_out == 1
+    html = dashboard(alice_client, study)
+    assert "the final one of this closed study" in html
+    assert "1 answer was submitted but can never be published safely" in html
