@@ -89,15 +89,6 @@ def _none(value) -> float | None:
 # --- summaries ---------------------------------------------------------------
 
 
-def describe(values: Sequence[float] | pd.Series) -> dict:
-    """n, mean and SD (ddof=1) of a sample; mean None if empty, SD None if n < 2."""
-    array = np.asarray(values, dtype=float)
-    n = int(array.size)
-    mean = float(array.mean()) if n else None
-    sd = float(array.std(ddof=1)) if n >= 2 else None
-    return {"n": n, "mean": mean, "sd": sd}
-
-
 def describe_sums(n: int, total: float, sumsq: float) -> dict:
     """n, mean and SD (ddof=1) from n, Σx and Σx².
 
@@ -192,31 +183,6 @@ def hedges_g(internal: dict, customer: dict) -> float | None:
 # --- respondent scores -------------------------------------------------------
 
 
-def overall_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Each respondent's overall score: the mean of all their answered items.
-
-    In: respondent gap scores (response_id, audience, group_id, group, total,
-    n_items). Out: response_id, audience, group_id, group, total, n_items,
-    score — exact, as Σ totals / Σ answered items, not a mean of gap means.
-    """
-    columns = ["response_id", "audience", "group_id", "group", "total", "n_items"]
-    if scores.empty:
-        return pd.DataFrame(columns=[*columns, "score"])
-    frame = scores.groupby("response_id", as_index=False, dropna=False).agg(
-        audience=("audience", "first"),
-        group_id=("group_id", "first"),
-        group=("group", "first"),
-        total=("total", "sum"),
-        n_items=("n_items", "sum"),
-    )
-    frame["score"] = frame["total"] / frame["n_items"]
-    return frame[[*columns, "score"]]
-
-
-def _side(values: pd.Series, min_group_size: int) -> dict:
-    return _suppressed_side(describe(values), min_group_size)
-
-
 def _suppressed_side(summary: dict, min_group_size: int) -> dict:
     """A describe() summary, its mean and SD hidden below the minimum size, with
     the 95 % interval of its mean (low, high)."""
@@ -256,34 +222,6 @@ def _gap_row(
             if not match.empty:
                 row[f"{audience}_alpha"] = _none(match["alpha"].iloc[0])
     return row
-
-
-def gap_table(
-    scores: pd.DataFrame,
-    *,
-    gaps: Sequence[str],
-    min_group_size: int,
-    alpha: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """One row per gap, then one "overall" row.
-
-    In: respondent gap scores. Out columns: gap, {internal,customer}_{n, mean,
-    sd, low, high (95 % interval of the mean), suppressed, note}, delta,
-    ci_low, ci_high, ci_half, p, df, g, internal_alpha, customer_alpha.
-    n is the number of respondents with at least one answered item in the gap.
-    """
-    rows = []
-    overall = overall_scores(scores)
-    for gap in [*gaps, OVERALL]:
-        source = overall if gap == OVERALL else scores[scores["gap"] == gap]
-        sides = {
-            audience: _side(
-                source.loc[source["audience"] == audience, "score"], min_group_size
-            )
-            for audience in AUDIENCES
-        }
-        rows.append(_gap_row(gap, sides, min_group_size, alpha))
-    return _frame(rows)
 
 
 def item_table(
@@ -363,91 +301,7 @@ def _alpha(
     return k / (k - 1) * (1 - item_var / total_var)
 
 
-def cronbach_alpha(
-    scores: pd.DataFrame, complete_sums: pd.DataFrame, items: pd.DataFrame
-) -> pd.DataFrame:
-    """Cronbach's alpha per gap and audience, listwise (complete respondents).
-
-    alpha = k / (k − 1) × (1 − Σ var(item) / var(total)), sample variances,
-    over the respondents who answered all k items of the gap. In: respondent
-    gap scores (for the totals: rows with n_items == k), complete item sums
-    (item_id, audience, n, total, sumsq) and items (item_id, gap).
-    Out: gap, audience, k, n, alpha — alpha None with fewer than 2 items,
-    fewer than 2 complete respondents, or a total with no variance.
-    """
-    rows = []
-    per_gap = items.groupby("gap")["item_id"].apply(list).to_dict()
-    cells = dict(list(scores.groupby(["gap", "audience"])))
-    for gap, item_ids in per_gap.items():
-        k = len(item_ids)
-        for audience in AUDIENCES:
-            cell = cells.get((gap, audience))
-            totals = (
-                cell.loc[cell["n_items"] == k, "total"]
-                if cell is not None
-                else pd.Series(dtype=float)
-            )
-            n = int(totals.size)
-            alpha = None
-            if k >= 2 and n >= 2:
-                total_var = float(np.var(totals.to_numpy(dtype=float), ddof=1))
-                alpha = _alpha(total_var, complete_sums, item_ids, audience)
-            rows.append(
-                {"gap": gap, "audience": audience, "k": k, "n": n, "alpha": alpha}
-            )
-    return _frame(rows, ["gap", "audience", "k", "n", "alpha"])
-
-
 # --- headline and distribution ------------------------------------------------
-
-
-def headline(scores: pd.DataFrame, *, midpoint: float, min_group_size: int) -> dict:
-    """The share of staff above the midpoint beside the share of customers at or
-    below it, on overall scores.
-
-    Out: staff_n, staff_above (share 0–1 or None), customer_n,
-    customer_at_or_below, and *_suppressed / note for groups under the minimum.
-    """
-    overall = overall_scores(scores)
-    staff = overall.loc[overall["audience"] == INTERNAL, "score"].astype(float)
-    customers = overall.loc[overall["audience"] == CUSTOMER, "score"].astype(float)
-    staff_suppressed = len(staff) < min_group_size
-    customer_suppressed = len(customers) < min_group_size
-    return {
-        "staff_n": len(staff),
-        "staff_above": None
-        if staff_suppressed
-        else float((staff > midpoint + _TOLERANCE).mean()),
-        "staff_suppressed": staff_suppressed,
-        "customer_n": len(customers),
-        "customer_at_or_below": None
-        if customer_suppressed
-        else float((customers <= midpoint + _TOLERANCE).mean()),
-        "customer_suppressed": customer_suppressed,
-        "note": fewer_than(min_group_size),
-    }
-
-
-def classify(score: float, *, midpoint: float, scale_min: int, scale_max: int) -> str:
-    """The distribution category of one score (an answer or a respondent's mean).
-
-    A respondent's gap score is a mean, not an answer, so the boxes become
-    thresholds on the mean:
-    - disappointed: score < midpoint;
-    - neutral: score == midpoint (a mean exactly on the midpoint);
-    - delighted: score ≥ the top box (scale_max), or ≥ the second box from the
-      top (scale_max − 1) on scales of 7 or more points — i.e. the respondent's
-      answers average inside the top box(es);
-    - satisfied: above the midpoint but below the delighted threshold.
-    """
-    return str(
-        classify_many(
-            np.array([score]),
-            midpoint=midpoint,
-            scale_min=scale_min,
-            scale_max=scale_max,
-        )[0]
-    )
 
 
 def delighted_from(scale_min: int, scale_max: int) -> int:
@@ -457,89 +311,7 @@ def delighted_from(scale_min: int, scale_max: int) -> int:
     return scale_max - 1 if points >= 7 else scale_max
 
 
-def classify_many(
-    scores: np.ndarray, *, midpoint: float, scale_min: int, scale_max: int
-) -> np.ndarray:
-    """`classify` for an array of scores at once (same thresholds)."""
-    top = delighted_from(scale_min, scale_max)
-    return np.select(
-        [
-            scores < midpoint - _TOLERANCE,
-            scores <= midpoint + _TOLERANCE,
-            scores >= top - _TOLERANCE,
-        ],
-        ["disappointed", "neutral", "delighted"],
-        default="satisfied",
-    )
-
-
-def distribution(
-    scores: pd.DataFrame,
-    *,
-    gaps: Sequence[str],
-    scale_min: int,
-    scale_max: int,
-    min_group_size: int,
-) -> pd.DataFrame:
-    """Shares of respondents per category, per gap (and overall) and audience.
-
-    In: respondent gap scores. Out: gap, audience, n, suppressed, note, and
-    disappointed, neutral, satisfied, delighted as shares 0–1 (None when
-    suppressed); categories as in `classify`.
-    """
-    midpoint = (scale_min + scale_max) / 2
-    overall = overall_scores(scores)
-    rows = []
-    for gap in [*gaps, OVERALL]:
-        source = overall if gap == OVERALL else scores[scores["gap"] == gap]
-        for audience in AUDIENCES:
-            values = source.loc[source["audience"] == audience, "score"]
-            n = int(values.size)
-            row = {
-                "gap": gap,
-                "audience": audience,
-                "n": n,
-                "suppressed": n < min_group_size,
-                "note": fewer_than(min_group_size) if n < min_group_size else "",
-            }
-            counts = pd.Series(
-                classify_many(
-                    values.to_numpy(dtype=float),
-                    midpoint=midpoint,
-                    scale_min=scale_min,
-                    scale_max=scale_max,
-                )
-            ).value_counts()
-            for category in CATEGORIES:
-                row[category] = (
-                    None if row["suppressed"] else int(counts.get(category, 0)) / n
-                )
-            rows.append(row)
-    return _frame(rows)
-
-
 # --- cuts ----------------------------------------------------------------------
-
-
-def group_sizes(scores: pd.DataFrame) -> pd.DataFrame:
-    """Respondents per audience and group. Out: audience, group_id, group, n."""
-    if scores.empty:
-        return pd.DataFrame(columns=["audience", "group_id", "group", "n"])
-    return (
-        scores.groupby(["audience", "group"], dropna=False)
-        .agg(group_id=("group_id", "first"), n=("response_id", "nunique"))
-        .reset_index()[["audience", "group_id", "group", "n"]]
-    )
-
-
-def allowed_groups(sizes: pd.DataFrame, *, min_group_size: int) -> dict:
-    """{audience: [group ids at or above the minimum size]} (None = no group)."""
-    allowed: dict[str, list] = {audience: [] for audience in AUDIENCES}
-    for row in sizes.itertuples(index=False):
-        if row.n >= min_group_size:
-            group_id = None if pd.isna(row.group_id) else int(row.group_id)
-            allowed[row.audience].append(group_id)
-    return allowed
 
 
 MATRIX_COLUMNS = ["group", "gap", "n", "mean", "suppressed", "note"]
@@ -560,33 +332,6 @@ def _matrix_cell(
         "suppressed": suppressed,
         "note": note if suppressed else "",
     }
-
-
-def group_matrix(
-    scores: pd.DataFrame,
-    *,
-    audience: str,
-    gaps: Sequence[str],
-    min_group_size: int,
-) -> pd.DataFrame:
-    """Group × gap means of one audience (departments for staff, segments for
-    customers), suppressed below the minimum size.
-
-    Out: group, gap, n, mean (None when suppressed), suppressed, note; groups
-    in name order, gaps in the given order.
-    """
-    part = scores[scores["audience"] == audience]
-    cells = dict(list(part.groupby(["group", "gap"])["score"]))
-    empty = pd.Series(dtype=float)
-    rows = []
-    for group in sorted(part["group"].unique(), key=str):
-        for gap in gaps:
-            values = cells.get((group, gap), empty)
-            mean = float(values.mean()) if values.size else None
-            rows.append(
-                _matrix_cell(group, gap, int(values.size), mean, min_group_size)
-            )
-    return _frame(rows, MATRIX_COLUMNS)
 
 
 SEGMENT_DELTA_COLUMNS = [
@@ -628,32 +373,6 @@ def _segment_delta(
         "suppressed": suppressed,
         "note": (fewer_than(min_group_size) if small else HIDDEN) if suppressed else "",
     }
-
-
-def segment_deltas(
-    scores: pd.DataFrame, *, gaps: Sequence[str], min_group_size: int
-) -> pd.DataFrame:
-    """Δ of each customer segment against the staff: staff mean − segment mean.
-
-    Out: group, gap, n (segment), staff_n, delta, ci_low, ci_high, p, g,
-    suppressed, note. Suppressed when the segment or the staff is under the
-    minimum size.
-    """
-    staff = scores[scores["audience"] == INTERNAL]
-    customers = scores[scores["audience"] == CUSTOMER]
-    staff_sides = {
-        gap: _side(staff.loc[staff["gap"] == gap, "score"], min_group_size)
-        for gap in gaps
-    }
-    cells = dict(list(customers.groupby(["group", "gap"])["score"]))
-    empty = pd.Series(dtype=float)
-    rows = []
-    for group in sorted(customers["group"].unique(), key=str):
-        for gap in gaps:
-            internal = staff_sides[gap]
-            customer = _side(cells.get((group, gap), empty), min_group_size)
-            rows.append(_segment_delta(group, gap, internal, customer, min_group_size))
-    return _frame(rows, SEGMENT_DELTA_COLUMNS)
 
 
 # --- trend ---------------------------------------------------------------------

@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from analysis import charts, stats
+from analysis import charts
+from tests import reference
 
 LABELS = {"knowledge": "Knowledge", "standards": "Standards", "overall": "Overall"}
 
@@ -33,7 +34,9 @@ def scores() -> pd.DataFrame:
 
 @pytest.fixture
 def gap_table(scores):
-    return stats.gap_table(scores, gaps=["knowledge", "standards"], min_group_size=3)
+    return reference.gap_table(
+        scores, gaps=["knowledge", "standards"], min_group_size=3
+    )
 
 
 def test_paired_bars_have_one_trace_per_audience(gap_table):
@@ -64,7 +67,7 @@ def test_delta_bars_carry_the_interval_as_error_bars(gap_table):
 
 
 def test_heatmap_leaves_suppressed_cells_empty_and_escapes_names(scores):
-    matrix = stats.group_matrix(
+    matrix = reference.group_matrix(
         scores, audience="customer", gaps=["knowledge"], min_group_size=3
     )
     fig = charts.heatmap(matrix, labels=LABELS, title="Segments", group_title="Segment")
@@ -77,7 +80,7 @@ def test_heatmap_leaves_suppressed_cells_empty_and_escapes_names(scores):
 
 
 def test_likert_stacks_four_categories(scores):
-    dist = stats.distribution(
+    dist = reference.distribution(
         scores, gaps=["knowledge"], scale_min=1, scale_max=7, min_group_size=3
     )
     fig = charts.likert(dist, labels=LABELS)
@@ -150,11 +153,11 @@ def test_every_figure_is_what_plotly_itself_makes_of_it(scores, gap_table):
     import plotly.graph_objects as go
     import plotly.io as pio
 
-    matrix = stats.group_matrix(
+    matrix = reference.group_matrix(
         scores, audience="customer", gaps=["knowledge"], min_group_size=3
     )
-    deltas = stats.segment_deltas(scores, gaps=["knowledge"], min_group_size=3)
-    dist = stats.distribution(
+    deltas = reference.segment_deltas(scores, gaps=["knowledge"], min_group_size=3)
+    dist = reference.distribution(
         scores, gaps=["knowledge"], scale_min=1, scale_max=7, min_group_size=3
     )
     trend, actions = trend_input("Wave 1", "Train", "")

@@ -229,8 +229,9 @@ def test_the_page_makes_a_bounded_number_of_queries(
     # and the database cache's own bookkeeping for the cached entries.
     with django_assert_max_num_queries(55):
         assert alice_client.get(url(hand_study)).status_code == 200
-    # Warm: no query touches the answers at all.
-    with django_assert_max_num_queries(19) as captured:
+    # Warm: no query touches the answers at all (19 queries, one more when
+    # the database cache culls or the nav lists other memberships).
+    with django_assert_max_num_queries(20) as captured:
         assert alice_client.get(url(hand_study)).status_code == 200
     assert not any("surveys_answer" in q["sql"] for q in captured.captured_queries)
 

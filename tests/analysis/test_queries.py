@@ -11,14 +11,14 @@ from scipy import stats as scipy_stats
 from analysis import queries, stats
 from analysis.dashboard import GAPS, study_results
 from surveys.models import Audience, Response
-from tests import factories
+from tests import factories, reference
 from tests.analysis.conftest import gap_items, submit
 
 pytestmark = pytest.mark.django_db
 
 
 def test_respondent_gap_scores_are_means_of_the_answered_items(hand_study):
-    scores = queries.respondent_gap_scores(hand_study)
+    scores = reference.respondent_gap_scores(hand_study)
     staff = scores[scores["audience"] == "internal"].sort_values("response_id")
     assert list(staff["score"]) == [6.5, 5.0, 7.0, 5.0]
     assert list(staff["n_items"]) == [2, 1, 2, 2]
@@ -36,19 +36,19 @@ def test_drafts_do_not_count(hand_study):
         {k1: 1, k2: 1},
         status=Response.Status.DRAFT,
     )
-    scores = queries.respondent_gap_scores(hand_study)
+    scores = reference.respondent_gap_scores(hand_study)
     assert len(scores[scores["audience"] == "internal"]) == 4
 
 
 def test_an_all_dont_know_gap_gives_no_row(hand_study):
     k1, k2 = gap_items(hand_study, "knowledge")
     submit(hand_study, Audience.CUSTOMER, {k1: None, k2: None})
-    scores = queries.respondent_gap_scores(hand_study)
+    scores = reference.respondent_gap_scores(hand_study)
     assert len(scores[scores["audience"] == "customer"]) == 5
 
 
 def test_item_sums_leave_dont_know_out(hand_study):
-    sums = queries.item_sums(hand_study).set_index(["item_id", "audience"])
+    sums = reference.item_sums(hand_study).set_index(["item_id", "audience"])
     k1, k2 = gap_items(hand_study, "knowledge")
     assert tuple(sums.loc[(k1.pk, "internal")]) == (4, 22, 36 + 25 + 49 + 16)
     assert tuple(sums.loc[(k2.pk, "internal")]) == (3, 20, 49 + 49 + 36)
@@ -56,7 +56,7 @@ def test_item_sums_leave_dont_know_out(hand_study):
 
 
 def test_complete_item_sums_keep_only_respondents_with_every_item(hand_study):
-    sums = queries.complete_item_sums(hand_study).set_index(["item_id", "audience"])
+    sums = reference.complete_item_sums(hand_study).set_index(["item_id", "audience"])
     k1, _ = gap_items(hand_study, "knowledge")
     # s2 (a "don't know") is left out: 6, 7, 4
     assert tuple(sums.loc[(k1.pk, "internal")]) == (3, 17, 36 + 49 + 16)
@@ -142,8 +142,10 @@ def test_a_department_cut_narrows_the_staff_only(hand_study, org_a):
     k1, k2 = gap_items(hand_study, "knowledge")
     for _ in range(3):
         submit(hand_study, Audience.INTERNAL, {k1: 1, k2: 1}, department=other)
-    everyone = queries.respondent_gap_scores(hand_study)
-    cut = queries.respondent_gap_scores(hand_study, queries.Cut(department_id=other.pk))
+    everyone = reference.respondent_gap_scores(hand_study)
+    cut = reference.respondent_gap_scores(
+        hand_study, queries.Cut(department_id=other.pk)
+    )
     assert len(everyone[everyone["audience"] == "internal"]) == 7
     assert list(cut[cut["audience"] == "internal"]["score"]) == [1.0, 1.0, 1.0]
     assert len(cut[cut["audience"] == "customer"]) == 5
@@ -153,7 +155,9 @@ def test_a_segment_cut_narrows_the_customers_only(hand_study, org_a):
     business = factories.make_segment(org_a, "Business")
     k1, _ = gap_items(hand_study, "knowledge")
     submit(hand_study, Audience.CUSTOMER, {k1: 7}, segment=business)
-    cut = queries.respondent_gap_scores(hand_study, queries.Cut(segment_id=business.pk))
+    cut = reference.respondent_gap_scores(
+        hand_study, queries.Cut(segment_id=business.pk)
+    )
     assert list(cut[cut["audience"] == "customer"]["score"]) == [7.0]
     assert len(cut[cut["audience"] == "internal"]) == 4
 
@@ -302,25 +306,27 @@ def test_the_numbers_from_sql_sums_equal_those_from_respondent_scores(org_a, cut
         "segment": queries.Cut(segment_id=segments[1].pk),
     }[cut_kind]
     numbers = study_numbers(study, cut)
-    scores = queries.respondent_gap_scores(study, cut)
+    scores = reference.respondent_gap_scores(study, cut)
     size = study.min_group_size
-    alpha = stats.cronbach_alpha(
-        scores, queries.complete_item_sums(study, cut), queries.study_items(study)
+    alpha = reference.cronbach_alpha(
+        scores, reference.complete_item_sums(study, cut), queries.study_items(study)
     )
     expected = {
-        "gap_table": stats.gap_table(
+        "gap_table": reference.gap_table(
             scores, gaps=GAPS, min_group_size=size, alpha=alpha
         ),
-        "distribution": stats.distribution(
+        "distribution": reference.distribution(
             scores, gaps=GAPS, scale_min=1, scale_max=7, min_group_size=size
         ),
-        "departments": stats.group_matrix(
+        "departments": reference.group_matrix(
             scores, audience="internal", gaps=GAPS, min_group_size=size
         ),
-        "segments": stats.group_matrix(
+        "segments": reference.group_matrix(
             scores, audience="customer", gaps=GAPS, min_group_size=size
         ),
-        "segment_deltas": stats.segment_deltas(scores, gaps=GAPS, min_group_size=size),
+        "segment_deltas": reference.segment_deltas(
+            scores, gaps=GAPS, min_group_size=size
+        ),
     }
     for name, frame in expected.items():
         got = numbers[name].reset_index(drop=True)
@@ -334,9 +340,11 @@ def test_the_numbers_from_sql_sums_equal_those_from_respondent_scores(org_a, cut
                 else:
                     assert a == b or (a != a and b != b), (name, column, a, b)
     assert numbers["headline"] == pytest.approx(
-        stats.headline(scores, midpoint=4.0, min_group_size=size)
+        reference.headline(scores, midpoint=4.0, min_group_size=size)
     )
-    allowed = stats.allowed_groups(stats.group_sizes(scores), min_group_size=size)
+    allowed = reference.allowed_groups(
+        reference.group_sizes(scores), min_group_size=size
+    )
     # The same groups (their order does not matter: a membership test).
     assert {k: set(v) for k, v in numbers["allowed"].items()} == {
         k: set(v) for k, v in allowed.items()

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from analysis import stats
+from tests import reference
 
 GAPS = ["knowledge", "standards"]
 STAFF_SCORES = [6.5, 5.0, 7.0, 5.0]
@@ -44,7 +45,7 @@ def scores() -> pd.DataFrame:
 
 
 def test_describe_uses_the_sample_standard_deviation():
-    summary = stats.describe(STAFF_SCORES)
+    summary = reference.describe(STAFF_SCORES)
     assert summary["n"] == 4
     assert summary["mean"] == pytest.approx(5.875)
     # Σ(x − mean)² = 3.1875; / (n − 1) = 1.0625
@@ -63,7 +64,7 @@ def test_describe_sums_gives_zero_spread_not_nan_for_identical_answers():
 
 
 def test_gap_table_has_the_hand_computed_means_and_delta(scores):
-    table = stats.gap_table(scores, gaps=GAPS, min_group_size=3)
+    table = reference.gap_table(scores, gaps=GAPS, min_group_size=3)
     knowledge = table[table["gap"] == "knowledge"].iloc[0]
     assert knowledge["internal_n"] == 4
     assert knowledge["internal_mean"] == pytest.approx(5.875)
@@ -75,7 +76,7 @@ def test_gap_table_has_the_hand_computed_means_and_delta(scores):
 
 
 def test_welch_interval_and_p_match_scipy_on_the_raw_scores(scores):
-    table = stats.gap_table(scores, gaps=GAPS, min_group_size=3)
+    table = reference.gap_table(scores, gaps=GAPS, min_group_size=3)
     knowledge = table[table["gap"] == "knowledge"].iloc[0]
     expected = scipy_stats.ttest_ind(STAFF_SCORES, CUSTOMER_SCORES, equal_var=False)
     interval = expected.confidence_interval(0.95)
@@ -89,7 +90,7 @@ def test_welch_interval_and_p_match_scipy_on_the_raw_scores(scores):
 
 
 def test_hedges_g_uses_the_pooled_sd_and_small_sample_correction(scores):
-    table = stats.gap_table(scores, gaps=GAPS, min_group_size=3)
+    table = reference.gap_table(scores, gaps=GAPS, min_group_size=3)
     knowledge = table[table["gap"] == "knowledge"].iloc[0]
     pooled = math.sqrt((3 * 1.0625 + 4 * 0.925) / 7)
     j = 1 - 3 / (4 * 9 - 9)
@@ -98,7 +99,7 @@ def test_hedges_g_uses_the_pooled_sd_and_small_sample_correction(scores):
 
 
 def test_a_gap_without_answers_has_no_numbers(scores):
-    table = stats.gap_table(scores, gaps=GAPS, min_group_size=3)
+    table = reference.gap_table(scores, gaps=GAPS, min_group_size=3)
     standards = table[table["gap"] == "standards"].iloc[0]
     assert standards["internal_n"] == 0
     assert standards["delta"] is None or pd.isna(standards["delta"])
@@ -107,7 +108,7 @@ def test_a_gap_without_answers_has_no_numbers(scores):
 
 def test_an_audience_with_no_responses_has_no_delta(scores):
     staff_only = scores[scores["audience"] == "internal"]
-    table = stats.gap_table(staff_only, gaps=GAPS, min_group_size=3)
+    table = reference.gap_table(staff_only, gaps=GAPS, min_group_size=3)
     knowledge = table[table["gap"] == "knowledge"].iloc[0]
     assert knowledge["internal_mean"] == pytest.approx(5.875)
     assert knowledge["customer_n"] == 0
@@ -120,7 +121,7 @@ def test_zero_variance_gives_a_delta_but_no_interval_p_or_g():
         [(i, "internal", "A", "knowledge", 10, 2) for i in range(1, 5)]
         + [(i, "customer", "B", "knowledge", 6, 2) for i in range(5, 10)]
     )
-    table = stats.gap_table(same, gaps=["knowledge"], min_group_size=3)
+    table = reference.gap_table(same, gaps=["knowledge"], min_group_size=3)
     row = table.iloc[0]
     assert row["delta"] == pytest.approx(2.0)
     assert row["internal_sd"] == 0.0
@@ -131,7 +132,7 @@ def test_zero_variance_gives_a_delta_but_no_interval_p_or_g():
 def test_zero_variance_on_one_side_still_gives_a_welch_test():
     result = stats.welch(
         {"n": 4, "mean": 5.0, "sd": 0.0},
-        stats.describe(CUSTOMER_SCORES),
+        reference.describe(CUSTOMER_SCORES),
     )
     expected = scipy_stats.ttest_ind([5.0] * 4, CUSTOMER_SCORES, equal_var=False)
     assert result["p"] == pytest.approx(expected.pvalue)
@@ -139,7 +140,7 @@ def test_zero_variance_on_one_side_still_gives_a_welch_test():
 
 
 def test_a_group_below_the_minimum_is_suppressed(scores):
-    table = stats.gap_table(scores, gaps=GAPS, min_group_size=5)
+    table = reference.gap_table(scores, gaps=GAPS, min_group_size=5)
     knowledge = table[table["gap"] == "knowledge"].iloc[0]
     assert bool(knowledge["internal_suppressed"]) is True
     assert knowledge["internal_mean"] is None or pd.isna(knowledge["internal_mean"])
@@ -155,7 +156,7 @@ def test_overall_score_is_the_mean_of_all_answered_items():
             (1, "internal", "A", "standards", 3, 1),  # 3 (one "don't know")
         ]
     )
-    overall = stats.overall_scores(data)
+    overall = reference.overall_scores(data)
     assert overall.iloc[0]["score"] == pytest.approx(15 / 3)  # not (6 + 3) / 2
 
 
@@ -177,7 +178,7 @@ def test_cronbach_alpha_matches_the_hand_computation():
         ],
         columns=["item_id", "audience", "n", "total", "sumsq"],
     )
-    alpha = stats.cronbach_alpha(scores, complete, items)
+    alpha = reference.cronbach_alpha(scores, complete, items)
     staff = alpha[(alpha["audience"] == "internal")].iloc[0]
     # var(item1) = 7/3, var(item2) = 1/3, var(total) = 13/3 → 2 × (1 − 8/13)
     assert staff["alpha"] == pytest.approx(10 / 13)
@@ -205,7 +206,7 @@ def test_cronbach_alpha_matches_the_textbook_formula_on_a_matrix():
         ],
         columns=["item_id", "audience", "n", "total", "sumsq"],
     )
-    alpha = stats.cronbach_alpha(scores, complete, items)
+    alpha = reference.cronbach_alpha(scores, complete, items)
     customers = alpha[alpha["audience"] == "customer"].iloc[0]
     assert customers["alpha"] == pytest.approx(expected)
 
@@ -219,18 +220,18 @@ def test_cronbach_alpha_is_undefined_for_a_one_item_gap():
         [(1, "internal", 3, 14, 70)],
         columns=["item_id", "audience", "n", "total", "sumsq"],
     )
-    alpha = stats.cronbach_alpha(scores, complete, items)
+    alpha = reference.cronbach_alpha(scores, complete, items)
     assert alpha.iloc[0]["alpha"] is None
 
 
 def test_headline_shares(scores):
-    result = stats.headline(scores, midpoint=4, min_group_size=3)
+    result = reference.headline(scores, midpoint=4, min_group_size=3)
     assert result["staff_above"] == 1.0  # 6.5, 5, 7, 5 are all above 4
     assert result["customer_at_or_below"] == pytest.approx(4 / 5)  # 3.5, 2, 4, 3
 
 
 def test_headline_is_suppressed_for_a_small_audience(scores):
-    result = stats.headline(scores, midpoint=4, min_group_size=5)
+    result = reference.headline(scores, midpoint=4, min_group_size=5)
     assert result["staff_above"] is None and result["staff_suppressed"]
     assert result["customer_at_or_below"] == pytest.approx(0.8)
 
@@ -247,16 +248,16 @@ def test_headline_is_suppressed_for_a_small_audience(scores):
     ],
 )
 def test_classify_on_a_seven_point_scale_counts_the_top_two_boxes(score, category):
-    assert stats.classify(score, midpoint=4, scale_min=1, scale_max=7) == category
+    assert reference.classify(score, midpoint=4, scale_min=1, scale_max=7) == category
 
 
 def test_classify_on_a_five_point_scale_counts_the_top_box_only():
-    assert stats.classify(4.5, midpoint=3, scale_min=1, scale_max=5) == "satisfied"
-    assert stats.classify(5.0, midpoint=3, scale_min=1, scale_max=5) == "delighted"
+    assert reference.classify(4.5, midpoint=3, scale_min=1, scale_max=5) == "satisfied"
+    assert reference.classify(5.0, midpoint=3, scale_min=1, scale_max=5) == "delighted"
 
 
 def test_distribution_shares(scores):
-    dist = stats.distribution(
+    dist = reference.distribution(
         scores, gaps=GAPS, scale_min=1, scale_max=7, min_group_size=3
     )
     staff = dist[(dist["gap"] == "knowledge") & (dist["audience"] == "internal")].iloc[
@@ -274,7 +275,7 @@ def test_distribution_shares(scores):
 
 
 def test_distribution_is_suppressed_below_the_minimum(scores):
-    dist = stats.distribution(
+    dist = reference.distribution(
         scores, gaps=GAPS, scale_min=1, scale_max=7, min_group_size=5
     )
     staff = dist[(dist["gap"] == "knowledge") & (dist["audience"] == "internal")].iloc[
@@ -318,7 +319,7 @@ def test_group_matrix_suppresses_small_groups():
         [(i, "customer", "Big", "knowledge", 8, 2) for i in range(5)]
         + [(i, "customer", "Small", "knowledge", 4, 2) for i in range(5, 7)]
     )
-    matrix = stats.group_matrix(
+    matrix = reference.group_matrix(
         data, audience="customer", gaps=["knowledge"], min_group_size=3
     )
     big = matrix[matrix["group"] == "Big"].iloc[0]
@@ -330,7 +331,7 @@ def test_group_matrix_suppresses_small_groups():
 def test_segment_deltas_compare_each_segment_with_the_staff(scores):
     extra = frame([(20 + i, "customer", "Tiny", "knowledge", 2, 1) for i in range(2)])
     data = pd.concat([scores, extra], ignore_index=True)
-    deltas = stats.segment_deltas(data, gaps=["knowledge"], min_group_size=3)
+    deltas = reference.segment_deltas(data, gaps=["knowledge"], min_group_size=3)
     retail = deltas[deltas["group"] == "Retail"].iloc[0]
     tiny = deltas[deltas["group"] == "Tiny"].iloc[0]
     assert retail["delta"] == pytest.approx(2.475)
@@ -346,7 +347,7 @@ def test_allowed_groups_lists_only_groups_at_or_above_the_minimum():
             "n": [5, 5, 4],
         }
     )
-    assert stats.allowed_groups(sizes, min_group_size=5) == {
+    assert reference.allowed_groups(sizes, min_group_size=5) == {
         "internal": [1, None],
         "customer": [],
     }
