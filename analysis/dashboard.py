@@ -385,6 +385,10 @@ def dashboard_data(
         "overall": _records(gap_table[gap_table["gap"] == stats.OVERALL])[0],
         "ranking": _records(stats.rank_items(item_table).head(RANKING_SIZE)),
         "headline": numbers["headline"],
+        "extremes": {
+            side: None if row is None else {**row, "label": GAP_LABELS[row["gap"]]}
+            for side, row in stats.extreme_gaps(gap_table).items()
+        },
         "distribution": _records(numbers["distribution"]),
         "departments": _pivot(numbers["departments"], GAPS),
         "segments": _pivot(numbers["segments"], GAPS),

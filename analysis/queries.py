@@ -98,7 +98,7 @@ PER_RESPONSE_SQL = (
 )
 SCORE_BRANCH_SQL = (
     "SELECT %s, CAST(NULL AS BIGINT), audience, group_id, seq, {m}, COUNT(*), "
-    "SUM({t}), SUM({t} * {t}), {counts} FROM per WHERE {m} > 0 "
+    "SUM({t}), SUM({t} * {t}), {counts} FROM per WHERE {m} > 0 AND 2 * {m} >= %s "
     "GROUP BY audience, group_id, seq, {m}"
 )
 ITEM_BRANCH_SQL = (
@@ -123,6 +123,10 @@ def study_sums(
     scores (total and count of the answered items per gap, one row per
     response) are formed inside the database and never leave it; what comes
     back is grouped:
+
+    A respondent has a gap score only when they answered at least half of
+    the gap's items (rounded up: 2·m ≥ k), and an overall score only when they
+    answered at least half of all items; otherwise it is missing there.
 
     - score sums: one row per snapshot (seq), audience, group_id (department
       for staff, segment for customers; None for none), gap (or `overall`: all
@@ -180,7 +184,9 @@ def study_sums(
         branches.append(
             SCORE_BRANCH_SQL.format(t=t, m=m, counts=counts)  # noqa: S608
         )
-        branch_params += [gap, *count_params]
+        # A score counts when at least half of its items were answered.
+        k = len(items) if j is None else int(sizes[gap])
+        branch_params += [gap, *count_params, k]
     complete = " ".join(
         f"WHEN %s THEN CASE WHEN p.m{j} = %s THEN 1 ELSE 0 END"
         for j in range(len(gaps))

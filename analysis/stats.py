@@ -31,6 +31,7 @@ OVERALL = "overall"
 CATEGORIES = ("disappointed", "neutral", "satisfied", "delighted")
 # Scores are ratios of small integers; this only absorbs float rounding.
 _TOLERANCE = 1e-9
+Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal
 
 
 def fewer_than(min_group_size: int) -> str:
@@ -589,28 +590,102 @@ def _always(*_) -> bool:
     return True
 
 
-def headline_from_sums(sums: ScoreSums, *, min_group_size: int, shown=_always) -> dict:
-    """`headline` from the category counts of the overall scores: above the
-    midpoint = satisfied or delighted; at or below = disappointed or neutral.
-    `shown(gap, audience)` False suppresses that audience."""
-    staff_n, staff_low, staff_mid, _ = sums.counts.get((OVERALL, INTERNAL), [0] * 4)
-    customer_n, customer_low, customer_mid, _ = sums.counts.get(
-        (OVERALL, CUSTOMER), [0] * 4
-    )
-    staff_suppressed = staff_n < min_group_size or not shown(OVERALL, INTERNAL)
-    customer_suppressed = customer_n < min_group_size or not shown(OVERALL, CUSTOMER)
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | tuple[None, None]:
+    """The Wilson score 95 % interval of a proportion k / n."""
+    if n <= 0:
+        return None, None
+    p = k / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int) -> dict:
+    """p1 − p2 with Newcombe's hybrid score 95 % interval (his method 10,
+    from the two Wilson intervals)."""
+    if n1 <= 0 or n2 <= 0:
+        return {"difference": None, "low": None, "high": None}
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson(k1, n1), wilson(k2, n2)
+    d = p1 - p2
     return {
-        "staff_n": staff_n,
-        "staff_above": None
-        if staff_suppressed
-        else (staff_n - staff_low - staff_mid) / staff_n,
-        "staff_suppressed": staff_suppressed,
-        "customer_n": customer_n,
-        "customer_at_or_below": None
-        if customer_suppressed
-        else (customer_low + customer_mid) / customer_n,
-        "customer_suppressed": customer_suppressed,
-        "note": fewer_than(min_group_size),
+        "difference": d,
+        "low": d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+        "high": d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
+    }
+
+
+def headline_from_counts(
+    staff: tuple[int, int],
+    customers: tuple[int, int],
+    *,
+    min_group_size: int,
+    shown: tuple[bool, bool] = (True, True),
+) -> dict:
+    """The headline from (respondents, of whom above the midpoint) per
+    audience: each share with its Wilson interval, and the difference in
+    percentage points with Newcombe's interval — the same side of the
+    midpoint for both audiences. A side below the minimum size (or not shown)
+    is suppressed, and with it the difference."""
+    out: dict = {"note": fewer_than(min_group_size)}
+    sides = {"staff": (*staff, shown[0]), "customer": (*customers, shown[1])}
+    for name, (n, above, visible) in sides.items():
+        suppressed = n < min_group_size or not visible
+        low, high = (None, None) if suppressed else wilson(above, n)
+        out.update(
+            {
+                f"{name}_n": n,
+                f"{name}_above": None if suppressed else above / n,
+                f"{name}_low": low,
+                f"{name}_high": high,
+                f"{name}_suppressed": suppressed,
+            }
+        )
+    if out["staff_suppressed"] or out["customer_suppressed"]:
+        out.update(difference=None, difference_low=None, difference_high=None)
+    else:
+        found = newcombe(staff[1], staff[0], customers[1], customers[0])
+        out.update(
+            difference=found["difference"],
+            difference_low=found["low"],
+            difference_high=found["high"],
+        )
+    return out
+
+
+def headline_from_sums(sums: ScoreSums, *, min_group_size: int, shown=_always) -> dict:
+    """The headline from the category counts of the overall scores: above the
+    midpoint = satisfied or delighted. `shown(gap, audience)` False
+    suppresses that audience."""
+    counts = {}
+    for audience in AUDIENCES:
+        n, low, middle, _ = sums.counts.get((OVERALL, audience), [0] * 4)
+        counts[audience] = (n, n - low - middle)
+    return headline_from_counts(
+        counts[INTERNAL],
+        counts[CUSTOMER],
+        min_group_size=min_group_size,
+        shown=(shown(OVERALL, INTERNAL), shown(OVERALL, CUSTOMER)),
+    )
+
+
+def extreme_gaps(gap_table: pd.DataFrame) -> dict:
+    """The gap where staff most overrate the service (largest positive Δ) and
+    the one where they most underrate it (most negative Δ), each a row of the
+    gap table (gap, delta, ci_low, ci_high) or None."""
+    rows = [
+        row
+        for row in gap_table.to_dict("records")
+        if row["gap"] != OVERALL
+        and row["delta"] is not None
+        and not (isinstance(row["delta"], float) and math.isnan(row["delta"]))
+    ]
+    over = max(rows, key=lambda r: r["delta"], default=None)
+    under = min(rows, key=lambda r: r["delta"], default=None)
+    return {
+        "over": over if over is not None and over["delta"] > 0 else None,
+        "under": under if under is not None and under["delta"] < 0 else None,
     }
 
 

@@ -33,8 +33,9 @@ from analysis.stats import (
     _suppressed_side,
     delighted_from,
     fewer_than,
+    headline_from_counts,
 )
-from surveys.models import Answer, Audience, Response, Study
+from surveys.models import Answer, Audience, Item, Response, Study
 
 # --- queries: one row per respondent, from the live responses ------------------
 
@@ -82,7 +83,18 @@ RESPONDENT_COLUMNS = [
     "total",
     "n_items",
     "score",
+    "k",
+    "k_total",
 ]
+
+
+def _scored(scores: pd.DataFrame) -> pd.DataFrame:
+    """The gap scores that count: the respondent answered at least half of the
+    gap's k items (rounded up: 2 · answered ≥ k). Frames built by hand without
+    k count every row."""
+    if "k" not in scores.columns:
+        return scores
+    return scores[scores["n_items"] * 2 >= scores["k"]]
 
 
 def respondent_gap_scores(study: Study, cut: Cut = ALL) -> pd.DataFrame:
@@ -142,6 +154,14 @@ def respondent_gap_scores(study: Study, cut: Cut = ALL) -> pd.DataFrame:
     )
     frame = _group_columns(frame.merge(respondents, on="response_id"))
     frame["score"] = frame["total"] / frame["n_items"]
+    sizes = dict(
+        Item.objects.filter(questionnaire_id=study.questionnaire_id)
+        .values_list("gap")
+        .annotate(k=Count("id"))
+        .order_by()
+    )
+    frame["k"] = frame["gap"].map(sizes).astype("int64")
+    frame["k_total"] = sum(sizes.values())
     return frame[RESPONDENT_COLUMNS].sort_values(
         ["response_id", "gap"], ignore_index=True
     )
@@ -268,6 +288,9 @@ def overall_scores(scores: pd.DataFrame) -> pd.DataFrame:
         n_items=("n_items", "sum"),
     )
     frame["score"] = frame["total"] / frame["n_items"]
+    if "k_total" in scores.columns:
+        # At least half of all the questionnaire's items, as for a gap.
+        frame = frame[frame["n_items"] * 2 >= int(scores["k_total"].iloc[0])]
     return frame[[*columns, "score"]]
 
 
@@ -292,7 +315,11 @@ def gap_table(
     rows = []
     overall = overall_scores(scores)
     for gap in [*gaps, OVERALL]:
-        source = overall if gap == OVERALL else scores[scores["gap"] == gap]
+        source = (
+            overall
+            if gap == OVERALL
+            else _scored(scores)[_scored(scores)["gap"] == gap]
+        )
         sides = {
             audience: _side(
                 source.loc[source["audience"] == audience, "score"], min_group_size
@@ -339,30 +366,13 @@ def cronbach_alpha(
 
 
 def headline(scores: pd.DataFrame, *, midpoint: float, min_group_size: int) -> dict:
-    """The share of staff above the midpoint beside the share of customers at or
-    below it, on overall scores.
-
-    Out: staff_n, staff_above (share 0–1 or None), customer_n,
-    customer_at_or_below, and *_suppressed / note for groups under the minimum.
-    """
+    """The headline from respondents' overall scores, counted one by one."""
     overall = overall_scores(scores)
-    staff = overall.loc[overall["audience"] == INTERNAL, "score"].astype(float)
-    customers = overall.loc[overall["audience"] == CUSTOMER, "score"].astype(float)
-    staff_suppressed = len(staff) < min_group_size
-    customer_suppressed = len(customers) < min_group_size
-    return {
-        "staff_n": len(staff),
-        "staff_above": None
-        if staff_suppressed
-        else float((staff > midpoint + _TOLERANCE).mean()),
-        "staff_suppressed": staff_suppressed,
-        "customer_n": len(customers),
-        "customer_at_or_below": None
-        if customer_suppressed
-        else float((customers <= midpoint + _TOLERANCE).mean()),
-        "customer_suppressed": customer_suppressed,
-        "note": fewer_than(min_group_size),
-    }
+    counts = []
+    for audience in AUDIENCES:
+        values = overall.loc[overall["audience"] == audience, "score"]
+        counts.append((len(values), int((values > midpoint + _TOLERANCE).sum())))
+    return headline_from_counts(*counts, min_group_size=min_group_size)
 
 
 def classify(score: float, *, midpoint: float, scale_min: int, scale_max: int) -> str:
@@ -421,7 +431,11 @@ def distribution(
     overall = overall_scores(scores)
     rows = []
     for gap in [*gaps, OVERALL]:
-        source = overall if gap == OVERALL else scores[scores["gap"] == gap]
+        source = (
+            overall
+            if gap == OVERALL
+            else _scored(scores)[_scored(scores)["gap"] == gap]
+        )
         for audience in AUDIENCES:
             values = source.loc[source["audience"] == audience, "score"]
             n = int(values.size)
@@ -482,7 +496,7 @@ def group_matrix(
     Out: group, gap, n, mean (None when suppressed), suppressed, note; groups
     in name order, gaps in the given order.
     """
-    part = scores[scores["audience"] == audience]
+    part = _scored(scores)[_scored(scores)["audience"] == audience]
     cells = dict(list(part.groupby(["group", "gap"])["score"]))
     empty = pd.Series(dtype=float)
     rows = []
@@ -505,8 +519,8 @@ def segment_deltas(
     suppressed, note. Suppressed when the segment or the staff is under the
     minimum size.
     """
-    staff = scores[scores["audience"] == INTERNAL]
-    customers = scores[scores["audience"] == CUSTOMER]
+    staff = _scored(scores)[_scored(scores)["audience"] == INTERNAL]
+    customers = _scored(scores)[_scored(scores)["audience"] == CUSTOMER]
     staff_sides = {
         gap: _side(staff.loc[staff["gap"] == gap, "score"], min_group_size)
         for gap in gaps

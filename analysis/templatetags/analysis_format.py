@@ -44,6 +44,16 @@ def pct(value, digits: int = 0) -> str:
 
 
 @register.filter
+def points(value) -> str:
+    """A difference of two shares 0–1 in percentage points, signed (the unit
+    is written beside it)."""
+    if _missing(value):
+        return DASH
+    text = f"{float(value) * 100:+.0f}"
+    return text.replace("-", "−")
+
+
+@register.filter
 def pvalue(value) -> str:
     if _missing(value):
         return DASH

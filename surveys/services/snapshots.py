@@ -52,9 +52,10 @@ def item_unit(item_id: int) -> str:
 
 def has_score(answered: int, n_items: int) -> bool:
     """Whether a respondent who answered `answered` of a gap's (or the whole
-    questionnaire's) `n_items` items has a score there. `analysis.queries`
-    applies the same rule in SQL."""
-    return answered >= 1
+    questionnaire's) `n_items` items has a score there: at least half of them,
+    rounded up (one item of a one-item gap). `analysis.queries` applies the
+    same rule in SQL."""
+    return answered >= 1 and 2 * answered >= n_items
 
 
 @dataclass

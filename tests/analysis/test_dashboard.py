@@ -82,13 +82,56 @@ def test_plotly_is_loaded_once_from_static_and_no_script_is_inline(
         assert "src=" in tag or 'type="application/json"' in tag
 
 
-def test_the_headline_is_in_words_and_figures(alice_client, hand_study):
+def test_the_headline_sets_both_audiences_on_the_same_side(alice_client, org_a):
+    """Staff and customers above the midpoint, each with its Wilson interval,
+    and the difference in percentage points with Newcombe's interval."""
+    from statsmodels.stats.proportion import (
+        confint_proportions_2indep,
+        proportion_confint,
+    )
+
+    study = factories.make_study(org_a, min_group_size=3)
+    items = list(study.questionnaire.items.order_by("position"))
+    for value in (6, 6, 5, 3):  # 3 of 4 staff above 4
+        submit(study, Audience.INTERNAL, {item: value for item in items})
+    for value in (5, 3, 2, 4, 2):  # 1 of 5 customers above 4 (4 is not above)
+        submit(study, Audience.CUSTOMER, {item: value for item in items})
+    html = alice_client.get(url(study)).content.decode()
+    assert re.search(r'data-testid="staff-above">75%<', html)
+    assert re.search(r'data-testid="customers-above">20%<', html)
+    low, high = proportion_confint(3, 4, method="wilson")
+    assert f"95 % CI {low:.0%}–{high:.0%}, n = 4" in html
+    low, high = proportion_confint(1, 5, method="wilson")
+    assert f"95 % CI {low:.0%}–{high:.0%}, n = 5" in html
+    low, high = confint_proportions_2indep(3, 4, 1, 5, method="newcomb")
+    words = html.split('data-testid="headline-words"')[1].split("</div>")[0]
+    assert "75% of our staff rate the service above the midpoint" in words
+    assert "20% of our customers do" in words
+    expected = f"{low * 100:+.0f} to {high * 100:+.0f}".replace("-", "−")
+    assert f"difference is +55 percentage points (95 % CI {expected})" in words
+
+
+def test_the_headline_names_the_most_over_and_underrated_gaps(alice_client, org_a):
+    study = factories.make_study(org_a, min_group_size=3)
+    items = list(study.questionnaire.items.order_by("position"))
+    staff = {"knowledge": 6, "delivery": 2}
+    customers = {"knowledge": 3, "delivery": 5}
+    for _ in range(4):
+        submit(study, Audience.INTERNAL, {i: staff.get(i.gap, 4) for i in items})
+        submit(study, Audience.CUSTOMER, {i: customers.get(i.gap, 4) for i in items})
+    html = alice_client.get(url(study)).content.decode()
+    words = html.split('data-testid="headline-words"')[1].split("</div>")[0]
+    assert "overrate the service most in <strong>Knowledge</strong> (Δ +3.00" in words
+    assert "underrate it most in <strong>Delivery</strong> (Δ −3.00" in words
+
+
+def test_without_overall_scores_the_headline_says_why(alice_client, hand_study):
+    """The hand study's respondents answered 2 of 10 items: under half, so no
+    one has an overall score (a score from one gap of five is not comparable)."""
     html = alice_client.get(url(hand_study)).content.decode()
-    # staff 6.5, 5, 7, 5 all above 4; customers 3.5, 2, 4, 3 of 5 at or below
-    assert re.search(r'data-testid="staff-above">100%<', html)
-    assert re.search(r'data-testid="customers-below">80%<', html)
-    assert "100% of our staff believe" in html
-    assert re.search(r'data-testid="overall-delta">\+2\.48<', html)
+    words = html.split('data-testid="headline-words"')[1].split("</div>")[0]
+    assert "Not enough answers for the headline yet" in words
+    assert "nan" not in words.lower()
 
 
 def test_the_gap_table_shows_the_numbers(alice_client, hand_study):

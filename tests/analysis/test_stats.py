@@ -227,13 +227,34 @@ def test_cronbach_alpha_is_undefined_for_a_one_item_gap():
 def test_headline_shares(scores):
     result = reference.headline(scores, midpoint=4, min_group_size=3)
     assert result["staff_above"] == 1.0  # 6.5, 5, 7, 5 are all above 4
-    assert result["customer_at_or_below"] == pytest.approx(4 / 5)  # 3.5, 2, 4, 3
+    assert result["customer_above"] == pytest.approx(1 / 5)  # only 4.5
+    assert result["difference"] == pytest.approx(0.8)
 
 
 def test_headline_is_suppressed_for_a_small_audience(scores):
     result = reference.headline(scores, midpoint=4, min_group_size=5)
     assert result["staff_above"] is None and result["staff_suppressed"]
-    assert result["customer_at_or_below"] == pytest.approx(0.8)
+    assert result["customer_above"] == pytest.approx(0.2)
+    assert result["difference"] is None
+
+
+@pytest.mark.parametrize(
+    ("k1", "n1", "k2", "n2"),
+    [(3, 4, 1, 5), (93, 100, 22, 100), (0, 7, 7, 7), (5, 5, 0, 12), (1, 1, 0, 1)],
+)
+def test_wilson_and_newcombe_equal_statsmodels(k1, n1, k2, n2):
+    from statsmodels.stats.proportion import (
+        confint_proportions_2indep,
+        proportion_confint,
+    )
+
+    assert stats.wilson(k1, n1) == pytest.approx(
+        proportion_confint(k1, n1, method="wilson"), abs=1e-12
+    )
+    found = stats.newcombe(k1, n1, k2, n2)
+    low, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb")
+    assert found["difference"] == pytest.approx(k1 / n1 - k2 / n2)
+    assert (found["low"], found["high"]) == pytest.approx((low, high), abs=1e-12)
 
 
 @pytest.mark.parametrize(
