@@ -116,10 +116,11 @@ def _upto(frame: pd.DataFrame, published: Published, units: pd.Series) -> pd.Ser
 
 def published_sums(
     study: Study, published: Published, cut: queries.Cut, items: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(score sums, item sums, complete item sums) of the published snapshot
-    within a cut, each unit read up to its own cutoff: a gap's scores and its
-    alpha up to the gap's, an item's answers up to the item's."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(score sums, item sums, complete item sums, all-complete item sums) of
+    the published snapshot within a cut, each unit read up to its own cutoff:
+    a gap's scores and its alpha up to the gap's, an item's answers up to the
+    item's, alpha over all items up to the overall score's."""
     scores, answers = _raw_sums(study, published, items)
     scores = _in_cut(scores, cut)
     answers = _in_cut(answers, cut)
@@ -144,12 +145,20 @@ def published_sums(
             complete["item_id"].map(gap_of).map(snapshots.gap_unit),
         )
     ]
+    complete_all = answers[answers["complete_all"] == 1]
+    complete_all = complete_all[
+        _upto(
+            complete_all,
+            published,
+            pd.Series(snapshots.OVERALL, index=complete_all.index),
+        )
+    ]
     columns = ["item_id", "audience", *sums]
-    every = every.groupby(["item_id", "audience"])[sums].sum().reset_index()[columns]
-    complete = (
-        complete.groupby(["item_id", "audience"])[sums].sum().reset_index()[columns]
-    )
-    return scores, every, complete
+
+    def per_item(frame):
+        return frame.groupby(["item_id", "audience"])[sums].sum().reset_index()[columns]
+
+    return scores, per_item(every), per_item(complete), per_item(complete_all)
 
 
 def study_results(
@@ -166,25 +175,32 @@ def study_results(
     questionnaire = study.questionnaire
     size = study.min_group_size
     items = queries.study_items(study)
-    score_sums, every, complete = published_sums(study, published, cut, items)
+    score_sums, every, complete, complete_all = published_sums(
+        study, published, cut, items
+    )
     sums = stats.ScoreSums(score_sums, names=queries.group_names(study))
-    alpha = stats.cronbach_alpha_from_sums(sums, complete, items)
+    alpha = stats.cronbach_alpha_from_sums(sums, complete, items, complete_all)
     gap_table = stats.gap_table_from_sums(
         sums, gaps=GAPS, min_group_size=size, alpha=alpha
     )
     item_table = stats.item_table(every, items, min_group_size=size)
     hide = stats.hidden_note()
-    gap_table = stats.mask_sides(
-        gap_table,
-        lambda row, audience: shown(published, cut, _unit(row["gap"]), audience),
-        note=hide,
-    )
-    item_table = stats.mask_sides(
-        item_table,
-        lambda row, audience: shown(
-            published, cut, snapshots.item_unit(row["item_id"]), audience
+    gap_table = stats.with_qvalues(
+        stats.mask_sides(
+            gap_table,
+            lambda row, audience: shown(published, cut, _unit(row["gap"]), audience),
+            note=hide,
         ),
-        note=hide,
+        include=lambda row: row["gap"] != stats.OVERALL,
+    )
+    item_table = stats.with_qvalues(
+        stats.mask_sides(
+            item_table,
+            lambda row, audience: shown(
+                published, cut, snapshots.item_unit(row["item_id"]), audience
+            ),
+            note=hide,
+        )
     )
     return {
         "sums": sums,
@@ -251,12 +267,14 @@ def _study_numbers(study: Study, cut: queries.Cut, published: Published) -> dict
             min_group_size=size,
             shown=visible(stats.CUSTOMER),
         ),
-        "segment_deltas": stats.segment_deltas_from_sums(
-            sums,
-            gaps=GAPS,
-            min_group_size=size,
-            shown=visible(stats.CUSTOMER),
-            staff_shown=lambda gap: total(gap, stats.INTERNAL),
+        "segment_deltas": stats.with_qvalues(
+            stats.segment_deltas_from_sums(
+                sums,
+                gaps=GAPS,
+                min_group_size=size,
+                shown=visible(stats.CUSTOMER),
+                staff_shown=lambda gap: total(gap, stats.INTERNAL),
+            )
         ),
         "allowed": {
             audience: [
@@ -336,7 +354,7 @@ def _cached(key: str, compute):
 
 
 def _cache_key(*parts) -> str:
-    return "gapsurvey:dashboard:v2:" + ":".join(str(part) for part in parts)
+    return "gapsurvey:dashboard:v3:" + ":".join(str(part) for part in parts)
 
 
 def dashboard_data(
@@ -383,7 +401,11 @@ def dashboard_data(
         "gap_labels": GAP_LABELS,
         "gaps": _gap_rows(gap_table, item_table, actions, study),
         "overall": _records(gap_table[gap_table["gap"] == stats.OVERALL])[0],
-        "ranking": _records(stats.rank_items(item_table).head(RANKING_SIZE)),
+        "ranking": _ranking(item_table),
+        "ranking_titles": [
+            ("over", "Where staff rate the service higher than customers"),
+            ("under", "Where customers rate it higher than staff"),
+        ],
         "headline": numbers["headline"],
         "extremes": {
             side: None if row is None else {**row, "label": GAP_LABELS[row["gap"]]}
@@ -407,6 +429,16 @@ def dashboard_data(
         "staff_rate": queries.staff_rate(study, published),
         "published": published,
         "figures": charts.to_json(figures),
+    }
+
+
+def _ranking(item_table: pd.DataFrame) -> dict:
+    """The items where staff most surely overrate, and most surely
+    underrate, the service (`stats.rank_items`), up to RANKING_SIZE each."""
+    ranked = _records(stats.rank_items(item_table))
+    return {
+        direction: [r for r in ranked if r["direction"] == direction][:RANKING_SIZE]
+        for direction in ("over", "under")
     }
 
 

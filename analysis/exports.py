@@ -48,9 +48,19 @@ GAP_HEADER = [
     "ci_low",
     "ci_high",
     "p_value",
+    "q_value",
     "hedges_g",
+    "hedges_g_low",
+    "hedges_g_high",
+    "glass_delta",
     "staff_alpha",
+    "staff_alpha_n",
+    "staff_alpha_low",
+    "staff_alpha_high",
     "customers_alpha",
+    "customers_alpha_n",
+    "customers_alpha_low",
+    "customers_alpha_high",
 ]
 ANSWER_HEADER = [
     "respondent",
@@ -98,7 +108,20 @@ def _comparison(row: dict) -> list:
         _round(row["ci_low"]),
         _round(row["ci_high"]),
         _round(row["p"], 4),
+        _round(row.get("q"), 4),
         _round(row["g"]),
+        _round(row["g_low"]),
+        _round(row["g_high"]),
+        _round(row["glass"]),
+    ]
+
+
+def _alpha(row: dict, audience: str) -> list:
+    return [
+        _round(row[f"{audience}_alpha"]),
+        row[f"{audience}_alpha_n"],
+        _round(row[f"{audience}_alpha_low"]),
+        _round(row[f"{audience}_alpha_high"]),
     ]
 
 
@@ -117,8 +140,8 @@ def gap_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[l
             *_side(row, "internal"),
             *_side(row, "customer"),
             *_comparison(row),
-            _round(row["internal_alpha"]),
-            _round(row["customer_alpha"]),
+            *_alpha(row, "internal"),
+            *_alpha(row, "customer"),
         ]
     for row in results["item_table"].to_dict("records"):
         yield [
@@ -130,8 +153,7 @@ def gap_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[l
             *_side(row, "internal"),
             *_side(row, "customer"),
             *_comparison(row),
-            None,
-            None,
+            *[None] * 8,
         ]
 
 

@@ -80,7 +80,14 @@ SCORE_SUM_COLUMNS = [
 ]
 ITEM_SUM_COLUMNS = ["item_id", "audience", "complete", "n", "total", "sumsq"]
 SEQ_SCORE_COLUMNS = ["seq", *SCORE_SUM_COLUMNS]
-SEQ_ITEM_COLUMNS = ["seq", "item_id", "audience", "group_id", *ITEM_SUM_COLUMNS[2:]]
+SEQ_ITEM_COLUMNS = [
+    "seq",
+    "item_id",
+    "audience",
+    "group_id",
+    *ITEM_SUM_COLUMNS[2:],
+    "complete_all",
+]
 
 
 # study_sums: each published respondent's totals (m = answered items, t = their
@@ -98,18 +105,20 @@ PER_RESPONSE_SQL = (
 )
 SCORE_BRANCH_SQL = (
     "SELECT %s, CAST(NULL AS BIGINT), audience, group_id, seq, {m}, COUNT(*), "
-    "SUM({t}), SUM({t} * {t}), {counts} FROM per WHERE {m} > 0 AND 2 * {m} >= %s "
+    "SUM({t}), SUM({t} * {t}), {counts}, 0 FROM per "
+    "WHERE {m} > 0 AND 2 * {m} >= %s "
     "GROUP BY audience, group_id, seq, {m}"
 )
 ITEM_BRANCH_SQL = (
     "SELECT NULL, a.item_id, r.audience, e.group_id, e.seq, "
     "CASE i.gap {complete} ELSE 0 END, "
-    "COUNT(*), SUM(a.value), SUM(a.value * a.value), 0, 0, 0 "
+    "COUNT(*), SUM(a.value), SUM(a.value * a.value), 0, 0, 0, "
+    "CASE WHEN p.m_all = %s THEN 1 ELSE 0 END "
     "FROM {answer} a JOIN {response} r ON a.response_id = r.id "
     "JOIN {entry} e ON e.response_id = r.id "
     "JOIN {item} i ON a.item_id = i.id "
     "JOIN per p ON p.response_id = a.response_id "
-    "WHERE {where} GROUP BY a.item_id, r.audience, e.group_id, e.seq, 6"
+    "WHERE {where} GROUP BY a.item_id, r.audience, e.group_id, e.seq, 6, 13"
 )
 
 
@@ -137,9 +146,11 @@ def study_sums(
       integers: score < midpoint ⟺ 2·total < (min + max)·m). A respondent's
       score is total / m, so Σ score = Σ total / m and Σ score² = Σ sumsq / m²:
       exact means and SDs follow without a row per respondent.
-    - item sums: one row per snapshot, item, audience, group and complete (1
+    - item sums: one row per snapshot, item, audience, group, complete (1
       when the respondent answered every item of the item's gap, the listwise
-      sample of Cronbach's alpha): n, total, sumsq of the answered values.
+      sample of Cronbach's alpha) and complete_all (every item of the
+      questionnaire, for alpha over all items): n, total, sumsq of the
+      answered values.
 
     Grouping by snapshot lets each unit (an item, a gap) be read up to its own
     published cutoff (`published_sums`); grouping by group lets every cut be
@@ -195,7 +206,7 @@ def study_sums(
     branches.append(
         ITEM_BRANCH_SQL.format(complete=complete, where=where, **_tables())  # noqa: S608
     )
-    branch_params += [*complete_params, *where_params]
+    branch_params += [*complete_params, len(items), *where_params]
     sql = PER_RESPONSE_SQL.format(
         columns=", ".join(per_columns), where=where, **_tables()
     ) + " UNION ALL ".join(branches)
@@ -206,7 +217,13 @@ def study_sums(
     # Sums come back as int, or Decimal on PostgreSQL (SUM of a bigint).
     score_frame = pd.DataFrame.from_records(
         [
-            (int(seq), audience, _int_or_none(group_id), gap, *(int(x) for x in rest))
+            (
+                int(seq),
+                audience,
+                _int_or_none(group_id),
+                gap,
+                *(int(x) for x in rest[:7]),
+            )
             for gap, item_id, audience, group_id, seq, *rest in rows
             if item_id is None
         ],
@@ -216,6 +233,7 @@ def study_sums(
         [
             (int(seq), int(item_id), audience, _int_or_none(group_id))
             + tuple(int(x) for x in rest[:4])
+            + (int(rest[-1]),)
             for _, item_id, audience, group_id, seq, *rest in rows
             if item_id is not None
         ],

@@ -40,6 +40,19 @@ def fewer_than(min_group_size: int) -> str:
 
 
 HIDDEN = "hidden to protect a smaller group"
+COMPARISON_KEYS = (
+    "delta",
+    "ci_low",
+    "ci_high",
+    "ci_half",
+    "p",
+    "q",
+    "df",
+    "g",
+    "g_low",
+    "g_high",
+    "glass",
+)
 
 
 def hidden_note() -> str:
@@ -66,7 +79,7 @@ def mask_sides(frame: pd.DataFrame, shown, *, note: str = HIDDEN) -> pd.DataFram
                 if f"{audience}_{key}" in row:
                     row[f"{audience}_{key}"] = None
         if row["internal_suppressed"] or row["customer_suppressed"]:
-            for key in ("delta", "ci_low", "ci_high", "ci_half", "p", "df", "g"):
+            for key in COMPARISON_KEYS:
                 if key in row:
                     row[key] = None
     return _frame(rows, list(frame.columns))
@@ -122,7 +135,8 @@ def mean_interval(n: int, mean: float | None, sd: float | None) -> tuple:
 
 
 def welch(internal: dict, customer: dict) -> dict:
-    """Δ, its Welch 95 % interval, p-value, df and Hedges' g.
+    """Δ, its Welch 95 % interval, p-value, df, Hedges' g with its 95 %
+    interval (g_low, g_high) and Glass's Δ (glass: Δ over the customers' SD).
 
     Inputs: two dicts with n, mean, sd (sample SD). Output keys: delta, ci_low,
     ci_high, ci_half, p, df, g. Δ needs a mean on both sides. The interval and
@@ -138,6 +152,9 @@ def welch(internal: dict, customer: dict) -> dict:
         "p": None,
         "df": None,
         "g": None,
+        "g_low": None,
+        "g_high": None,
+        "glass": None,
     }
     n1, m1, s1 = internal["n"], internal["mean"], internal["sd"]
     n2, m2, s2 = customer["n"], customer["mean"], customer["sd"]
@@ -162,7 +179,20 @@ def welch(internal: dict, customer: dict) -> dict:
             df=df,
         )
     out["g"] = hedges_g(internal, customer)
+    if out["g"] is not None:
+        out["g_low"], out["g_high"] = hedges_g_interval(out["g"], n1, n2)
+    if s2 > 0:
+        # Glass's Δ: standardized by the customers' SD alone, which suits
+        # Welch's test (the two SDs are not assumed equal).
+        out["glass"] = out["delta"] / s2
     return out
+
+
+def hedges_g_interval(g: float, n1: int, n2: int) -> tuple[float, float]:
+    """The 95 % interval of Hedges' g by the Hedges–Olkin large-sample
+    approximation: g ± z · √((n1 + n2) / (n1 n2) + g² / (2 (n1 + n2)))."""
+    se = math.sqrt((n1 + n2) / (n1 * n2) + g * g / (2 * (n1 + n2)))
+    return g - Z95 * se, g + Z95 * se
 
 
 def hedges_g(internal: dict, customer: dict) -> float | None:
@@ -217,12 +247,35 @@ def _gap_row(
     (None where that audience is suppressed or has none)."""
     row = {"gap": gap, **_row(sides[INTERNAL], sides[CUSTOMER], min_group_size)}
     for audience in AUDIENCES:
-        row[f"{audience}_alpha"] = None
+        found = {"alpha": None, "alpha_n": None, "alpha_low": None, "alpha_high": None}
         if alpha is not None and not sides[audience]["suppressed"]:
             match = alpha[(alpha["gap"] == gap) & (alpha["audience"] == audience)]
             if not match.empty:
-                row[f"{audience}_alpha"] = _none(match["alpha"].iloc[0])
+                value = _none(match["alpha"].iloc[0])
+                n, k = int(match["n"].iloc[0]), int(match["k"].iloc[0])
+                low, high = feldt_interval(value, n, k)
+                found = {
+                    "alpha": value,
+                    "alpha_n": n,
+                    "alpha_low": low,
+                    "alpha_high": high,
+                }
+        row.update({f"{audience}_{key}": value for key, value in found.items()})
     return row
+
+
+ALPHA_LOW = 0.7
+
+
+def feldt_interval(alpha: float | None, n: int, k: int) -> tuple:
+    """Feldt's 95 % interval of Cronbach's alpha from n respondents and k
+    items: 1 − (1 − α) · F(0.975 / 0.025; n − 1, (n − 1)(k − 1))."""
+    if alpha is None or n < 3 or k < 2:
+        return None, None
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    low = 1 - (1 - alpha) * scipy_stats.f.ppf(0.975, df1, df2)
+    high = 1 - (1 - alpha) * scipy_stats.f.ppf(0.025, df1, df2)
+    return float(low), float(high)
 
 
 def item_table(
@@ -274,13 +327,70 @@ def item_table(
     )
 
 
+def _always(*_) -> bool:
+    return True
+
+
 def rank_items(table: pd.DataFrame) -> pd.DataFrame:
-    """Items ordered by Δ, largest first; items without a Δ come last."""
+    """Items ranked by how surely they differ, in both directions.
+
+    The key is the end of Δ's 95 % interval nearest zero, in absolute value
+    (the lower end for a positive Δ, the upper for a negative one; 0 when the
+    interval holds zero), so a large Δ from a handful of people does not
+    outrank a solid one from hundreds; ties go to the larger |Δ|. Adds
+    `direction`: "over" (staff rate the service higher than customers) or
+    "under". Items without an interval come last.
+    """
     if table.empty:
-        return table
-    key = pd.to_numeric(table["delta"], errors="coerce")
-    order = key.sort_values(ascending=False, na_position="last", kind="stable").index
-    return table.loc[order].reset_index(drop=True)
+        return table.assign(direction=pd.Series(dtype=object))
+    rows = table.to_dict("records")
+    for row in rows:
+        delta, low, high = row["delta"], row["ci_low"], row["ci_high"]
+        if _number(delta) is None:
+            row["direction"], row["_key"] = None, (-1.0, 0.0)
+            continue
+        row["direction"] = "over" if delta > 0 else "under"
+        surely = 0.0
+        if _number(low) is not None and _number(high) is not None:
+            surely = low if low > 0 else -high if high < 0 else 0.0
+        row["_key"] = (surely, abs(delta))
+    rows.sort(key=lambda r: r["_key"], reverse=True)
+    for row in rows:
+        del row["_key"]
+    return _frame(rows, [*table.columns, "direction"])
+
+
+def _number(value) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def bh_qvalues(pvalues: Sequence) -> list:
+    """Benjamini–Hochberg adjusted p-values (q-values) of one table's tests,
+    in the input order; None stays None and is not counted as a test."""
+    found = [(i, float(p)) for i, p in enumerate(pvalues) if _number(p) is not None]
+    out: list = [None] * len(pvalues)
+    m = len(found)
+    running = 1.0
+    for rank, (i, p) in reversed(list(enumerate(sorted(found, key=lambda x: x[1]), 1))):
+        running = min(running, p * m / rank)
+        out[i] = min(1.0, running)
+    return out
+
+
+def with_qvalues(table: pd.DataFrame, include=_always) -> pd.DataFrame:
+    """The table with a `q` column: the p-values of its rows (those
+    `include` accepts) adjusted together."""
+    if table.empty:
+        return table.assign(q=pd.Series(dtype=object))
+    rows = table.to_dict("records")
+    chosen = [row for row in rows if include(row)]
+    for row in rows:
+        row["q"] = None
+    for row, q in zip(chosen, bh_qvalues([r.get("p") for r in chosen]), strict=True):
+        row["q"] = q
+    return _frame(rows, [*table.columns, "q"])
 
 
 def _alpha(
@@ -565,14 +675,22 @@ def gap_table_from_sums(
 
 
 def cronbach_alpha_from_sums(
-    sums: ScoreSums, complete_sums: pd.DataFrame, items: pd.DataFrame
+    sums: ScoreSums,
+    complete_sums: pd.DataFrame,
+    items: pd.DataFrame,
+    complete_all_sums: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """`cronbach_alpha` from score sums: the variance of the complete
-    respondents' totals comes from their n, Σ total and Σ total² (integers,
-    exact); the item variances from the complete item sums as there."""
+    """Cronbach's alpha per gap and audience from score sums, listwise: the
+    variance of the complete respondents' totals comes from their n, Σ total
+    and Σ total² (integers, exact); the item variances from the complete item
+    sums. With `complete_all_sums` (item sums of the respondents who answered
+    every item) also alpha over all items (gap "overall")."""
     rows = []
     per_gap = items.groupby("gap")["item_id"].apply(list).to_dict()
-    for gap, item_ids in per_gap.items():
+    groups = [(gap, ids, complete_sums) for gap, ids in per_gap.items()]
+    if complete_all_sums is not None:
+        groups.append((OVERALL, list(items["item_id"]), complete_all_sums))
+    for gap, item_ids, complete_sums in groups:
         k = len(item_ids)
         for audience in AUDIENCES:
             totals = sums.complete(gap, audience, k)
@@ -584,10 +702,6 @@ def cronbach_alpha_from_sums(
                 {"gap": gap, "audience": audience, "k": k, "n": n, "alpha": alpha}
             )
     return _frame(rows, ["gap", "audience", "k", "n", "alpha"])
-
-
-def _always(*_) -> bool:
-    return True
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | tuple[None, None]:

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from analysis import stats
-from tests import reference
+from tests import factories, reference
 
 GAPS = ["knowledge", "standards"]
 STAFF_SCORES = [6.5, 5.0, 7.0, 5.0]
@@ -400,3 +400,103 @@ def test_trend_gives_the_delta_per_study_from_sums():
     assert first["delta"] == pytest.approx(2.475)
     assert first["p"] == pytest.approx(expected.pvalue)
     assert second["delta"] is None and second["note"] == "fewer than 3"
+
+
+@pytest.mark.django_db
+def test_alpha_per_gap_and_over_all_items_equals_the_raw_formula(org_a):
+    """Listwise alpha from the SQL sums against numpy on the answer matrix,
+    with its n and Feldt's interval (F quantiles from scipy)."""
+    from scipy.stats import f as f_dist
+
+    from analysis.dashboard import study_results
+    from tests.analysis.conftest import submit
+
+    rng = np.random.default_rng(7)
+    study = factories.make_study(org_a, min_group_size=3)
+    items = list(study.questionnaire.items.order_by("position"))
+    rows = []
+    for n in range(14):
+        level = rng.integers(2, 7)
+        values = [int(min(7, max(1, level + rng.integers(-1, 2)))) for _ in items]
+        if n in (3, 8):
+            values[0] = None  # "don't know": out of the first gap's and overall alpha
+        submit(study, "internal", dict(zip(items, values, strict=True)))
+        rows.append(values)
+    table = study_results(study)["gap_table"].set_index("gap")
+
+    def alpha(columns):
+        matrix = np.array(
+            [
+                [r[c] for c in columns]
+                for r in rows
+                if all(r[c] is not None for c in columns)
+            ],
+            dtype=float,
+        )
+        n, k = matrix.shape
+        value = (
+            k
+            / (k - 1)
+            * (1 - matrix.var(axis=0, ddof=1).sum() / matrix.sum(axis=1).var(ddof=1))
+        )
+        low = 1 - (1 - value) * f_dist.ppf(0.975, n - 1, (n - 1) * (k - 1))
+        high = 1 - (1 - value) * f_dist.ppf(0.025, n - 1, (n - 1) * (k - 1))
+        return value, n, low, high
+
+    gaps = {item.gap for item in items}
+    for gap in [*gaps, "overall"]:
+        columns = [
+            i for i, item in enumerate(items) if gap == "overall" or item.gap == gap
+        ]
+        value, n, low, high = alpha(columns)
+        row = table.loc[gap]
+        assert row["internal_alpha"] == pytest.approx(value, rel=1e-9), gap
+        assert row["internal_alpha_n"] == n
+        assert (row["internal_alpha_low"], row["internal_alpha_high"]) == pytest.approx(
+            (low, high), rel=1e-9
+        )
+
+
+def test_welch_gives_hedges_g_with_its_interval_and_glass_delta():
+    staff, customers = [6, 5, 7, 4, 6, 7], [3, 2, 4, 5, 3, 2, 4]
+    internal = {"n": 6, "mean": np.mean(staff), "sd": np.std(staff, ddof=1)}
+    customer = {"n": 7, "mean": np.mean(customers), "sd": np.std(customers, ddof=1)}
+    result = stats.welch(internal, customer)
+    g, n1, n2 = result["g"], 6, 7
+    se = math.sqrt((n1 + n2) / (n1 * n2) + g * g / (2 * (n1 + n2)))
+    assert (result["g_low"], result["g_high"]) == pytest.approx(
+        (g - 1.959963984540054 * se, g + 1.959963984540054 * se)
+    )
+    assert result["glass"] == pytest.approx(
+        (np.mean(staff) - np.mean(customers)) / np.std(customers, ddof=1)
+    )
+
+
+@pytest.mark.parametrize(
+    "pvalues",
+    [[0.01, 0.04, 0.03, 0.2], [0.5], [0.001, 0.001, 0.9, None, 0.04], []],
+)
+def test_benjamini_hochberg_equals_statsmodels(pvalues):
+    from statsmodels.stats.multitest import multipletests
+
+    got = stats.bh_qvalues(pvalues)
+    present = [p for p in pvalues if p is not None]
+    if present:
+        expected = iter(multipletests(present, method="fdr_bh")[1])
+        for p, q in zip(pvalues, got, strict=True):
+            assert q is None if p is None else q == pytest.approx(next(expected))
+    assert len(got) == len(pvalues)
+
+
+def test_the_ranking_puts_a_solid_gap_above_a_large_uncertain_one_both_ways():
+    table = pd.DataFrame(
+        [
+            {"item_id": 1, "delta": 2.5, "ci_low": -0.5, "ci_high": 5.5},  # 6 people
+            {"item_id": 2, "delta": 0.8, "ci_low": 0.6, "ci_high": 1.0},  # 600
+            {"item_id": 3, "delta": -2.0, "ci_low": -2.6, "ci_high": -1.4},
+            {"item_id": 4, "delta": None, "ci_low": None, "ci_high": None},
+        ]
+    )
+    ranked = stats.rank_items(table)
+    assert list(ranked["item_id"]) == [3, 2, 1, 4]
+    assert list(ranked["direction"]) == ["under", "over", "over", None]
