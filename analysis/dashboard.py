@@ -155,10 +155,17 @@ def published_sums(
     ]
     columns = ["item_id", "audience", *sums]
 
-    def per_item(frame):
-        return frame.groupby(["item_id", "audience"])[sums].sum().reset_index()[columns]
+    def per_item(frame, extra=()):
+        found = frame.groupby(["item_id", "audience"])[[*sums, *extra]].sum()
+        return found.reset_index()[[*columns, *extra]]
 
-    return scores, per_item(every), per_item(complete), per_item(complete_all)
+    categories = ["disappointed", "neutral", "delighted"]
+    return (
+        scores,
+        per_item(every, categories),
+        per_item(complete),
+        per_item(complete_all),
+    )
 
 
 def study_results(
@@ -205,6 +212,7 @@ def study_results(
     return {
         "sums": sums,
         "items": items,
+        "answers": every,
         "gap_table": gap_table,
         "item_table": item_table,
         "midpoint": questionnaire.scale_midpoint,
@@ -250,8 +258,12 @@ def _study_numbers(study: Study, cut: queries.Cut, published: Published) -> dict
         "gap_table": results["gap_table"],
         "item_table": results["item_table"],
         "headline": stats.headline_from_sums(sums, min_group_size=size, shown=total),
-        "distribution": stats.distribution_from_sums(
-            sums, gaps=GAPS, min_group_size=size, shown=total
+        "distribution": stats.distribution_from_answers(
+            results["answers"],
+            results["items"],
+            gaps=GAPS,
+            min_group_size=size,
+            shown=total,
         ),
         "departments": stats.group_matrix_from_sums(
             sums,

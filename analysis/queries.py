@@ -86,6 +86,9 @@ SEQ_ITEM_COLUMNS = [
     "audience",
     "group_id",
     *ITEM_SUM_COLUMNS[2:],
+    "disappointed",
+    "neutral",
+    "delighted",
     "complete_all",
 ]
 
@@ -112,7 +115,7 @@ SCORE_BRANCH_SQL = (
 ITEM_BRANCH_SQL = (
     "SELECT NULL, a.item_id, r.audience, e.group_id, e.seq, "
     "CASE i.gap {complete} ELSE 0 END, "
-    "COUNT(*), SUM(a.value), SUM(a.value * a.value), 0, 0, 0, "
+    "COUNT(*), SUM(a.value), SUM(a.value * a.value), {answer_counts}, "
     "CASE WHEN p.m_all = %s THEN 1 ELSE 0 END "
     "FROM {answer} a JOIN {response} r ON a.response_id = r.id "
     "JOIN {entry} e ON e.response_id = r.id "
@@ -150,7 +153,8 @@ def study_sums(
       when the respondent answered every item of the item's gap, the listwise
       sample of Cronbach's alpha) and complete_all (every item of the
       questionnaire, for alpha over all items): n, total, sumsq of the
-      answered values.
+      answered values, and how many answers fall in each distribution
+      category (disappointed, neutral, delighted).
 
     Grouping by snapshot lets each unit (an item, a gap) be read up to its own
     published cutoff (`published_sums`); grouping by group lets every cut be
@@ -203,10 +207,17 @@ def study_sums(
         for j in range(len(gaps))
     )
     complete_params = [x for gap in gaps for x in (gap, int(sizes[gap]))]
+    # The four categories of each answer (distribution on item answers).
+    answer_counts, answer_params = categories("a.value", "1")
     branches.append(
-        ITEM_BRANCH_SQL.format(complete=complete, where=where, **_tables())  # noqa: S608
+        ITEM_BRANCH_SQL.format(  # noqa: S608
+            complete=complete,
+            answer_counts=answer_counts,
+            where=where,
+            **_tables(),
+        )
     )
-    branch_params += [*complete_params, len(items), *where_params]
+    branch_params += [*complete_params, *answer_params, len(items), *where_params]
     sql = PER_RESPONSE_SQL.format(
         columns=", ".join(per_columns), where=where, **_tables()
     ) + " UNION ALL ".join(branches)
@@ -232,8 +243,7 @@ def study_sums(
     item_frame = pd.DataFrame.from_records(
         [
             (int(seq), int(item_id), audience, _int_or_none(group_id))
-            + tuple(int(x) for x in rest[:4])
-            + (int(rest[-1]),)
+            + tuple(int(x) for x in rest[:8])
             for _, item_id, audience, group_id, seq, *rest in rows
             if item_id is not None
         ],

@@ -803,17 +803,41 @@ def extreme_gaps(gap_table: pd.DataFrame) -> dict:
     }
 
 
-def distribution_from_sums(
-    sums: ScoreSums, *, gaps: Sequence[str], min_group_size: int, shown=_always
+def distribution_from_answers(
+    answers: pd.DataFrame,
+    items: pd.DataFrame,
+    *,
+    gaps: Sequence[str],
+    min_group_size: int,
+    shown=_always,
 ) -> pd.DataFrame:
-    """`distribution` from the category counts (same columns and shares);
-    `shown(gap, audience)` False suppresses a cell."""
+    """The four categories on item answers (a stacked Likert per gap and
+    audience, and over all items): each answer is disappointed (below the
+    midpoint), neutral (the midpoint), satisfied or delighted (the top box;
+    the top two on scales of 7 or more points).
+
+    In: item sums with category counts (item_id, audience, n, disappointed,
+    neutral, delighted) and the items (item_id, gap). Out: gap, audience, n
+    (answers), suppressed, note, and the four shares 0–1 (None when
+    suppressed: fewer than the minimum size of answers, or the gap not shown
+    for that audience, `shown(gap, audience)`).
+    """
+    gap_of = dict(zip(items["item_id"], items["gap"], strict=True))
+    counts: dict = {}
+    for row in answers.itertuples(index=False):
+        for gap in (gap_of.get(row.item_id), OVERALL):
+            cell = counts.setdefault((gap, row.audience), [0, 0, 0, 0])
+            cell[0] += int(row.n)
+            cell[1] += int(row.disappointed)
+            cell[2] += int(row.neutral)
+            cell[3] += int(row.delighted)
     rows = []
     for gap in [*gaps, OVERALL]:
         for audience in AUDIENCES:
-            n, low, middle, top = sums.counts.get((gap, audience), [0] * 4)
-            suppressed = n < min_group_size or not shown(gap, audience)
-            counts = {
+            n, low, middle, top = counts.get((gap, audience), [0] * 4)
+            small = n < min_group_size
+            suppressed = small or not shown(gap, audience)
+            shares = {
                 "disappointed": low,
                 "neutral": middle,
                 "satisfied": n - low - middle - top,
@@ -824,10 +848,12 @@ def distribution_from_sums(
                 "audience": audience,
                 "n": n,
                 "suppressed": suppressed,
-                "note": fewer_than(min_group_size) if suppressed else "",
+                "note": (fewer_than(min_group_size) if small else HIDDEN)
+                if suppressed
+                else "",
             }
             for category in CATEGORIES:
-                row[category] = None if suppressed else counts[category] / n
+                row[category] = None if suppressed else shares[category] / n
             rows.append(row)
     return _frame(rows)
 

@@ -534,3 +534,44 @@ def segment_deltas(
             customer = _side(cells.get((group, gap), empty), min_group_size)
             rows.append(_segment_delta(group, gap, internal, customer, min_group_size))
     return _frame(rows, SEGMENT_DELTA_COLUMNS)
+
+
+def answer_distribution(
+    study: Study, cut: Cut = ALL, *, gaps: Sequence[str], min_group_size: int
+) -> pd.DataFrame:
+    """The four categories counted answer by answer from every submitted
+    response: below the midpoint, at it, the top box (two on 7+ points)."""
+    questionnaire = study.questionnaire
+    low_high = questionnaire.scale_min + questionnaire.scale_max
+    top = delighted_from(questionnaire.scale_min, questionnaire.scale_max)
+    counts: dict = {}
+    for audience, gap, value in _answers(study, cut).values_list(
+        "response__audience", "item__gap", "value"
+    ):
+        for key in ((gap, audience), (OVERALL, audience)):
+            cell = counts.setdefault(key, dict.fromkeys(CATEGORIES, 0))
+            if 2 * value < low_high:
+                cell["disappointed"] += 1
+            elif 2 * value == low_high:
+                cell["neutral"] += 1
+            elif value >= top:
+                cell["delighted"] += 1
+            else:
+                cell["satisfied"] += 1
+    rows = []
+    for gap in [*gaps, OVERALL]:
+        for audience in AUDIENCES:
+            cell = counts.get((gap, audience), dict.fromkeys(CATEGORIES, 0))
+            n = sum(cell.values())
+            suppressed = n < min_group_size
+            row = {
+                "gap": gap,
+                "audience": audience,
+                "n": n,
+                "suppressed": suppressed,
+                "note": fewer_than(min_group_size) if suppressed else "",
+            }
+            for category in CATEGORIES:
+                row[category] = None if suppressed else cell[category] / n
+            rows.append(row)
+    return _frame(rows)

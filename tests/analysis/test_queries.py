@@ -315,8 +315,8 @@ def test_the_numbers_from_sql_sums_equal_those_from_respondent_scores(org_a, cut
         "gap_table": reference.gap_table(
             scores, gaps=GAPS, min_group_size=size, alpha=alpha
         ),
-        "distribution": reference.distribution(
-            scores, gaps=GAPS, scale_min=1, scale_max=7, min_group_size=size
+        "distribution": reference.answer_distribution(
+            study, cut, gaps=GAPS, min_group_size=size
         ),
         "departments": reference.group_matrix(
             scores, audience="internal", gaps=GAPS, min_group_size=size
