@@ -226,6 +226,15 @@ def _suppressed_side(summary: dict, min_group_size: int) -> dict:
     return summary
 
 
+NOT_ENOUGH = "not enough answers"
+
+
+def _small_note(n: int, min_group_size: int) -> str:
+    """Why a side shows no number: no one with a score (or only "don't
+    know"), or a group below the minimum size."""
+    return NOT_ENOUGH if n == 0 else fewer_than(min_group_size)
+
+
 def _row(internal: dict, customer: dict, min_group_size: int) -> dict:
     row = {}
     for prefix, side in (("internal", internal), ("customer", customer)):
@@ -235,7 +244,9 @@ def _row(internal: dict, customer: dict, min_group_size: int) -> dict:
         row[f"{prefix}_low"] = side["low"]
         row[f"{prefix}_high"] = side["high"]
         row[f"{prefix}_suppressed"] = side["suppressed"]
-        row[f"{prefix}_note"] = fewer_than(min_group_size) if side["suppressed"] else ""
+        row[f"{prefix}_note"] = (
+            _small_note(side["n"], min_group_size) if side["suppressed"] else ""
+        )
     row.update(welch(internal, customer))
     return row
 
@@ -305,13 +316,7 @@ def item_table(
                 summary = describe_sums(
                     int(first.n), int(first.total), int(first.sumsq)
                 )
-            summary["suppressed"] = summary["n"] < min_group_size
-            if summary["suppressed"]:
-                summary.update(mean=None, sd=None)
-            summary["low"], summary["high"] = mean_interval(
-                summary["n"], summary["mean"], summary["sd"]
-            )
-            sides[audience] = summary
+            sides[audience] = _suppressed_side(summary, min_group_size)
         rows.append(
             {
                 "item_id": item.item_id,

@@ -53,7 +53,7 @@ def test_paired_bars_have_one_trace_per_audience(gap_table):
 def test_suppressed_bars_are_empty_and_say_so(gap_table):
     fig = charts.paired_bars(gap_table, labels=LABELS, scale=(1, 7))
     assert fig["data"][0]["y"][1] is None
-    assert "fewer than 3" in fig["data"][0]["hovertext"][1]
+    assert "not enough answers" in fig["data"][0]["hovertext"][1]
 
 
 def test_delta_bars_carry_the_interval_as_error_bars(gap_table):

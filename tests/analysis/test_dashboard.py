@@ -353,3 +353,28 @@ def test_the_cache_can_be_turned_off(alice_client, hand_study, settings):
         alice_client.get(url(hand_study))
     assert any("surveys_answer" in q["sql"] for q in second.captured_queries)
     assert not any("gapsurvey_cache" in q["sql"] for q in second.captured_queries)
+
+
+def test_thin_data_says_not_enough_answers_never_nan_or_none(alice_client, org_a):
+    """Everyone under the half-of-items rule in a gap, an item answered only
+    "don't know", no spread at all: plain words, never NaN, None or an error."""
+    study = factories.make_study(org_a, min_group_size=3)
+    items = list(study.questionnaire.items.order_by("position"))
+    knowledge = [i for i in items if i.gap == "knowledge"]
+    rest = [i for i in items if i.gap != "knowledge"]
+    for _ in range(4):
+        # knowledge: one "don't know" of two items is half — but the first
+        # item is only ever "don't know"; the rest: every answer 4 (no spread).
+        values = {knowledge[0]: None, knowledge[1]: 4, **{i: 4 for i in rest}}
+        submit(study, Audience.INTERNAL, values)
+        submit(study, Audience.CUSTOMER, values)
+    response = alice_client.get(url(study))
+    assert response.status_code == 200
+    html = response.content.decode()
+    table = html.split('class="table table-sm align-middle gap-table"')[1].split(
+        "</table>"
+    )[0]
+    assert "not enough answers" in table  # the item answered only "don't know"
+    assert "not enough answers to test" in table  # no spread: no interval
+    for bad in ("nan", "None", "NaN", "inf"):
+        assert f">{bad}<" not in table and f" {bad} " not in table

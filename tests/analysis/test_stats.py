@@ -103,7 +103,7 @@ def test_a_gap_without_answers_has_no_numbers(scores):
     standards = table[table["gap"] == "standards"].iloc[0]
     assert standards["internal_n"] == 0
     assert standards["delta"] is None or pd.isna(standards["delta"])
-    assert standards["internal_note"] == "fewer than 3"
+    assert standards["internal_note"] == "not enough answers"
 
 
 def test_an_audience_with_no_responses_has_no_delta(scores):
