@@ -500,3 +500,27 @@ def test_the_ranking_puts_a_solid_gap_above_a_large_uncertain_one_both_ways():
     ranked = stats.rank_items(table)
     assert list(ranked["item_id"]) == [3, 2, 1, 4]
     assert list(ranked["direction"]) == ["under", "over", "over", None]
+
+
+@pytest.mark.django_db
+def test_a_gap_score_needs_half_of_the_gaps_items(org_a):
+    """Four items per gap: a respondent who answered one (three "don't
+    know") has no knowledge score — under the old rule their 7 would have
+    pulled the mean up from 3.00 to 3.80 — while two of four counts."""
+    from analysis.dashboard import study_results
+    from tests.analysis.conftest import submit
+
+    questionnaire = factories.make_questionnaire(items_per_gap=4)
+    study = factories.make_study(org_a, questionnaire=questionnaire, min_group_size=3)
+    knowledge = list(questionnaire.items.filter(gap="knowledge").order_by("position"))
+    for _ in range(4):
+        submit(study, "customer", {item: 3 for item in knowledge})
+    submit(study, "customer", {knowledge[0]: 7, **{i: None for i in knowledge[1:]}})
+    row = study_results(study)["gap_table"].set_index("gap").loc["knowledge"]
+    assert (row["customer_n"], row["customer_mean"]) == (4, pytest.approx(3.0))
+    submit(study, "customer", {knowledge[0]: 7, knowledge[1]: 7})  # two of four
+    for _ in range(2):
+        submit(study, "customer", {item: 3 for item in knowledge})
+    row = study_results(study)["gap_table"].set_index("gap").loc["knowledge"]
+    assert row["customer_n"] == 7
+    assert row["customer_mean"] == pytest.approx((6 * 3 + 7) / 7)
