@@ -2,7 +2,7 @@
 
 from django import forms
 
-from analysis.queries import ALL, Cut
+from analysis.cuts import ALL, Cut
 
 
 class DashboardFilterForm(forms.Form):

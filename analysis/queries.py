@@ -17,7 +17,6 @@ with all customers, or all staff with one segment.
 """
 
 import random
-from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -25,6 +24,7 @@ from django.db import connection
 from django.db.models import Q
 
 from analysis import stats
+from analysis.cuts import ALL, Cut  # noqa: F401 — re-exported
 from surveys.models import (
     Action,
     Answer,
@@ -43,17 +43,6 @@ from surveys.services.snapshots import Published
 
 NO_DEPARTMENT = "No department"
 NO_SEGMENT = "No segment"
-
-
-@dataclass(frozen=True)
-class Cut:
-    """The dashboard filter: staff of one department, customers of one segment."""
-
-    department_id: int | None = None
-    segment_id: int | None = None
-
-
-ALL = Cut()
 
 
 def _tables() -> dict:

@@ -1,12 +1,15 @@
-"""The dashboard and the exports: access check, filter, one call, render."""
+"""The dashboard and the exports: access check, filter, one call, render.
+
+pandas, scipy and plotly are imported by the views that use them, not when
+the URLconf loads: a web worker's first customer submit does not pay for the
+analysis stack.
+"""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from analysis import exports, queries
-from analysis.dashboard import cut_problem, dashboard_data
 from analysis.forms import DashboardFilterForm
 from surveys.access import study_for_manager
 from surveys.audit import audit_record
@@ -39,6 +42,8 @@ def _refusal(text: str) -> HttpResponse:
 
 
 def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
+    from analysis import queries
+
     departments, segments = queries.organization_groups(study)
     return DashboardFilterForm(
         request.GET or None, departments=departments, segments=segments
@@ -48,6 +53,9 @@ def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
 @login_required
 @require_GET
 def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
+    from analysis import queries
+    from analysis.dashboard import cut_problem, dashboard_data
+
     study = study_for_manager(request, study_id)
     form = _filter_form(request, study)
     try:
@@ -74,6 +82,9 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResponse:
+    from analysis import exports
+    from analysis.dashboard import cut_problem
+
     study = study_for_manager(request, study_id)
     if kind not in exports.KINDS or fmt not in exports.FORMATS:
         raise Http404("No such export.")

@@ -124,7 +124,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'gapsurvey.sqlite3'}"),
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
-        conn_health_checks=True,
+        # A `SELECT 1` before each request's first query, only worth it with
+        # persistent connections through something that drops them.
+        conn_health_checks=envbool("DATABASE_CONN_HEALTH_CHECKS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -26,8 +26,6 @@ back new cells.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
 Group = int | None
 Cell = tuple[Group, int]  # (group, seq)
 Cells = Mapping[Cell, int]  # respondents per cell
@@ -148,6 +146,8 @@ def disclosures(
     tested against the span of the released sets. (Beyond `limit` unions the
     rest are reported as given away: refusing is the safe side.)
     """
+    import numpy as np  # here, not at import: the URLconf loads this module
+
     cells = {cell: n for cell, n in cells.items() if n > 0}
     releases = list(releases)
     columns = sorted(cells, key=lambda c: (_key(c[0]), c[1]))
