@@ -157,31 +157,54 @@ def gap_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[l
         ]
 
 
+class Safe(list):
+    """A row whose cells are already safe for a spreadsheet (see
+    `neutralize`): written as it is."""
+
+
 def answer_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[list]:
     """The header, then one row per answer of the respondents in the groups
     the snapshot shows; value empty for "don't know" and for answers the
-    snapshot does not show yet."""
+    snapshot does not show yet.
+
+    Rows come as `Safe`: the only text in them (audience, group and gap
+    names) repeats, so it is neutralized once per name, not once per cell.
+    """
     allowed = study_numbers(study, cut, published)["allowed"]
+    shown: dict = {}
 
     def answer_shown(item_id, audience, group_id, seq) -> bool:
-        unit = snapshots.item_unit(item_id)
-        release = published.release(unit, audience)
-        return seq <= release.cutoff and group_id in release.visible
+        key = (item_id, audience, group_id, seq)
+        if key not in shown:
+            release = published.release(snapshots.item_unit(item_id), audience)
+            shown[key] = seq <= release.cutoff and group_id in release.visible
+        return shown[key]
+
+    texts: dict = {}
+
+    def safe(value):
+        if value is None:
+            return None
+        if value not in texts:
+            texts[value] = neutralize(GAP_LABELS.get(value, value))
+        return texts[value]
 
     yield ANSWER_HEADER
-    for row in queries.anonymized_answers(
+    for (
+        number,
+        audience,
+        department,
+        segment,
+        position,
+        gap,
+        value,
+    ) in queries.anonymized_answers(
         study, published, cut, allowed=allowed, shown=answer_shown
     ):
-        number, audience, department, segment, position, gap, value = row
-        yield [
-            number,
-            audience,
-            department,
-            segment,
-            position,
-            GAP_LABELS.get(gap, gap),
-            value,
-        ]
+        yield Safe(
+            (number, safe(audience), safe(department), safe(segment), position)
+            + (safe(gap), value)
+        )
 
 
 # Streamed in blocks of about this many characters: one chunk per line made
@@ -194,7 +217,7 @@ def _csv_blocks(rows: Iterable[list]) -> Iterator[str]:
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # so spreadsheets read UTF-8
     for row in rows:
-        writer.writerow([neutralize(cell) for cell in row])
+        writer.writerow(row if isinstance(row, Safe) else map(neutralize, row))
         if buffer.tell() >= BLOCK:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -210,7 +233,7 @@ def _xlsx_file(rows: Iterable[list], title: str):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
     for row in rows:
-        sheet.append([neutralize(cell) for cell in row])
+        sheet.append(row if isinstance(row, Safe) else [neutralize(c) for c in row])
     handle = tempfile.TemporaryFile()  # noqa: SIM115 — FileResponse closes it
     workbook.save(handle)
     handle.seek(0)

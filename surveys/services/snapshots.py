@@ -68,14 +68,18 @@ class Published:
     waiting: int
     releases: dict = field(default_factory=dict)
     _cells: list | None = field(default=None, repr=False)
+    _parsed: dict = field(default_factory=dict, repr=False)
 
     @property
     def seq(self) -> int:
         return self.snapshot.seq if self.snapshot else 0
 
     def release(self, unit: str, audience: str) -> Release:
-        data = self.releases.get(unit, {}).get(audience)
-        return Release.from_json(data) if data else NOTHING
+        key = (unit, audience)
+        if key not in self._parsed:
+            data = self.releases.get(unit, {}).get(audience)
+            self._parsed[key] = Release.from_json(data) if data else NOTHING
+        return self._parsed[key]
 
     def shown(self, unit: str, audience: str, group=...) -> bool:
         """Whether the unit may be shown for the audience's total (group

@@ -104,8 +104,11 @@ def _wait_for_charts(page) -> None:
 
 
 def _gap_row_cells(page, gap: str) -> list[str]:
+    """Staff, customer and Δ cells of a gap's row (Δ without its "*" mark of
+    q < 0.05)."""
     row = page.locator(f"tr#gap-{gap}")
-    return [text.strip() for text in row.locator("td").all_inner_texts()[:3]]
+    cells = [text.strip() for text in row.locator("td").all_inner_texts()[:3]]
+    return [*cells[:2], cells[2].rstrip("*")]
 
 
 def _download_csv(page, link_name: str) -> list[dict]:
