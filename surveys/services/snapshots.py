@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from surveys.disclosure import (
     NOTHING,
@@ -127,28 +127,45 @@ def _group_of(audience: str, department_id, segment_id):
     return department_id if audience == Audience.INTERNAL else segment_id
 
 
-def _cells_of(study: Study, responses: list[tuple]) -> dict:
-    """{unit: {audience: {group: respondents}}} of some responses.
-
-    `responses` rows: (id, audience, group). One query for their answers.
-    """
+def _cells_of(study: Study, responses) -> dict:
+    """{unit: {audience: {group: respondents}}} of the responses of a
+    queryset, counted in the database: answers per item grouped by audience
+    and group, and answered items per response and gap (to apply the
+    half-of-items rule). No list of ids is sent, however many respond."""
     items, gaps = _units(study)
     sizes = {gap: sum(1 for _, g in items if g == gap) for gap in gaps}
-    info = {pk: (audience, group) for pk, audience, group in responses}
-    per: dict[int, dict] = {pk: {} for pk in info}
-    answered = Answer.objects.filter(
-        response_id__in=list(info), value__isnull=False
-    ).values_list("response_id", "item_id", "item__gap")
     cells: dict = {}
 
-    def add(unit, audience, group):
+    def add(unit, audience, group, n=1):
         by_group = cells.setdefault(unit, {}).setdefault(audience, {})
-        by_group[group] = by_group.get(group, 0) + 1
+        by_group[group] = by_group.get(group, 0) + n
 
-    for response_id, item_id, gap in answered.iterator(chunk_size=5000):
-        audience, group = info[response_id]
-        add(item_unit(item_id), audience, group)
-        per[response_id][gap] = per[response_id].get(gap, 0) + 1
+    info = {
+        pk: (audience, _group_of(audience, dept, seg))
+        for pk, audience, dept, seg in responses.values_list(
+            "id", "audience", "department_id", "segment_id"
+        )
+    }
+    answered = Answer.objects.filter(response__in=responses, value__isnull=False)
+    for audience, dept, seg, item_id, n in (
+        answered.values_list(
+            "response__audience",
+            "response__department_id",
+            "response__segment_id",
+            "item_id",
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        add(item_unit(item_id), audience, _group_of(audience, dept, seg), n)
+    per: dict[int, dict] = {pk: {} for pk in info}
+    for response_id, gap, n in (
+        answered.values_list("response_id", "item__gap")
+        .annotate(n=Count("id"))
+        .order_by()
+        .iterator(chunk_size=10000)
+    ):
+        per[response_id][gap] = n
     for pk, (audience, group) in info.items():
         add(RESPONDENTS, audience, group)
         counts = per[pk]
@@ -158,6 +175,23 @@ def _cells_of(study: Study, responses: list[tuple]) -> dict:
             if has_score(counts.get(gap, 0), sizes[gap]):
                 add(gap_unit(gap), audience, group)
     return cells
+
+
+def _in_groups(responses, accepted: dict[str, frozenset]):
+    """The responses whose (audience, group) a snapshot takes in."""
+    found = Q(pk__in=[])
+    for audience, column in (
+        (Audience.INTERNAL, "department"),
+        (Audience.CUSTOMER, "segment"),
+    ):
+        groups = accepted.get(audience, frozenset())
+        if not groups:
+            continue
+        q = Q(**{f"{column}_id__in": [g for g in groups if g is not None]})
+        if None in groups:
+            q |= Q(**{f"{column}_id__isnull": True})
+        found |= Q(audience=audience) & q
+    return responses.filter(found)
 
 
 def _history(snapshots: list[Snapshot], unit: str, audience: str):
@@ -182,8 +216,25 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
     last = snapshots[-1] if snapshots else None
     if last is not None and last.final:
         return None
-    pending = list(
-        _pending(study).values_list(
+    waiting = _pending(study)
+    pending_count = waiting.count()
+    if not pending_count and not final:
+        return None
+    seq = (last.seq if last else 0) + 1
+    size = study.min_group_size
+    candidate = _cells_of(study, waiting)
+    accepted: dict[str, frozenset] = {}
+    releases: dict = {}
+    for audience in AUDIENCES:
+        cells, history = _history(snapshots, RESPONDENTS, audience)
+        arrivals = candidate.get(RESPONDENTS, {}).get(audience, {})
+        release, groups = plan_release(cells, history, seq, size, pending=arrivals)
+        accepted[audience] = groups
+        if release is not None and groups:
+            releases.setdefault(RESPONDENTS, {})[audience] = release.to_json()
+    taken_responses = _in_groups(waiting, accepted)
+    taken = list(
+        taken_responses.values_list(
             "id",
             "audience",
             "department_id",
@@ -192,29 +243,28 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
             "segment__name",
         )
     )
-    if not pending and not final:
-        return None
-    seq = (last.seq if last else 0) + 1
-    size = study.min_group_size
-    rows = [
-        (pk, audience, _group_of(audience, dept, seg))
-        for pk, audience, dept, seg, _, _ in pending
-    ]
-    candidate = _cells_of(study, rows)
-    accepted: dict[str, frozenset] = {}
-    releases: dict = {}
-    for audience in AUDIENCES:
-        cells, history = _history(snapshots, RESPONDENTS, audience)
-        waiting = candidate.get(RESPONDENTS, {}).get(audience, {})
-        release, groups = plan_release(cells, history, seq, size, pending=waiting)
-        accepted[audience] = groups
-        if release is not None and groups:
-            releases.setdefault(RESPONDENTS, {})[audience] = release.to_json()
-    taken = [row for row in pending if _taken(row, accepted)]
     if not taken and not final:
         return None
+    # The entries first: the snapshot's cells are then counted on exactly the
+    # responses it took in, whatever arrives meanwhile.
+    SnapshotEntry.objects.bulk_create(
+        (
+            SnapshotEntry(
+                response_id=pk,
+                study=study,
+                seq=seq,
+                audience=audience,
+                group_id=_group_of(audience, dept, seg),
+                group_name=(dept_name if audience == Audience.INTERNAL else seg_name)
+                or "",
+            )
+            for pk, audience, dept, seg, dept_name, seg_name in taken
+        ),
+        batch_size=2000,
+    )
     new_cells = _cells_of(
-        study, [(pk, aud, _group_of(aud, d, s)) for pk, aud, d, s, _, _ in taken]
+        study,
+        Response.objects.filter(snapshot_entry__study=study, snapshot_entry__seq=seq),
     )
     items, gaps = _units(study)
     units = [OVERALL, *map(gap_unit, gaps), *(item_unit(pk) for pk, _ in items)]
@@ -234,7 +284,7 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
         study=study,
         seq=seq,
         final=final,
-        left_out=len(pending) - len(taken) if final else 0,
+        left_out=pending_count - len(taken) if final else 0,
         seed=secrets.token_hex(16),
         state={
             "cells": {
@@ -247,23 +297,7 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
             "releases": releases,
         },
     )
-    SnapshotEntry.objects.bulk_create(
-        SnapshotEntry(
-            response_id=pk,
-            study=study,
-            seq=seq,
-            audience=audience,
-            group_id=_group_of(audience, dept, seg),
-            group_name=(dept_name if audience == Audience.INTERNAL else seg_name) or "",
-        )
-        for pk, audience, dept, seg, dept_name, seg_name in taken
-    )
     return snapshot
-
-
-def _taken(row: tuple, accepted: dict[str, frozenset]) -> bool:
-    pk, audience, dept, seg, _, _ = row
-    return _group_of(audience, dept, seg) in accepted.get(audience, frozenset())
 
 
 @transaction.atomic

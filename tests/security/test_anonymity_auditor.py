@@ -129,13 +129,26 @@ class AnonymityMachine(RuleBasedStateMachine):
                     )
 
     def people(self) -> dict:
-        """Published respondents: id → (audience, frozen group, seq, units)."""
+        """Published respondents: id → (audience, frozen group, seq, units).
+        A gap's (or the overall) score counts from half of its items on."""
+        sizes: dict = {}
+        for gap in self.study.questionnaire.items.values_list("gap", flat=True):
+            sizes[gap] = sizes.get(gap, 0) + 1
         answered: dict[int, set] = {}
+        per_gap: dict[int, dict] = {}
         for response_id, item_id, gap in Answer.objects.filter(
             response__study=self.study, value__isnull=False
         ).values_list("response_id", "item_id", "item__gap"):
             units = answered.setdefault(response_id, {RESPONDENTS})
-            units |= {item_unit(item_id), gap_unit(gap), OVERALL}
+            units.add(item_unit(item_id))
+            counts = per_gap.setdefault(response_id, {})
+            counts[gap] = counts.get(gap, 0) + 1
+        for response_id, counts in per_gap.items():
+            for gap, m in counts.items():
+                if 2 * m >= sizes[gap]:
+                    answered[response_id].add(gap_unit(gap))
+            if 2 * sum(counts.values()) >= sum(sizes.values()):
+                answered[response_id].add(OVERALL)
         return {
             pk: (audience, group, seq, answered.get(pk, set()) | {RESPONDENTS})
             for pk, audience, group, seq in SnapshotEntry.objects.filter(
