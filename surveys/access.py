@@ -9,9 +9,10 @@ answers 403 to staff, so they learn why.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from surveys.models import (
     Action,
@@ -30,8 +31,9 @@ SESSION_KEY = "active_organization_id"
 def active_membership(request: HttpRequest) -> Membership | None:
     """The membership of the organization the person is working in, if any.
 
-    The choice is kept in the session; it falls back to the person's first
-    membership when none was chosen or the chosen one is gone.
+    The choice is kept in the session; without one (a new login, or the chosen
+    membership is gone) it is the organization the person chose last, else the
+    one they joined first: never one that someone else has just added them to.
     """
     if not request.user.is_authenticated:
         return None
@@ -46,7 +48,9 @@ def active_membership(request: HttpRequest) -> Membership | None:
     if chosen is not None:
         membership = memberships.filter(organization_id=chosen).first()
     if membership is None:
-        membership = memberships.order_by("organization__name", "id").first()
+        membership = memberships.order_by(
+            F("last_chosen_at").desc(nulls_last=True), "created_at", "id"
+        ).first()
     request._active_membership = membership
     return membership
 
@@ -57,6 +61,8 @@ def membership_activate(request: HttpRequest, organization_id: int) -> Membershi
         Membership, user=request.user, organization_id=organization_id
     )
     request.session[SESSION_KEY] = membership.organization_id
+    membership.last_chosen_at = timezone.now()
+    membership.save(update_fields=["last_chosen_at"])
     request._active_membership = membership
     return membership
 

@@ -10,6 +10,7 @@ from surveys.models import (
     Invitation,
     Item,
     Membership,
+    MembershipInvite,
     Organization,
     Questionnaire,
     Response,
@@ -63,6 +64,14 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__username", "organization__name"]
     autocomplete_fields = ["user"]
     list_select_related = ["user", "organization", "department"]
+
+
+@admin.register(MembershipInvite)
+class MembershipInviteAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    search_fields = ["user__email", "organization__name"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user", "organization"]
 
 
 @admin.register(Contact)

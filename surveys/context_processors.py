@@ -13,6 +13,7 @@ def workspace(request: HttpRequest) -> dict:
         "active_membership": membership,
         "active_organization": membership.organization if membership else None,
         "is_manager": bool(membership and membership.is_manager),
+        "pending_invites": user.membership_invites.count(),
         "other_memberships": [
             m
             for m in user.memberships.select_related("organization")

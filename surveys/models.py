@@ -124,6 +124,10 @@ class Membership(models.Model):
         related_name="memberships",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # When the person last chose this organization (switched to it, or accepted
+    # its invitation): their default is the one chosen last, so being added
+    # somewhere by someone else never moves them.
+    last_chosen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["organization__name", "user__email"]
@@ -142,6 +146,54 @@ class Membership(models.Model):
     @property
     def is_manager(self) -> bool:
         return self.role == Role.MANAGER
+
+
+class MembershipInvite(models.Model):
+    """An existing account asked to join an organization. Until the person accepts
+    they are not a member and see nothing of it; the inviting manager learns
+    nothing about the account either way."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="membership_invites"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="membership_invites",
+    )
+    # As the manager typed them: the staff list shows these, not the account's.
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=300, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="membership_invites",
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_invite_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="membership_invite_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} invited to {self.organization} ({self.role})"
 
 
 class Contact(models.Model):

@@ -10,7 +10,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from surveys.audit import audit_record
-from surveys.models import Action, Gap, Role
+from surveys.models import Action, Gap, MembershipInvite, Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +75,10 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "staff_import": ("page", MANAGERS),
     "staff_import_confirm": ("action", MANAGERS),
     "staff_resend": ("action", MANAGERS),
+    "staff_invite_resend": ("action", MANAGERS),
+    # Invitations to join: each person answers only their own (charlie's to A).
+    "membership_invites": ("page", LOGGED_IN),
+    "membership_invite_answer": ("action", frozenset({MANAGER_B})),
     # Self-assessment is for staff; managers are not respondents.
     "staff_home": ("page", frozenset({STAFF_A})),
     "assessment": ("page", frozenset({STAFF_A})),
@@ -138,6 +142,9 @@ def world(org_a, org_b, alice, bob, charlie, support):
         organization=org_a, study=study, gap=Gap.DELIVERY, description="Fix it"
     )
     b_study = factories.make_study(org_b, name="Brightside wave")
+    invite = MembershipInvite.objects.create(
+        organization=org_a, user=charlie.user, email=charlie.user.email
+    )
     # A's audit log names A's study: charlie's audit log must not show it.
     audit_record(
         organization=org_a, actor=alice.user, action="study_open", target=study
@@ -156,7 +163,11 @@ def world(org_a, org_b, alice, bob, charlie, support):
         "uidb64": "MQ",
         "kind": "gaps",
         "fmt": "csv",
-        "_post": {"organization_switch": {"organization": org_a.pk}},
+        "invite_id": invite.pk,
+        "_post": {
+            "organization_switch": {"organization": org_a.pk},
+            "membership_invite_answer": {"invite": invite.pk, "answer": "decline"},
+        },
         "_study": study,
         "_b_study": b_study,
         "_members": {STAFF_A: bob, MANAGER_A: alice, MANAGER_B: charlie},
