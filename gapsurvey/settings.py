@@ -279,7 +279,7 @@ RATE_LIMITS = [
     },
     {
         "name": "login-ip",
-        "path_prefix": "/accounts/login/",
+        "path_prefix": ("/accounts/login/", "/admin/login/"),
         "methods": ("POST",),
         "key": "ip",
         "limit": 30,
@@ -287,7 +287,7 @@ RATE_LIMITS = [
     },
     {
         "name": "login-account",
-        "path_prefix": "/accounts/login/",
+        "path_prefix": ("/accounts/login/", "/admin/login/"),
         "methods": ("POST",),
         "key": "username",
         "limit": 10,
