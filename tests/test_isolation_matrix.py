@@ -107,6 +107,7 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "survey": ("page", EVERYONE),
     "survey_thanks": ("page", EVERYONE),
     "survey_opt_out": ("page", EVERYONE),
+    "survey_opt_in": ("action", EVERYONE),
 }
 
 

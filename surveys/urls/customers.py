@@ -55,4 +55,5 @@ urlpatterns = [
     path("s/<str:token>/", survey.survey, name="survey"),
     path("s/<str:token>/thanks/", survey.survey_thanks, name="survey_thanks"),
     path("s/<str:token>/opt-out/", survey.survey_opt_out, name="survey_opt_out"),
+    path("s/<str:token>/opt-in/", survey.survey_opt_in, name="survey_opt_in"),
 ]
