@@ -8,9 +8,9 @@ left out. Text that a spreadsheet would run as a formula (starting with =, +,
 numbers.
 """
 
-import csv
 import io
 import math
+import re
 from collections.abc import Iterable, Iterator
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -146,16 +146,32 @@ def answer_rows(study: Study, cut: queries.Cut) -> Iterator[list]:
         ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+# A spreadsheet may split a CSV line on any of these, depending on its locale.
+CSV_SEPARATORS = ",;\t"
+_CSV_QUOTE_IF = set(CSV_SEPARATORS) | {'"', "\r", "\n"}
+# A formula start right after a separator (or a line break), spaces allowed:
+# the cell a naive ";" or tab split would begin there.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][ ]*)(?=[=+\-@])")
+
+
+def csv_cell(value) -> str:
+    """One CSV field, safe in any locale: text holding `,` `;` or a tab (or a
+    quote or line break) is always quoted, and a formula start after any of
+    those gets an apostrophe too, for spreadsheets that split on another
+    separator than ours. Numbers are written as numbers."""
+    value = neutralize(value)
+    if not isinstance(value, str):
+        return str(value)
+    value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", value)
+    if _CSV_QUOTE_IF.intersection(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _csv_lines(rows: Iterable[list]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
     yield "\ufeff"  # so spreadsheets read UTF-8
     for row in rows:
-        yield writer.writerow([neutralize(cell) for cell in row])
+        yield ",".join(csv_cell(cell) for cell in row) + "\r\n"
 
 
 def _xlsx_bytes(rows: Iterable[list], title: str) -> bytes:
