@@ -4,6 +4,8 @@ transaction and leaves an audit event."""
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -27,10 +29,20 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+NAME_MAX = {
+    model.__name__.lower(): model._meta.get_field("name").max_length
+    for model in (Organization, Department, Segment)
+}
+
+
 def _clean_name(name: str, what: str) -> str:
     name = " ".join(name.split())
     if not name:
         raise OrganizationError(f"The {what} needs a name.")
+    if len(name) > NAME_MAX[what]:
+        raise OrganizationError(
+            f"The {what} name is longer than {NAME_MAX[what]} characters."
+        )
     return name
 
 
@@ -44,7 +56,9 @@ def organization_create(
     email. Returns (organization, membership, user_created).
     """
     name = _clean_name(name, "organization")
-    if not manager_email.strip() or "@" not in manager_email:
+    try:
+        validate_email(manager_email.strip())
+    except ValidationError:
         raise OrganizationError(f"{manager_email!r} is not an email address.")
     organization = Organization.objects.create(name=name, slug=_unique_slug(name))
     user, created = user_get_or_create(email=manager_email)
