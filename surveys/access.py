@@ -17,6 +17,7 @@ from django.utils import timezone
 from surveys.models import (
     Action,
     Contact,
+    ContactImport,
     Department,
     Membership,
     Questionnaire,
@@ -195,3 +196,9 @@ def action_for_manager(request: HttpRequest, action_id: int) -> Action:
         pk=action_id,
         organization_id=organization_id,
     )
+
+
+def contact_import_for_manager(request: HttpRequest, job_id: int) -> ContactImport:
+    """A queued contacts import of the organization the person manages; else 404."""
+    organization_id = _managed_organization_id(request)
+    return get_object_or_404(ContactImport, pk=job_id, organization_id=organization_id)

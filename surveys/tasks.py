@@ -10,6 +10,7 @@ import logging
 
 from django_tasks import task
 
+from surveys.services.contacts import contacts_import_job_run
 from surveys.services.invitations import (
     DeliveryReport,
     invitations_deliver,
@@ -48,3 +49,11 @@ def reminders_send(study_id: int) -> dict:
     report = reminders_deliver(study_id=study_id)
     logger.info("Study %s reminders: %s", study_id, report.as_dict())
     return report.as_dict()
+
+
+@task()
+def contacts_import_run(job_id: int) -> dict:
+    """Run a confirmed contacts import too big for a web request."""
+    job = contacts_import_job_run(job_id=job_id)
+    logger.info("Contacts import %s: %s", job_id, job.status)
+    return {"status": job.status, "created": job.created, "updated": job.updated}

@@ -10,7 +10,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from surveys.audit import audit_record
-from surveys.models import Action, Gap, MembershipInvite, Role
+from surveys.models import Action, ContactImport, Gap, MembershipInvite, Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +92,7 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "contact_erase": ("action", MANAGERS),
     "contact_import": ("page", MANAGERS),
     "contact_import_confirm": ("action", MANAGERS),
+    "contact_import_status": ("page", MANAGERS),
     "invitation_list": ("page", MANAGERS),
     "invitation_remind": ("action", MANAGERS),
     "invitation_retry": ("action", MANAGERS),
@@ -157,6 +158,7 @@ def world(org_a, org_b, alice, bob, charlie, support):
         "department_id": support.pk,
         "segment_id": segment.pk,
         "contact_id": contact.pk,
+        "job_id": ContactImport.objects.create(organization=org_a, text="email\n").pk,
         "membership_id": bob.pk,
         "invitation_id": invitation.pk,
         "action_id": action.pk,

@@ -33,6 +33,11 @@ urlpatterns = [
         name="contact_import_confirm",
     ),
     path(
+        "contacts/import/<int:job_id>/",
+        contacts.contact_import_status,
+        name="contact_import_status",
+    ),
+    path(
         "studies/<int:study_id>/invitations/",
         invitations.invitation_list,
         name="invitation_list",

@@ -167,7 +167,12 @@ def staff_import_view(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(error))
         else:
             plan = staff_import_plan(organization=manager.organization, rows=rows)
-            key = upload_stash(request, kind=IMPORT_KIND, text=text)
+            key = upload_stash(
+                request,
+                kind=IMPORT_KIND,
+                text=text,
+                organization_id=manager.organization_id,
+            )
     return render(
         request, "surveys/staff_import.html", {"form": form, "plan": plan, "key": key}
     )
@@ -179,14 +184,20 @@ def staff_import_confirm(request: HttpRequest) -> HttpResponse:
     """Apply the previewed file, all or nothing; a second confirm finds nothing."""
     manager = require_manager(request)
     key = request.POST.get("key", "")
-    if upload_peek(request, kind=IMPORT_KIND, key=key) is None:
+    stash = {
+        "kind": IMPORT_KIND,
+        "key": key,
+        "organization_id": manager.organization_id,
+    }
+    if upload_peek(request, **stash) is None:
         messages.error(
             request,
-            "There is no import waiting to be confirmed: it was already applied or "
-            "has expired. Upload the file again if needed.",
+            "There is no import waiting to be confirmed in this organization: it "
+            "was already applied, has expired, or was previewed in another "
+            "organization. Upload the file again if needed.",
         )
         return redirect("staff_list")
-    text = upload_take(request, kind=IMPORT_KIND, key=key)
+    text = upload_take(request, **stash)
     try:
         rows = csv_rows(text, required=CSV_REQUIRED, optional=CSV_OPTIONAL)
         result = staff_import(
