@@ -20,6 +20,7 @@ from django.utils import timezone
 from surveys.audit import audit_record
 from surveys.csv_upload import CsvError, csv_rows
 from surveys.models import Contact, ContactImport, Invitation, Organization, Segment
+from surveys.services.names import NewName, new_names_with_neighbours
 from surveys.services.rights import audit_redact_contact
 
 IMPORT_COLUMNS_REQUIRED = ["email"]
@@ -179,6 +180,8 @@ class ImportRow:
 @dataclass
 class ImportPlan:
     rows: list[ImportRow] = field(default_factory=list)
+    # The segments the file would create, each with the existing ones it is close to.
+    new_segments: list[NewName] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -281,6 +284,16 @@ def contacts_import_plan(
                 else:
                     row.action = UNCHANGED
         plan.rows.append(row)
+    existing_segments = list(
+        Segment.objects.filter(organization=organization).values_list("name", flat=True)
+    )
+    known = {name.lower() for name in existing_segments}
+    new: dict[str, str] = {}
+    for row in plan.rows:
+        if row.action in (CREATE, UPDATE) and row.segment:
+            if row.segment.lower() not in known:
+                new.setdefault(row.segment.lower(), row.segment)
+    plan.new_segments = new_names_with_neighbours(new.values(), existing_segments)
     return plan
 
 

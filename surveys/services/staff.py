@@ -31,6 +31,7 @@ from surveys.models import (
     Role,
 )
 from surveys.services.accounts import set_password_link, user_get_or_create
+from surveys.services.names import NewName, new_names_with_neighbours
 
 logger = logging.getLogger(__name__)
 
@@ -325,6 +326,8 @@ class StaffImportRow:
 class StaffImportPlan:
     rows: list[StaffImportRow]
     new_departments: list[str] = field(default_factory=list)
+    # The same, each with the existing departments it is close to (a typo?).
+    new_department_names: list[NewName] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -362,12 +365,12 @@ def staff_import_plan(
             organization=organization
         ).values_list("user__email", flat=True)
     }
-    departments = {
-        name.lower()
-        for name in Department.objects.filter(organization=organization).values_list(
+    existing_departments = list(
+        Department.objects.filter(organization=organization).values_list(
             "name", flat=True
         )
-    }
+    )
+    departments = {name.lower() for name in existing_departments}
     seen: dict[str, int] = {}
     new_departments: dict[str, str] = {}
     planned = []
@@ -410,7 +413,13 @@ def staff_import_plan(
         plan.action = "create"
         if department and department.lower() not in departments:
             new_departments.setdefault(department.lower(), department)
-    return StaffImportPlan(rows=planned, new_departments=list(new_departments.values()))
+    return StaffImportPlan(
+        rows=planned,
+        new_departments=list(new_departments.values()),
+        new_department_names=new_names_with_neighbours(
+            new_departments.values(), existing_departments
+        ),
+    )
 
 
 @dataclass
