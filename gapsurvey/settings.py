@@ -249,6 +249,9 @@ MAX_IMPORT_ROWS = envint("GAPSURVEY_MAX_IMPORT_ROWS", 20000)
 # chunks of IMPORT_CHUNK_ROWS with progress on its page, instead of in the request.
 IMPORT_INLINE_MAX_ROWS = envint("GAPSURVEY_IMPORT_INLINE_ROWS", 500)
 IMPORT_CHUNK_ROWS = envint("GAPSURVEY_IMPORT_CHUNK_ROWS", 1000)
+# Bounds on what one organization can create, so that every page stays fast.
+MAX_DEPARTMENTS = envint("GAPSURVEY_MAX_DEPARTMENTS", 200)
+MAX_SEGMENTS = envint("GAPSURVEY_MAX_SEGMENTS", 200)
 
 # The shared cache: rate-limit counters (and room for dashboard aggregates). A
 # database table by default, so every web process sees the same counts with no

@@ -20,6 +20,7 @@ from django.utils import timezone
 from surveys.audit import audit_record
 from surveys.csv_upload import CsvError, csv_rows
 from surveys.models import Contact, ContactImport, Invitation, Organization, Segment
+from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
 from surveys.services.rights import audit_redact_contact
 
@@ -47,6 +48,8 @@ def segment_get_or_create(*, organization: Organization, name: str) -> Segment |
     )
     segment = same_name.first()
     if segment is None:
+        if not group_room(Segment, organization):
+            raise ContactError(group_limit_message(Segment))
         try:
             with transaction.atomic():
                 segment = Segment.objects.create(organization=organization, name=name)
@@ -294,6 +297,12 @@ def contacts_import_plan(
             if row.segment.lower() not in known:
                 new.setdefault(row.segment.lower(), row.segment)
     plan.new_segments = new_names_with_neighbours(new.values(), existing_segments)
+    room = max(0, settings.MAX_SEGMENTS - len(existing_segments))
+    if len(new) > room:
+        message = group_limit_message(Segment) + f" This file would add {len(new)}."
+        for row in plan.rows:
+            if row.action in (CREATE, UPDATE) and row.segment.lower() in new:
+                row.action, row.reason = REJECT, message
     return plan
 
 

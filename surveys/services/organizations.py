@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from surveys.audit import audit_record
 from surveys.models import Department, Membership, Organization, Role, Segment
 from surveys.services.accounts import user_get_or_create
+from surveys.services.limits import group_limit_message, group_room
 
 SLUG_MAX = 80
 
@@ -115,6 +116,8 @@ def department_add(
     name = _clean_name(name, "department")
     if _name_taken(Department, organization, name):
         raise OrganizationError(f"There is already a department called “{name}”.")
+    if not group_room(Department, organization):
+        raise OrganizationError(group_limit_message(Department))
     department = Department(organization=organization, name=name)
     _save_unique(department, "department")
     audit_record(
@@ -177,6 +180,8 @@ def segment_add(
     _check_weight(weight)
     if _name_taken(Segment, organization, name):
         raise OrganizationError(f"There is already a segment called “{name}”.")
+    if not group_room(Segment, organization):
+        raise OrganizationError(group_limit_message(Segment))
     segment = Segment(organization=organization, name=name, weight=weight)
     _save_unique(segment, "segment")
     audit_record(

@@ -31,6 +31,7 @@ from surveys.models import (
     Role,
 )
 from surveys.services.accounts import set_password_link, user_get_or_create
+from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ def department_get_or_create(
         organization=organization, name__iexact=name
     ).first()
     if department is None:
+        if not group_room(Department, organization):
+            raise StaffError(group_limit_message(Department))
         department = Department.objects.create(organization=organization, name=name)
     return department
 
@@ -413,6 +416,15 @@ def staff_import_plan(
         plan.action = "create"
         if department and department.lower() not in departments:
             new_departments.setdefault(department.lower(), department)
+    room = max(0, settings.MAX_DEPARTMENTS - len(existing_departments))
+    if len(new_departments) > room:
+        message = (
+            group_limit_message(Department)
+            + f" This file would add {len(new_departments)}."
+        )
+        for plan in planned:
+            if plan.action == "create" and plan.department.lower() in new_departments:
+                plan.action, plan.reason = "reject", message
     return StaffImportPlan(
         rows=planned,
         new_departments=list(new_departments.values()),
