@@ -9,7 +9,7 @@ answers 403 to staff, so they learn why.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -20,6 +20,7 @@ from surveys.models import (
     ContactImport,
     Department,
     Membership,
+    MembershipInvite,
     Questionnaire,
     Role,
     Segment,
@@ -41,8 +42,15 @@ def active_membership(request: HttpRequest) -> Membership | None:
     cached = getattr(request, "_active_membership", False)
     if cached is not False:
         return cached
-    memberships = Membership.objects.filter(user=request.user).select_related(
-        "organization", "department"
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("organization", "department")
+        # For the nav's "Invitations" link, in the same query.
+        .annotate(
+            has_pending_invites=Exists(
+                MembershipInvite.objects.filter(user_id=OuterRef("user_id"))
+            )
+        )
     )
     chosen = request.session.get(SESSION_KEY)
     membership = None

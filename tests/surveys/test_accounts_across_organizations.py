@@ -145,3 +145,15 @@ def test_the_default_organization_is_the_one_chosen_last(charlie, org_b):
     )
     response = fresh_login(charlie.user).get(reverse("home"))
     assert response["Location"] == reverse("staff_home")  # Zeta, as staff
+
+
+def test_the_nav_points_a_member_to_a_pending_invitation(charlie, org_a):
+    client = fresh_login(charlie.user)
+    assert (
+        'data-testid="pending-invites"'
+        not in client.get(reverse("study_list")).content.decode()
+    )
+    staff_add(organization=org_a, actor=None, email="charlie@bright.example", name="C")
+    html = client.get(reverse("study_list")).content.decode()
+    assert 'data-testid="pending-invites"' in html
+    assert reverse("membership_invites") in html

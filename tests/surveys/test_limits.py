@@ -123,9 +123,7 @@ def test_every_page_answers_within_a_second_at_the_limits(
     assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
 
 
-def test_the_organization_page_pages_its_departments_and_segments(
-    alice_client, filled
-):
+def test_the_organization_page_pages_its_departments_and_segments(alice_client, filled):
     html = alice_client.get(reverse("organization_edit")).content.decode()
     assert "Department 000" in html and "Department 030" not in html
     assert 'aria-label="Pages of departments"' in html
