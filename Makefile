@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-requirements
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup worker lint format demo clean
+.PHONY: run test test-tools setup worker lint format demo clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "GapSurvey needs Python 3.11 or newer")'
@@ -39,7 +39,28 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed for the browser tests' accessibility checks (Debian package npm)"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 
-test: setup node_modules/.package-lock.json
+# The browser tests drive Debian's Chromium and check accessibility with axe-core
+# from the npm registry. As root, install what is missing (npm only when there is
+# none: a Node.js from elsewhere ships its own, and Debian's npm would clash with
+# it); otherwise say exactly what to run.
+test-tools:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	missing=$$(echo $$missing); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing $$missing for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "The browser tests need $$missing. Install with:"; \
+	    echo "  sudo apt-get install -y $$missing"; \
+	    echo "then run make test again."; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: setup test-tools node_modules/.package-lock.json
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -10,9 +10,9 @@ does not show are left out. Text that a spreadsheet would run as a formula
 apostrophe; numbers stay numbers.
 """
 
-import csv
 import io
 import math
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 
@@ -207,17 +207,53 @@ def answer_rows(study: Study, cut: queries.Cut, published: Published) -> Iterato
         )
 
 
+# A spreadsheet may split a CSV line on any of these, depending on its locale.
+CSV_SEPARATORS = ",;\t"
+_CSV_QUOTE_IF = set(CSV_SEPARATORS) | {'"', "\r", "\n"}
+# A formula start right after a separator (or a line break), spaces allowed:
+# the cell a naive ";" or tab split would begin there.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][ ]*)(?=[=+\-@])")
+
+
+def csv_cell(value) -> str:
+    """One CSV field, safe in any locale: text holding `,` `;` or a tab (or a
+    quote or line break) is always quoted, and a formula start after any of
+    those gets an apostrophe too, for spreadsheets that split on another
+    separator than ours. Numbers are written as numbers."""
+    value = neutralize(value)
+    if not isinstance(value, str):
+        return str(value)
+    value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", value)
+    if _CSV_QUOTE_IF.intersection(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 # Streamed in blocks of about this many characters: one chunk per line made
 # the server's per-chunk work the bulk of a large export.
 BLOCK = 64 * 1024
 
 
 def _csv_blocks(rows: Iterable[list]) -> Iterator[str]:
+    """The rows as CSV (`csv_cell`: safe in every locale), in blocks. Text
+    cells repeat (group and gap names), so each is written once and reused."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
     buffer.write("\ufeff")  # so spreadsheets read UTF-8
+    texts: dict[str, str] = {}
+
+    def cell(value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            found = texts.get(value)
+            if found is None:
+                found = texts[value] = csv_cell(value)
+            return found
+        return csv_cell(value)
+
     for row in rows:
-        writer.writerow(row if isinstance(row, Safe) else map(neutralize, row))
+        buffer.write(",".join(map(cell, row)))
+        buffer.write("\r\n")
         if buffer.tell() >= BLOCK:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -9,6 +9,7 @@ per-address limit bounds how fast anyone can keep an account's window full.
 
 import hashlib
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +22,9 @@ from django.shortcuts import render
 @dataclass(frozen=True)
 class Rule:
     name: str
-    path_prefix: str
+    # One prefix or several: the rules of one name share their counters, so the
+    # site's login and the admin's login are one door.
+    path_prefix: str | tuple[str, ...]
     methods: tuple[str, ...]
     # Which part of the request is counted: "ip", or a POST field naming an account.
     key: str
@@ -43,7 +46,28 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def rules() -> list[Rule]:
-    return [Rule(**rule) for rule in settings.RATE_LIMITS]
+    return [
+        Rule(
+            **{
+                **rule,
+                "path_prefix": rule["path_prefix"]
+                if isinstance(rule["path_prefix"], str)
+                else tuple(rule["path_prefix"]),
+            }
+        )
+        for rule in settings.RATE_LIMITS
+    ]
+
+
+def account_identity(typed: str) -> str:
+    """The account a typed name stands for, as authentication sees it.
+
+    Django's login form applies NFKC to the name, and addresses are matched
+    without regard to case: a fullwidth "ｓ" or a capital letter must land on
+    the same counter as the plain spelling, or a locked account is one
+    look-alike away from a fresh window.
+    """
+    return unicodedata.normalize("NFKC", typed).strip().casefold()
 
 
 def rate_limit_hit(rule: Rule, identity: str, now: float | None = None) -> int | None:
@@ -79,7 +103,7 @@ class RateLimitMiddleware:
                 if rule.key == "ip":
                     identity = client_ip(request)
                 else:
-                    identity = request.POST.get(rule.key, "").strip().lower()
+                    identity = account_identity(request.POST.get(rule.key, ""))
                     if not identity:
                         continue
                 retry_after = rate_limit_hit(rule, identity)

@@ -250,6 +250,13 @@ INVITATION_CLAIM_LEASE_SECONDS = envint("GAPSURVEY_SEND_LEASE_SECONDS", 600)
 # Uploads (CSV imports) are refused above this size with a clear message.
 MAX_UPLOAD_BYTES = envint("GAPSURVEY_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
 MAX_IMPORT_ROWS = envint("GAPSURVEY_MAX_IMPORT_ROWS", 20000)
+# A confirmed contacts import of more rows than this runs in the task queue, in
+# chunks of IMPORT_CHUNK_ROWS with progress on its page, instead of in the request.
+IMPORT_INLINE_MAX_ROWS = envint("GAPSURVEY_IMPORT_INLINE_ROWS", 500)
+IMPORT_CHUNK_ROWS = envint("GAPSURVEY_IMPORT_CHUNK_ROWS", 1000)
+# Bounds on what one organization can create, so that every page stays fast.
+MAX_DEPARTMENTS = envint("GAPSURVEY_MAX_DEPARTMENTS", 200)
+MAX_SEGMENTS = envint("GAPSURVEY_MAX_SEGMENTS", 200)
 
 # The shared cache: rate-limit counters (and room for dashboard aggregates). A
 # database table by default, so every web process sees the same counts with no
@@ -284,7 +291,7 @@ RATE_LIMITS = [
     },
     {
         "name": "login-ip",
-        "path_prefix": "/accounts/login/",
+        "path_prefix": ("/accounts/login/", "/admin/login/"),
         "methods": ("POST",),
         "key": "ip",
         "limit": 30,
@@ -292,7 +299,7 @@ RATE_LIMITS = [
     },
     {
         "name": "login-account",
-        "path_prefix": "/accounts/login/",
+        "path_prefix": ("/accounts/login/", "/admin/login/"),
         "methods": ("POST",),
         "key": "username",
         "limit": 10,

@@ -9,15 +9,18 @@ answers 403 to staff, so they learn why.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from surveys.models import (
     Action,
     Contact,
+    ContactImport,
     Department,
     Membership,
+    MembershipInvite,
     Questionnaire,
     Role,
     Segment,
@@ -30,23 +33,33 @@ SESSION_KEY = "active_organization_id"
 def active_membership(request: HttpRequest) -> Membership | None:
     """The membership of the organization the person is working in, if any.
 
-    The choice is kept in the session; it falls back to the person's first
-    membership when none was chosen or the chosen one is gone.
+    The choice is kept in the session; without one (a new login, or the chosen
+    membership is gone) it is the organization the person chose last, else the
+    one they joined first: never one that someone else has just added them to.
     """
     if not request.user.is_authenticated:
         return None
     cached = getattr(request, "_active_membership", False)
     if cached is not False:
         return cached
-    memberships = Membership.objects.filter(user=request.user).select_related(
-        "organization", "department"
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("organization", "department")
+        # For the nav's "Invitations" link, in the same query.
+        .annotate(
+            has_pending_invites=Exists(
+                MembershipInvite.objects.filter(user_id=OuterRef("user_id"))
+            )
+        )
     )
     chosen = request.session.get(SESSION_KEY)
     membership = None
     if chosen is not None:
         membership = memberships.filter(organization_id=chosen).first()
     if membership is None:
-        membership = memberships.order_by("organization__name", "id").first()
+        membership = memberships.order_by(
+            F("last_chosen_at").desc(nulls_last=True), "created_at", "id"
+        ).first()
     request._active_membership = membership
     return membership
 
@@ -57,6 +70,8 @@ def membership_activate(request: HttpRequest, organization_id: int) -> Membershi
         Membership, user=request.user, organization_id=organization_id
     )
     request.session[SESSION_KEY] = membership.organization_id
+    membership.last_chosen_at = timezone.now()
+    membership.save(update_fields=["last_chosen_at"])
     request._active_membership = membership
     return membership
 
@@ -189,3 +204,9 @@ def action_for_manager(request: HttpRequest, action_id: int) -> Action:
         pk=action_id,
         organization_id=organization_id,
     )
+
+
+def contact_import_for_manager(request: HttpRequest, job_id: int) -> ContactImport:
+    """A queued contacts import of the organization the person manages; else 404."""
+    organization_id = _managed_organization_id(request)
+    return get_object_or_404(ContactImport, pk=job_id, organization_id=organization_id)

@@ -6,11 +6,13 @@ from surveys.models import (
     Answer,
     AuditEvent,
     Contact,
+    ContactImport,
     DataExport,
     Department,
     Invitation,
     Item,
     Membership,
+    MembershipInvite,
     Organization,
     Questionnaire,
     Response,
@@ -66,6 +68,23 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__username", "organization__name"]
     autocomplete_fields = ["user"]
     list_select_related = ["user", "organization", "department"]
+
+
+@admin.register(ContactImport)
+class ContactImportAdmin(admin.ModelAdmin):
+    list_display = ["organization", "status", "total_rows", "created", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["organization__name"]
+    list_select_related = ["organization"]
+    exclude = ["text"]  # the file's addresses; the job's counts are what matter
+
+
+@admin.register(MembershipInvite)
+class MembershipInviteAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    search_fields = ["user__email", "organization__name"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user", "organization"]
 
 
 @admin.register(Contact)

@@ -3,6 +3,13 @@ from django.http import HttpRequest
 from surveys.access import active_membership
 
 
+def _has_pending_invites(user, membership) -> bool:
+    known = getattr(membership, "has_pending_invites", None)
+    if known is not None:
+        return known
+    return user.membership_invites.exists()
+
+
 def workspace(request: HttpRequest) -> dict:
     """The active organization and the person's other memberships, for the nav."""
     user = getattr(request, "user", None)
@@ -13,6 +20,7 @@ def workspace(request: HttpRequest) -> dict:
         "active_membership": membership,
         "active_organization": membership.organization if membership else None,
         "is_manager": bool(membership and membership.is_manager),
+        "pending_invites": _has_pending_invites(user, membership),
         "other_memberships": [
             m
             for m in user.memberships.select_related("organization")

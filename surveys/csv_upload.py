@@ -106,27 +106,51 @@ def csv_rows(
 SESSION_PREFIX = "csv-upload:"
 
 
-def upload_stash(request: HttpRequest, *, kind: str, text: str) -> str:
-    """Keep an uploaded file's text in the session until it is confirmed; its key."""
+def upload_stash(
+    request: HttpRequest, *, kind: str, text: str, organization_id: int
+) -> str:
+    """Keep an uploaded file's text in the session until it is confirmed; its key.
+
+    The upload belongs to the organization it was previewed in: confirming it
+    after switching to another organization finds nothing.
+    """
     key = secrets.token_urlsafe(12)
     # Only the latest upload of each kind is kept.
     for name in [k for k in request.session.keys() if k.startswith(SESSION_PREFIX)]:
         if request.session[name]["kind"] == kind:
             del request.session[name]
-    request.session[SESSION_PREFIX + key] = {"kind": kind, "text": text}
+    request.session[SESSION_PREFIX + key] = {
+        "kind": kind,
+        "text": text,
+        "organization_id": organization_id,
+    }
     return key
 
 
-def upload_take(request: HttpRequest, *, kind: str, key: str) -> str | None:
-    """The stashed text for `key`, removed from the session; None if already taken."""
-    stashed = request.session.pop(SESSION_PREFIX + key, None)
-    if not stashed or stashed.get("kind") != kind:
+def _matches(stashed, kind: str, organization_id: int) -> bool:
+    return (
+        bool(stashed)
+        and stashed.get("kind") == kind
+        and stashed.get("organization_id") == organization_id
+    )
+
+
+def upload_take(
+    request: HttpRequest, *, kind: str, key: str, organization_id: int
+) -> str | None:
+    """The stashed text for `key`, removed from the session; None if already
+    taken, or previewed in another organization (then it stays for that one)."""
+    stashed = request.session.get(SESSION_PREFIX + key)
+    if not _matches(stashed, kind, organization_id):
         return None
+    del request.session[SESSION_PREFIX + key]
     return stashed["text"]
 
 
-def upload_peek(request: HttpRequest, *, kind: str, key: str) -> str | None:
+def upload_peek(
+    request: HttpRequest, *, kind: str, key: str, organization_id: int
+) -> str | None:
     stashed = request.session.get(SESSION_PREFIX + key)
-    if not stashed or stashed.get("kind") != kind:
+    if not _matches(stashed, kind, organization_id):
         return None
     return stashed["text"]

@@ -124,6 +124,10 @@ class Membership(models.Model):
         related_name="memberships",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # When the person last chose this organization (switched to it, or accepted
+    # its invitation): their default is the one chosen last, so being added
+    # somewhere by someone else never moves them.
+    last_chosen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["organization__name", "user__email"]
@@ -142,6 +146,54 @@ class Membership(models.Model):
     @property
     def is_manager(self) -> bool:
         return self.role == Role.MANAGER
+
+
+class MembershipInvite(models.Model):
+    """An existing account asked to join an organization. Until the person accepts
+    they are not a member and see nothing of it; the inviting manager learns
+    nothing about the account either way."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="membership_invites"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="membership_invites",
+    )
+    # As the manager typed them: the staff list shows these, not the account's.
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=300, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="membership_invites",
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_invite_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="membership_invite_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} invited to {self.organization} ({self.role})"
 
 
 class Contact(models.Model):
@@ -170,6 +222,66 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class ContactImport(models.Model):
+    """A confirmed contacts import too big for one web request: run by the task
+    queue, planned in chunks with progress, applied all-or-nothing in one short
+    final transaction. It belongs to the organization it was previewed in."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Nothing imported"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="contact_imports"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The file's text until the import has run (then emptied: it holds addresses).
+    text = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="contact_import_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Contacts import #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, round(100 * self.processed_rows / self.total_rows))
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
 class Questionnaire(models.Model):

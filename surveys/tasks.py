@@ -10,6 +10,7 @@ import logging
 
 from django_tasks import task
 
+from surveys.services.contacts import contacts_import_job_run
 from surveys.services.invitations import (
     DeliveryReport,
     invitations_deliver,
@@ -55,3 +56,11 @@ def reminders_send(study_id: int) -> dict:
 def data_export_send(export_id: int) -> bool:
     """Mail a contact the link to their own data (once, whatever the retries)."""
     return data_export_deliver(export_id)
+
+
+@task()
+def contacts_import_run(job_id: int) -> dict:
+    """Run a confirmed contacts import too big for a web request."""
+    job = contacts_import_job_run(job_id=job_id)
+    logger.info("Contacts import %s: %s", job_id, job.status)
+    return {"status": job.status, "created": job.created, "updated": job.updated}

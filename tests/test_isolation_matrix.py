@@ -10,7 +10,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from surveys.audit import audit_record
-from surveys.models import Action, Gap, Role
+from surveys.models import Action, ContactImport, Gap, MembershipInvite, Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +75,10 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "staff_import": ("page", MANAGERS),
     "staff_import_confirm": ("action", MANAGERS),
     "staff_resend": ("action", MANAGERS),
+    "staff_invite_resend": ("action", MANAGERS),
+    # Invitations to join: each person answers only their own (charlie's to A).
+    "membership_invites": ("page", LOGGED_IN),
+    "membership_invite_answer": ("action", frozenset({MANAGER_B})),
     # Self-assessment is for staff; managers are not respondents.
     "staff_home": ("page", frozenset({STAFF_A})),
     "assessment": ("page", frozenset({STAFF_A})),
@@ -88,6 +92,7 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "contact_erase": ("action", MANAGERS),
     "contact_import": ("page", MANAGERS),
     "contact_import_confirm": ("action", MANAGERS),
+    "contact_import_status": ("page", MANAGERS),
     "invitation_list": ("page", MANAGERS),
     "invitation_remind": ("action", MANAGERS),
     "invitation_retry": ("action", MANAGERS),
@@ -106,6 +111,7 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "contact_export_mail": ("action", MANAGERS),
     # The contact's own data: the single-use link is the credential.
     "my_data": ("page", EVERYONE),
+    "survey_opt_in": ("action", EVERYONE),
 }
 
 
@@ -150,6 +156,9 @@ def world(org_a, org_b, alice, bob, charlie, support):
         organization=org_a, study=study, gap=Gap.DELIVERY, description="Fix it"
     )
     b_study = factories.make_study(org_b, name="Brightside wave")
+    invite = MembershipInvite.objects.create(
+        organization=org_a, user=charlie.user, email=charlie.user.email
+    )
     # A's audit log names A's study: charlie's audit log must not show it.
     audit_record(
         organization=org_a, actor=alice.user, action="study_open", target=study
@@ -161,6 +170,7 @@ def world(org_a, org_b, alice, bob, charlie, support):
         "department_id": support.pk,
         "segment_id": segment.pk,
         "contact_id": contact.pk,
+        "job_id": ContactImport.objects.create(organization=org_a, text="email\n").pk,
         "membership_id": bob.pk,
         "invitation_id": invitation.pk,
         "action_id": action.pk,
@@ -169,7 +179,11 @@ def world(org_a, org_b, alice, bob, charlie, support):
         "uidb64": "MQ",
         "kind": "gaps",
         "fmt": "csv",
-        "_post": {"organization_switch": {"organization": org_a.pk}},
+        "invite_id": invite.pk,
+        "_post": {
+            "organization_switch": {"organization": org_a.pk},
+            "membership_invite_answer": {"invite": invite.pk, "answer": "decline"},
+        },
         "_study": study,
         "_b_study": b_study,
         "_members": {STAFF_A: bob, MANAGER_A: alice, MANAGER_B: charlie},

@@ -173,3 +173,63 @@ def test_behind_a_proxy_a_forged_forwarded_for_does_not_escape_the_limit(
         HTTP_X_FORWARDED_FOR="203.0.113.8",
     )
     assert response.status_code == 200
+
+
+def test_a_look_alike_spelling_of_a_locked_account_is_counted_as_that_account(
+    client, limits, clock
+):
+    """Issue 14.2: authentication normalizes the name (NFKC), so the limit must
+    too: a fullwidth "ｓ" or other case must not get a fresh counter."""
+    from tests import factories
+
+    user = factories.make_user("staff2@acme.example")
+    for n in range(10):
+        login(client, "staff2@acme.example", ip=f"10.0.6.{n}")
+    for spelling in ("\uff53taff2@acme.example", "STAFF2@ACME.EXAMPLE"):
+        response = client.post(
+            "/accounts/login/",
+            {"username": spelling, "password": factories.PASSWORD},
+            REMOTE_ADDR="10.0.7.1",
+        )
+        assert response.status_code == 429, spelling
+    assert "_auth_user_id" not in client.session
+    assert user.is_active
+
+
+def test_the_admin_login_is_under_the_same_limits(client, limits):
+    statuses = [
+        client.post(
+            "/admin/login/",
+            {"username": "admin@acme.example", "password": f"wrong{n}"},
+            REMOTE_ADDR=f"10.0.8.{n}",
+        ).status_code
+        for n in range(40)
+    ]
+    assert statuses[:10] == [200] * 10
+    assert set(statuses[10:]) == {429}
+
+
+def test_the_admin_login_and_the_login_share_one_counter_per_account(client, limits):
+    for n in range(10):
+        login(client, "alice@acme.example", ip=f"10.0.9.{n}")
+    response = client.post(
+        "/admin/login/",
+        {"username": "Alice@acme.example", "password": "x"},
+        REMOTE_ADDR="10.0.10.1",
+    )
+    assert response.status_code == 429
+
+
+def test_the_admin_login_is_limited_per_address(client, limits):
+    for n in range(30):
+        client.post(
+            "/admin/login/",
+            {"username": f"user{n}@example.org", "password": "x"},
+            REMOTE_ADDR="10.0.11.1",
+        )
+    response = client.post(
+        "/admin/login/",
+        {"username": "someone@example.org", "password": "x"},
+        REMOTE_ADDR="10.0.11.1",
+    )
+    assert response.status_code == 429

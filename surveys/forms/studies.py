@@ -7,6 +7,7 @@ from django.utils import timezone
 from surveys.models import Organization, Study
 from surveys.services.studies import (
     MIN_GROUP_SIZE,
+    questionnaire_preferred,
     questionnaires_available,
     study_dates_problems,
 )
@@ -66,6 +67,10 @@ class StudyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.study = study
         self.fields["questionnaire"].queryset = questionnaires_available(organization)
+        if study is None and not self.is_bound and "questionnaire" not in self.initial:
+            preferred = questionnaire_preferred(organization)
+            if preferred is not None:
+                self.initial["questionnaire"] = preferred.pk
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True

@@ -6,17 +6,22 @@ one transaction — and only when no row is rejected, so a partly bad file chang
 nothing.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from surveys.audit import audit_record
-from surveys.csv_upload import csv_rows
-from surveys.models import Contact, Invitation, Organization, Segment
+from surveys.csv_upload import CsvError, csv_rows
+from surveys.models import Contact, ContactImport, Invitation, Organization, Segment
+from surveys.services.limits import group_limit_message, group_room
+from surveys.services.names import NewName, new_names_with_neighbours
 from surveys.services.rights import audit_redact_contact
 
 IMPORT_COLUMNS_REQUIRED = ["email"]
@@ -43,6 +48,8 @@ def segment_get_or_create(*, organization: Organization, name: str) -> Segment |
     )
     segment = same_name.first()
     if segment is None:
+        if not group_room(Segment, organization):
+            raise ContactError(group_limit_message(Segment))
         try:
             with transaction.atomic():
                 segment = Segment.objects.create(organization=organization, name=name)
@@ -176,6 +183,8 @@ class ImportRow:
 @dataclass
 class ImportPlan:
     rows: list[ImportRow] = field(default_factory=list)
+    # The segments the file would create, each with the existing ones it is close to.
+    new_segments: list[NewName] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -221,12 +230,18 @@ def _reject_reason(values: dict[str, str], email: str, seen: dict[str, int]) -> 
     return ""
 
 
-def contacts_import_plan(*, organization: Organization, text: str) -> ImportPlan:
+def contacts_import_plan(
+    *,
+    organization: Organization,
+    text: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportPlan:
     """Classify every row of a contacts CSV against the organization's contacts.
 
     Input: the file's text (header `email,name,segment`; name and segment optional).
     An empty name or segment cell leaves an existing contact's value as it is; an
     import never clears an opt-out. Raises CsvError when the file as a whole is bad.
+    `progress(done, total)` is called after every chunk of rows.
     """
     records = csv_rows(
         text, required=IMPORT_COLUMNS_REQUIRED, optional=IMPORT_COLUMNS_OPTIONAL
@@ -239,7 +254,10 @@ def contacts_import_plan(*, organization: Organization, text: str) -> ImportPlan
     }
     plan = ImportPlan()
     seen: dict[str, int] = {}
-    for record in records:
+    chunk = settings.IMPORT_CHUNK_ROWS
+    for index, record in enumerate(records, start=1):
+        if progress is not None and index % chunk == 0:
+            progress(index, len(records))
         values = record.values
         email = values.get("email", "")
         name = " ".join(values.get("name", "").split())
@@ -269,6 +287,22 @@ def contacts_import_plan(*, organization: Organization, text: str) -> ImportPlan
                 else:
                     row.action = UNCHANGED
         plan.rows.append(row)
+    existing_segments = list(
+        Segment.objects.filter(organization=organization).values_list("name", flat=True)
+    )
+    known = {name.lower() for name in existing_segments}
+    new: dict[str, str] = {}
+    for row in plan.rows:
+        if row.action in (CREATE, UPDATE) and row.segment:
+            if row.segment.lower() not in known:
+                new.setdefault(row.segment.lower(), row.segment)
+    plan.new_segments = new_names_with_neighbours(new.values(), existing_segments)
+    room = max(0, settings.MAX_SEGMENTS - len(existing_segments))
+    if len(new) > room:
+        message = group_limit_message(Segment) + f" This file would add {len(new)}."
+        for row in plan.rows:
+            if row.action in (CREATE, UPDATE) and row.segment.lower() in new:
+                row.action, row.reason = REJECT, message
     return plan
 
 
@@ -283,6 +317,37 @@ def contacts_import(
     and CsvError when the file cannot be read.
     """
     plan = contacts_import_plan(organization=organization, text=text)
+    return _contacts_import_apply(organization=organization, actor=actor, plan=plan)
+
+
+def _contacts_update_many(contacts: list[Contact]) -> None:
+    """Write the name and segment of many contacts with one prepared statement
+    (bulk_update's CASE expressions took 17 s for 20,000 rows on SQLite)."""
+    if not contacts:
+        return
+    meta = Contact._meta
+    quote = connection.ops.quote_name
+    # Only the model's own, quoted identifiers are formatted in; values are bound.
+    sql = "UPDATE {table} SET {name} = %s, {segment} = %s WHERE {pk} = %s".format(  # noqa: S608
+        table=quote(meta.db_table),
+        name=quote(meta.get_field("name").column),
+        segment=quote(meta.get_field("segment").column),
+        pk=quote(meta.pk.column),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [(contact.name, contact.segment_id, contact.pk) for contact in contacts],
+        )
+
+
+@transaction.atomic
+def _contacts_import_apply(
+    *, organization: Organization, actor: AbstractBaseUser | None, plan: ImportPlan
+) -> ImportPlan:
+    """Write a plan in one transaction, with set-sized statements (a 20,000-row
+    file is a few dozen statements, not 20,000), so it holds the database's
+    write lock for a moment only."""
     if plan.rejects:
         raise ContactError(
             f"{plan.rejects} row(s) are rejected; nothing was imported. "
@@ -299,7 +364,21 @@ def contacts_import(
             )
         return segments[name.lower()]
 
+    for row in plan.rows:  # a new segment takes its spelling from its first line
+        if row.action in (CREATE, UPDATE):
+            segment_for(row.segment)
     new_contacts = []
+    updates = {row.contact_id: row for row in plan.rows if row.action == UPDATE}
+    changed = []
+    for contact in Contact.objects.filter(
+        organization=organization, pk__in=list(updates)
+    ).select_related("segment"):
+        row = updates[contact.pk]
+        if row.name:
+            contact.name = row.name
+        if row.segment:
+            contact.segment = segment_for(row.segment)
+        changed.append(contact)
     for row in plan.rows:
         if row.action == CREATE:
             new_contacts.append(
@@ -310,16 +389,10 @@ def contacts_import(
                     segment=segment_for(row.segment),
                 )
             )
-        elif row.action == UPDATE:
-            contact = Contact.objects.select_for_update().get(pk=row.contact_id)
-            if row.name:
-                contact.name = row.name
-            if row.segment:
-                contact.segment = segment_for(row.segment)
-            contact.save(update_fields=["name", "segment"])
+    _contacts_update_many(changed)
     try:
         with transaction.atomic():
-            Contact.objects.bulk_create(new_contacts)
+            Contact.objects.bulk_create(new_contacts, batch_size=500)
     except IntegrityError:
         raise ContactError(
             "Another change added some of these contacts meanwhile; nothing was "
@@ -335,3 +408,71 @@ def contacts_import(
         unchanged=plan.unchanged,
     )
     return plan
+
+
+# --- big imports, through the task queue ------------------------------------------
+
+
+def contacts_import_start(
+    *, organization: Organization, actor: AbstractBaseUser | None, text: str
+) -> ImportPlan | ContactImport:
+    """Apply a confirmed import: at once when it is small (the applied plan is
+    returned), else as a queued job (returned) that the task queue runs, so no
+    web request and no long transaction holds the database for it."""
+    rows = csv_rows(
+        text, required=IMPORT_COLUMNS_REQUIRED, optional=IMPORT_COLUMNS_OPTIONAL
+    )
+    if len(rows) <= settings.IMPORT_INLINE_MAX_ROWS:
+        return contacts_import(organization=organization, actor=actor, text=text)
+    from surveys.tasks import contacts_import_run  # the tasks import the services
+
+    job = ContactImport.objects.create(
+        organization=organization, actor=actor, text=text, total_rows=len(rows)
+    )
+    transaction.on_commit(lambda: contacts_import_run.enqueue(job.pk))
+    return job
+
+
+def _job_finish(job: ContactImport, **fields) -> None:
+    fields |= {"finished_at": timezone.now(), "text": ""}
+    ContactImport.objects.filter(pk=job.pk).update(**fields)
+
+
+def contacts_import_job_run(*, job_id: int) -> ContactImport:
+    """Run a queued import: plan in chunks (progress written after each, each a
+    short write of its own), then apply in one final transaction. All or
+    nothing: a rejected row or a clash found at the end writes no contact.
+    Safe to run twice: a finished job is left alone."""
+    claimed = ContactImport.objects.filter(
+        pk=job_id,
+        status__in=[ContactImport.Status.QUEUED, ContactImport.Status.RUNNING],
+    ).update(status=ContactImport.Status.RUNNING)
+    job = ContactImport.objects.select_related("organization", "actor").get(pk=job_id)
+    if not claimed:
+        return job
+
+    def progress(done: int, total: int) -> None:
+        ContactImport.objects.filter(pk=job_id).update(
+            processed_rows=done, total_rows=total
+        )
+
+    try:
+        plan = contacts_import_plan(
+            organization=job.organization, text=job.text, progress=progress
+        )
+        progress(len(plan.rows), len(plan.rows))
+        _contacts_import_apply(
+            organization=job.organization, actor=job.actor, plan=plan
+        )
+    except (CsvError, ContactError) as error:
+        _job_finish(job, status=ContactImport.Status.FAILED, error=str(error))
+    else:
+        _job_finish(
+            job,
+            status=ContactImport.Status.DONE,
+            created=plan.creates,
+            updated=plan.updates,
+            unchanged=plan.unchanged,
+        )
+    job.refresh_from_db()
+    return job

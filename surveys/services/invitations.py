@@ -548,3 +548,20 @@ def contact_opt_out(*, invitation: Invitation) -> None:
         target=invitation.contact,
         contact_id=invitation.contact_id,
     )
+
+
+def contact_opt_in(*, invitation: Invitation) -> None:
+    """The invitation's contact, having opted out, chose to take part again."""
+    if invitation.contact_id is None:
+        return
+    changed = Contact.objects.filter(
+        pk=invitation.contact_id, opted_out_at__isnull=False
+    ).update(opted_out_at=None)
+    if changed:
+        audit_record(
+            organization=invitation.study.organization,
+            actor=None,
+            action="contact_opt_in",
+            target=invitation.contact,
+            contact_id=invitation.contact_id,
+        )

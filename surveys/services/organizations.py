@@ -4,12 +4,15 @@ transaction and leaves an audit event."""
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from surveys.audit import audit_record
 from surveys.models import Department, Membership, Organization, Role, Segment
 from surveys.services.accounts import user_get_or_create
+from surveys.services.limits import group_limit_message, group_room
 
 SLUG_MAX = 80
 
@@ -27,10 +30,20 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+NAME_MAX = {
+    model.__name__.lower(): model._meta.get_field("name").max_length
+    for model in (Organization, Department, Segment)
+}
+
+
 def _clean_name(name: str, what: str) -> str:
     name = " ".join(name.split())
     if not name:
         raise OrganizationError(f"The {what} needs a name.")
+    if len(name) > NAME_MAX[what]:
+        raise OrganizationError(
+            f"The {what} name is longer than {NAME_MAX[what]} characters."
+        )
     return name
 
 
@@ -44,7 +57,9 @@ def organization_create(
     email. Returns (organization, membership, user_created).
     """
     name = _clean_name(name, "organization")
-    if not manager_email.strip() or "@" not in manager_email:
+    try:
+        validate_email(manager_email.strip())
+    except ValidationError:
         raise OrganizationError(f"{manager_email!r} is not an email address.")
     organization = Organization.objects.create(name=name, slug=_unique_slug(name))
     user, created = user_get_or_create(email=manager_email)
@@ -101,6 +116,8 @@ def department_add(
     name = _clean_name(name, "department")
     if _name_taken(Department, organization, name):
         raise OrganizationError(f"There is already a department called “{name}”.")
+    if not group_room(Department, organization):
+        raise OrganizationError(group_limit_message(Department))
     department = Department(organization=organization, name=name)
     _save_unique(department, "department")
     audit_record(
@@ -163,6 +180,8 @@ def segment_add(
     _check_weight(weight)
     if _name_taken(Segment, organization, name):
         raise OrganizationError(f"There is already a segment called “{name}”.")
+    if not group_room(Segment, organization):
+        raise OrganizationError(group_limit_message(Segment))
     segment = Segment(organization=organization, name=name, weight=weight)
     _save_unique(segment, "segment")
     audit_record(

@@ -13,6 +13,9 @@ SCALE_POINTS_MIN = 3
 SCALE_POINTS_MAX = 10
 
 
+NAME_MAX = Questionnaire._meta.get_field("name").max_length
+
+
 class QuestionnaireError(Exception):
     """A change that must be refused; the message is fit to show the person."""
 
@@ -99,13 +102,16 @@ def _duplicate(
 def questionnaire_copy(
     *, questionnaire: Questionnaire, organization: Organization, actor: AbstractBaseUser
 ) -> Questionnaire:
-    """A new questionnaire of `organization` with the same scale and items."""
+    """A new questionnaire of `organization` with the same scale and items, named
+    "… (copy for <organization>)" (numbered when that name is taken) so that it
+    is never mistaken for the one it was copied from; the name stays editable."""
     if questionnaire.organization_id not in (None, organization.pk):
         raise QuestionnaireError("That questionnaire is not available to you.")
-    name = questionnaire.name
-    if questionnaire.organization_id is not None:
-        name = f"{name} (copy)"
-    copy = _duplicate(questionnaire, organization=organization, name=name[:200])
+    copy = _duplicate(
+        questionnaire,
+        organization=organization,
+        name=_copy_name(questionnaire.name, organization),
+    )
     audit_record(
         organization=organization,
         actor=actor,
@@ -114,6 +120,22 @@ def questionnaire_copy(
         source_id=questionnaire.pk,
     )
     return copy
+
+
+def _copy_name(name: str, organization: Organization) -> str:
+    taken = set(
+        Questionnaire.objects.filter(organization=organization).values_list(
+            "name", flat=True
+        )
+    )
+    suffix = f" (copy for {organization.name})"
+    n = 1
+    while True:
+        candidate = name[: NAME_MAX - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+        suffix = f" (copy {n} for {organization.name})"
 
 
 @transaction.atomic

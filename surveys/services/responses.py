@@ -26,6 +26,10 @@ class AlreadySubmitted(ResponseError):
     pass
 
 
+class OptedOut(ResponseError):
+    """The customer opted out: nothing is stored until they opt back in."""
+
+
 class InvalidAnswers(ResponseError):
     pass
 
@@ -81,7 +85,8 @@ def staff_response_save(
     """Save a staff member's draft, or submit it.
 
     Input: {item_id: value, or None for "don't know"} for the answered items.
-    Raises StudyNotOpen, AlreadySubmitted or InvalidAnswers; then nothing is written.
+    Raises StudyNotOpen, AlreadySubmitted, OptedOut or InvalidAnswers; then
+    nothing is written.
     """
     study = (
         Study.objects.select_for_update(of=("self",))
@@ -127,7 +132,8 @@ def customer_response_submit(
     """Record a customer's complete answers to the invitation's study.
 
     Exactly one response survives per invitation, however many submits race.
-    Raises StudyNotOpen, AlreadySubmitted or InvalidAnswers; then nothing is written.
+    Raises StudyNotOpen, AlreadySubmitted, OptedOut or InvalidAnswers; then
+    nothing is written.
     """
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
@@ -139,6 +145,8 @@ def customer_response_submit(
         raise StudyNotOpen("This survey is closed.")
     if invitation.responded_at is not None:
         raise AlreadySubmitted("This survey has already been answered. Thank you!")
+    if invitation.contact is not None and invitation.contact.opted_out_at is not None:
+        raise OptedOut("You opted out of these surveys.")
     _validate_answers(study, answers, submit=True)
     now = timezone.now()
     # The invitation's row lock serializes submits of one token, so a second one

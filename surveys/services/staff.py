@@ -1,8 +1,10 @@
 """Adding staff to an organization: one at a time or from a CSV file.
 
 A new person gets an account without a usable password and an email with a
-one-time, expiring link to choose one. A person who already has an account (in
-another organization) is added to this one without a new account and told so.
+one-time, expiring link to choose one. A person who already has an account is
+not made a member: they get an invitation to accept (until then they see nothing
+of the organization). The manager is told the same in both cases, so nobody
+learns from this page whether an address has an account anywhere.
 The database work is one transaction; the mails go out after it has committed.
 """
 
@@ -10,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
@@ -18,11 +19,20 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from surveys.audit import audit_record
 from surveys.csv_upload import CsvRow
-from surveys.models import Department, Membership, Organization, Role
+from surveys.models import (
+    Department,
+    Membership,
+    MembershipInvite,
+    Organization,
+    Role,
+)
 from surveys.services.accounts import set_password_link, user_get_or_create
+from surveys.services.limits import group_limit_message, group_room
+from surveys.services.names import NewName, new_names_with_neighbours
 
 logger = logging.getLogger(__name__)
 
@@ -61,17 +71,26 @@ def department_get_or_create(
         organization=organization, name__iexact=name
     ).first()
     if department is None:
+        if not group_room(Department, organization):
+            raise StaffError(group_limit_message(Department))
         department = Department.objects.create(organization=organization, name=name)
     return department
 
 
 @dataclass
 class StaffAdded:
-    """What happened to one person: a new account, or an existing one added."""
+    """What happened to one person: a new account made a member, or an existing
+    account invited (`invite`, no membership until they accept)."""
 
-    membership: Membership
-    created_user: bool
+    user: AbstractBaseUser
+    organization: Organization
+    membership: Membership | None = None
+    invite: MembershipInvite | None = None
     mail_sent: bool = False
+
+    @property
+    def email(self) -> str:
+        return self.user.email
 
 
 def _lock_organization(organization: Organization) -> None:
@@ -91,10 +110,23 @@ def _membership_create(
     user, created = user_get_or_create(email=email, first_name=first, last_name=last)
     if Membership.objects.filter(user=user, organization=organization).exists():
         raise StaffError(f"{user.email} is already a member of {organization.name}.")
+    if MembershipInvite.objects.filter(user=user, organization=organization).exists():
+        raise StaffError(f"{user.email} has already been invited.")
+    if not created:
+        # Someone else's account: they choose whether to join.
+        invite = MembershipInvite.objects.create(
+            user=user,
+            email=email.strip(),
+            name=one_line(name),
+            organization=organization,
+            role=Role.STAFF,
+            department=department,
+        )
+        return StaffAdded(user=user, organization=organization, invite=invite)
     membership = Membership.objects.create(
         user=user, organization=organization, role=Role.STAFF, department=department
     )
-    return StaffAdded(membership=membership, created_user=created)
+    return StaffAdded(user=user, organization=organization, membership=membership)
 
 
 @transaction.atomic
@@ -121,9 +153,8 @@ def _staff_add_db(
         organization=organization,
         actor=actor,
         action="staff_add",
-        target=added.membership.user.email,
+        target=added.email,
         department=department.name if department else "",
-        new_account=added.created_user,
     )
     return added
 
@@ -161,27 +192,29 @@ def staff_add(
 
 
 def staff_welcome_send(*, added: StaffAdded, actor: AbstractBaseUser | None) -> bool:
-    """Mail a new person their set-password link, or an existing one that they were
-    added. True if the mail server accepted it; a failure is logged, not raised,
-    because the person has been added all the same (the manager can resend)."""
-    membership = added.membership
-    user = membership.user
+    """Mail a new person their set-password link, or an existing account the
+    invitation to accept. True if the mail server accepted it; a failure is
+    logged, not raised, because the person has been added all the same (the
+    manager can resend)."""
+    user, organization = added.user, added.organization
     context = {
         "user": user,
         "name": one_line(user.get_full_name()),
-        "organization": membership.organization,
+        "organization": organization,
         "inviter": one_line(actor.get_full_name() or actor.email) if actor else "",
         "login_url": f"{settings.SITE_URL}{reverse('login')}",
         "site_url": settings.SITE_URL,
         "timeout_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
     }
-    if added.created_user or not user.has_usable_password():
+    if added.invite is not None:
+        template = "staff_added"
+        context["invites_url"] = f"{settings.SITE_URL}{reverse('membership_invites')}"
+        context["reset_url"] = f"{settings.SITE_URL}{reverse('password_reset')}"
+        subject = f"You are invited to join {organization.name} on GapSurvey"
+    else:
         template = "staff_invite"
         context["link"] = set_password_link(user)
-        subject = f"You are invited to GapSurvey by {membership.organization.name}"
-    else:
-        template = "staff_added"
-        subject = f"You were added to {membership.organization.name} on GapSurvey"
+        subject = f"You are invited to GapSurvey by {organization.name}"
     message = EmailMultiAlternatives(
         subject=one_line(subject),
         body=render_to_string(f"emails/{template}.txt", context),
@@ -212,8 +245,68 @@ def staff_invite_resend(
         target=membership.user.email,
     )
     return staff_welcome_send(
-        added=StaffAdded(membership=membership, created_user=True), actor=actor
+        added=StaffAdded(
+            user=membership.user,
+            organization=membership.organization,
+            membership=membership,
+        ),
+        actor=actor,
     )
+
+
+def membership_invite_resend(
+    *, invite: MembershipInvite, actor: AbstractBaseUser | None
+) -> bool:
+    """Mail a pending invitation again."""
+    audit_record(
+        organization=invite.organization,
+        actor=actor,
+        action="staff_invite_resend",
+        target=invite.user.email,
+    )
+    return staff_welcome_send(
+        added=StaffAdded(
+            user=invite.user, organization=invite.organization, invite=invite
+        ),
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def membership_invite_accept(*, invite: MembershipInvite) -> Membership:
+    """The invited person joins: the membership is made and becomes their chosen
+    organization (accepting is a choice they made)."""
+    invite = (
+        MembershipInvite.objects.select_for_update()
+        .select_related("organization", "user")
+        .get(pk=invite.pk)
+    )
+    membership, _ = Membership.objects.get_or_create(
+        user=invite.user,
+        organization=invite.organization,
+        defaults={"role": invite.role, "department": invite.department},
+    )
+    membership.last_chosen_at = timezone.now()
+    membership.save(update_fields=["last_chosen_at"])
+    audit_record(
+        organization=invite.organization,
+        actor=invite.user,
+        action="staff_invite_accept",
+        target=invite.user.email,
+    )
+    invite.delete()
+    return membership
+
+
+@transaction.atomic
+def membership_invite_decline(*, invite: MembershipInvite) -> None:
+    audit_record(
+        organization=invite.organization,
+        actor=invite.user,
+        action="staff_invite_decline",
+        target=invite.user.email,
+    )
+    invite.delete()
 
 
 # --- CSV import ---------------------------------------------------------------
@@ -230,13 +323,14 @@ class StaffImportRow:
     department: str
     action: str  # "create", "skip" or "reject"
     reason: str = ""
-    existing_account: bool = False
 
 
 @dataclass
 class StaffImportPlan:
     rows: list[StaffImportRow]
     new_departments: list[str] = field(default_factory=list)
+    # The same, each with the existing departments it is close to (a typo?).
+    new_department_names: list[NewName] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -257,20 +351,29 @@ class StaffImportPlan:
 def staff_import_plan(
     *, organization: Organization, rows: list[CsvRow]
 ) -> StaffImportPlan:
-    """What importing these rows would do, row by row, without writing anything."""
-    User = get_user_model()
+    """What importing these rows would do, row by row, without writing anything.
+
+    Whether an address has an account elsewhere is never part of the plan: a
+    manager learns nothing about accounts outside their organization.
+    """
     member_emails = {
         email.lower()
         for email in Membership.objects.filter(organization=organization).values_list(
             "user__email", flat=True
         )
     }
-    departments = {
-        name.lower()
-        for name in Department.objects.filter(organization=organization).values_list(
+    invited_emails = {
+        email.lower()
+        for email in MembershipInvite.objects.filter(
+            organization=organization
+        ).values_list("user__email", flat=True)
+    }
+    existing_departments = list(
+        Department.objects.filter(organization=organization).values_list(
             "name", flat=True
         )
-    }
+    )
+    departments = {name.lower() for name in existing_departments}
     seen: dict[str, int] = {}
     new_departments: dict[str, str] = {}
     planned = []
@@ -307,13 +410,28 @@ def staff_import_plan(
         if email.lower() in member_emails:
             plan.action, plan.reason = "skip", "Already a member."
             continue
+        if email.lower() in invited_emails:
+            plan.action, plan.reason = "skip", "Already invited."
+            continue
         plan.action = "create"
-        plan.existing_account = User.objects.filter(email__iexact=email).exists()
-        if plan.existing_account:
-            plan.reason = "Has an account (another organization): no new account."
         if department and department.lower() not in departments:
             new_departments.setdefault(department.lower(), department)
-    return StaffImportPlan(rows=planned, new_departments=list(new_departments.values()))
+    room = max(0, settings.MAX_DEPARTMENTS - len(existing_departments))
+    if len(new_departments) > room:
+        message = (
+            group_limit_message(Department)
+            + f" This file would add {len(new_departments)}."
+        )
+        for plan in planned:
+            if plan.action == "create" and plan.department.lower() in new_departments:
+                plan.action, plan.reason = "reject", message
+    return StaffImportPlan(
+        rows=planned,
+        new_departments=list(new_departments.values()),
+        new_department_names=new_names_with_neighbours(
+            new_departments.values(), existing_departments
+        ),
+    )
 
 
 @dataclass
@@ -359,7 +477,6 @@ def _staff_import_db(
         action="staff_import",
         target=f"{len(added)} staff",
         added=len(added),
-        new_accounts=sum(1 for a in added if a.created_user),
         skipped=plan.count("skip"),
         new_departments=plan.new_departments,
     )

@@ -32,6 +32,18 @@ def questionnaires_available(organization: Organization) -> QuerySet[Questionnai
     )
 
 
+def questionnaire_preferred(organization: Organization) -> Questionnaire | None:
+    """The questionnaire a new study most likely wants: the organization's own
+    latest, else the latest default one."""
+    own = Questionnaire.objects.filter(organization=organization)
+    default = Questionnaire.objects.filter(organization__isnull=True)
+    for candidates in (own, default):
+        latest = candidates.order_by("-created_at", "-version", "-id").first()
+        if latest is not None:
+            return latest
+    return None
+
+
 def studies_with_counts(organization: Organization) -> QuerySet[Study]:
     """The organization's studies, each with `staff_count` and `customer_count`:
     its submitted responses per audience, counted in the same query."""

@@ -38,6 +38,11 @@ urlpatterns = [
         name="contact_import_confirm",
     ),
     path(
+        "contacts/import/<int:job_id>/",
+        contacts.contact_import_status,
+        name="contact_import_status",
+    ),
+    path(
         "studies/<int:study_id>/invitations/",
         invitations.invitation_list,
         name="invitation_list",
@@ -61,4 +66,5 @@ urlpatterns = [
     path("s/<str:token>/thanks/", survey.survey_thanks, name="survey_thanks"),
     path("s/<str:token>/opt-out/", survey.survey_opt_out, name="survey_opt_out"),
     path("my-data/<str:export_token>/", my_data.my_data, name="my_data"),
+    path("s/<str:token>/opt-in/", survey.survey_opt_in, name="survey_opt_in"),
 ]

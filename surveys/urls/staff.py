@@ -12,6 +12,17 @@ urlpatterns = [
         name="staff_import_confirm",
     ),
     path("staff/<int:membership_id>/resend/", staff.staff_resend, name="staff_resend"),
+    path(
+        "staff/invites/<int:invite_id>/resend/",
+        staff.staff_invite_resend_view,
+        name="staff_invite_resend",
+    ),
+    path("my/invitations/", staff.membership_invites, name="membership_invites"),
+    path(
+        "my/invitations/answer/",
+        staff.membership_invite_answer,
+        name="membership_invite_answer",
+    ),
     path("assessments/", staff.staff_home, name="staff_home"),
     path("assessments/<int:study_id>/", staff.assessment, name="assessment"),
 ]

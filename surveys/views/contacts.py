@@ -12,10 +12,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from surveys.access import contact_for_manager, require_manager
+from surveys.access import (
+    contact_for_manager,
+    contact_import_for_manager,
+    require_manager,
+)
 from surveys.csv_upload import CsvError, csv_text_from_upload, upload_stash, upload_take
 from surveys.forms.contacts import ContactFilterForm, ContactForm, ContactImportForm
-from surveys.models import Contact
+from surveys.models import Contact, ContactImport
 from surveys.services import contacts as contacts_service
 from surveys.services import rights as rights_service
 from surveys.views.paging import paginate
@@ -206,7 +210,12 @@ def contact_import(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(error))
         else:
             if plan.can_apply:
-                key = upload_stash(request, kind=IMPORT_KIND, text=text)
+                key = upload_stash(
+                    request,
+                    kind=IMPORT_KIND,
+                    text=text,
+                    organization_id=membership.organization_id,
+                )
     return render(
         request,
         "surveys/contact_import.html",
@@ -219,24 +228,39 @@ def contact_import(request: HttpRequest) -> HttpResponse:
 def contact_import_confirm(request: HttpRequest) -> HttpResponse:
     """Apply the previewed file, all or nothing; a second confirm applies nothing."""
     membership = require_manager(request)
-    text = upload_take(request, kind=IMPORT_KIND, key=request.POST.get("key", ""))
+    text = upload_take(
+        request,
+        kind=IMPORT_KIND,
+        key=request.POST.get("key", ""),
+        organization_id=membership.organization_id,
+    )
     if text is None:
         messages.warning(
             request,
-            "This import was already applied or has expired; nothing was changed. "
-            "Upload the file again if needed.",
+            "There is no import waiting to be confirmed in this organization: it "
+            "was already applied, has expired, or was previewed in another "
+            "organization. Nothing was changed; upload the file again if needed.",
         )
         return redirect("contact_list")
     try:
-        plan = contacts_service.contacts_import(
+        plan = contacts_service.contacts_import_start(
             organization=membership.organization, actor=request.user, text=text
         )
     except (CsvError, contacts_service.ContactError) as error:
         messages.error(request, str(error))
         return redirect("contact_import")
+    if isinstance(plan, ContactImport):
+        return redirect("contact_import_status", job_id=plan.pk)
     messages.success(
         request,
         f"Imported: {plan.creates} created, {plan.updates} updated, "
         f"{plan.unchanged} unchanged.",
     )
     return redirect("contact_list")
+
+
+@login_required
+def contact_import_status(request: HttpRequest, job_id: int) -> HttpResponse:
+    """A queued import's progress; the page refreshes itself until it is done."""
+    job = contact_import_for_manager(request, job_id)
+    return render(request, "surveys/contact_import_status.html", {"job": job})

@@ -12,6 +12,8 @@ def home(request: HttpRequest) -> HttpResponse:
     staff to their self-assessments."""
     membership = active_membership(request)
     if membership is None:
+        if request.user.membership_invites.exists():
+            return redirect("membership_invites")
         return render(request, "surveys/no_organization.html", status=200)
     target = "study_list" if membership.is_manager else "staff_home"
     try:

@@ -10,14 +10,24 @@ from surveys.access import department_for_manager, require_manager, segment_for_
 from surveys.forms.organization import DepartmentForm, OrganizationForm, SegmentForm
 from surveys.services import organizations as services
 from surveys.services.organizations import OrganizationError
+from surveys.views.paging import paginate
+
+GROUPS_PER_PAGE = 25
 
 
 def _render(request: HttpRequest, status: int = 200, **bound) -> HttpResponse:
     """The settings page; `bound` replaces a form by the one that failed, so what
     was typed stays on the page with its error."""
     organization = require_manager(request).organization
-    departments = list(organization.departments.all())
-    segments = list(organization.segments.all())
+    # Up to MAX_DEPARTMENTS and MAX_SEGMENTS each, a form per row: paged.
+    departments_page, departments_query = paginate(
+        request, organization.departments.all(), GROUPS_PER_PAGE, "departments"
+    )
+    segments_page, segments_query = paginate(
+        request, organization.segments.all(), GROUPS_PER_PAGE, "segments"
+    )
+    departments = list(departments_page)
+    segments = list(segments_page)
     for department in departments:
         department.form = bound.get(f"department_{department.pk}") or DepartmentForm(
             prefix=f"department-{department.pk}", initial={"name": department.name}
@@ -33,6 +43,10 @@ def _render(request: HttpRequest, status: int = 200, **bound) -> HttpResponse:
         or OrganizationForm(initial={"name": organization.name}),
         "departments": departments,
         "segments": segments,
+        "departments_page": departments_page,
+        "departments_query": departments_query,
+        "segments_page": segments_page,
+        "segments_query": segments_query,
         "department_form": bound.get("department") or DepartmentForm(prefix="new"),
         "segment_form": bound.get("segment") or SegmentForm(prefix="new"),
     }

@@ -10,11 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from surveys.access import (
+    membership_activate,
     membership_for_manager,
     require_manager,
     require_staff,
@@ -35,7 +37,7 @@ from surveys.forms.answers import (
     scale_choices,
 )
 from surveys.forms.staff import StaffAddForm, StaffImportForm
-from surveys.models import Audience, Membership, Response, Study
+from surveys.models import Audience, Membership, MembershipInvite, Response, Study
 from surveys.services.responses import (
     AlreadySubmitted,
     InvalidAnswers,
@@ -47,6 +49,9 @@ from surveys.services.staff import (
     CSV_OPTIONAL,
     CSV_REQUIRED,
     StaffError,
+    membership_invite_accept,
+    membership_invite_decline,
+    membership_invite_resend,
     staff_add,
     staff_import,
     staff_import_plan,
@@ -67,10 +72,41 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         .select_related("user", "department")
         .order_by("role", "user__email")
     )
+    invites = MembershipInvite.objects.filter(
+        organization=manager.organization
+    ).select_related("department")
+    # One list in one order: an invited existing account must look like a new
+    # person who has not joined yet.
+    rows = [
+        {
+            "name": m.user.get_full_name(),
+            "email": m.user.email,
+            "role": m.role,
+            "role_display": m.get_role_display(),
+            "department": m.department,
+            "joined": m.user.has_usable_password(),
+            "resend": reverse("staff_resend", args=[m.pk]),
+            "testid": f"member-{m.pk}",
+        }
+        for m in members
+    ] + [
+        {
+            "name": invite.name,
+            "email": invite.email,
+            "role": invite.role,
+            "role_display": invite.get_role_display(),
+            "department": invite.department,
+            "joined": False,
+            "resend": reverse("staff_invite_resend", args=[invite.pk]),
+            "testid": f"invite-{invite.pk}",
+        }
+        for invite in invites
+    ]
+    rows.sort(key=lambda row: (row["role"], row["email"].lower()))
     return render(
         request,
         "surveys/staff_list.html",
-        {"members": members, "organization": manager.organization},
+        {"rows": rows, "organization": manager.organization},
     )
 
 
@@ -98,8 +134,10 @@ def staff_add_view(request: HttpRequest) -> HttpResponse:
 
 
 def _report_added(request: HttpRequest, added: list) -> None:
+    """The same words whether or not the address had an account: this page must
+    not tell a manager anything about accounts outside their organization."""
     for item in added:
-        email = item.membership.user.email
+        email = item.email
         if not item.mail_sent:
             messages.warning(
                 request,
@@ -108,10 +146,9 @@ def _report_added(request: HttpRequest, added: list) -> None:
             )
     sent = [item for item in added if item.mail_sent]
     if len(added) == 1 and sent:
-        item = sent[0]
-        what = "a link to set a password" if item.created_user else "a note"
         messages.success(
-            request, f"{item.membership.user.email} was added and sent {what}."
+            request,
+            f"{sent[0].email} was invited: they have been sent an email to join.",
         )
 
 
@@ -130,7 +167,12 @@ def staff_import_view(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(error))
         else:
             plan = staff_import_plan(organization=manager.organization, rows=rows)
-            key = upload_stash(request, kind=IMPORT_KIND, text=text)
+            key = upload_stash(
+                request,
+                kind=IMPORT_KIND,
+                text=text,
+                organization_id=manager.organization_id,
+            )
     return render(
         request, "surveys/staff_import.html", {"form": form, "plan": plan, "key": key}
     )
@@ -142,14 +184,20 @@ def staff_import_confirm(request: HttpRequest) -> HttpResponse:
     """Apply the previewed file, all or nothing; a second confirm finds nothing."""
     manager = require_manager(request)
     key = request.POST.get("key", "")
-    if upload_peek(request, kind=IMPORT_KIND, key=key) is None:
+    stash = {
+        "kind": IMPORT_KIND,
+        "key": key,
+        "organization_id": manager.organization_id,
+    }
+    if upload_peek(request, **stash) is None:
         messages.error(
             request,
-            "There is no import waiting to be confirmed: it was already applied or "
-            "has expired. Upload the file again if needed.",
+            "There is no import waiting to be confirmed in this organization: it "
+            "was already applied, has expired, or was previewed in another "
+            "organization. Upload the file again if needed.",
         )
         return redirect("staff_list")
-    text = upload_take(request, kind=IMPORT_KIND, key=key)
+    text = upload_take(request, **stash)
     try:
         rows = csv_rows(text, required=CSV_REQUIRED, optional=CSV_OPTIONAL)
         result = staff_import(
@@ -182,6 +230,57 @@ def staff_resend(request: HttpRequest, membership_id: int) -> HttpResponse:
         else:
             messages.warning(request, "The email could not be sent; try again later.")
     return redirect("staff_list")
+
+
+@login_required
+@require_POST
+def staff_invite_resend_view(request: HttpRequest, invite_id: int) -> HttpResponse:
+    manager = require_manager(request)
+    invite = get_object_or_404(
+        MembershipInvite.objects.select_related("user", "organization"),
+        pk=invite_id,
+        organization=manager.organization,
+    )
+    if membership_invite_resend(invite=invite, actor=request.user):
+        messages.success(request, f"A new link was sent to {invite.user.email}.")
+    else:
+        messages.warning(request, "The email could not be sent; try again later.")
+    return redirect("staff_list")
+
+
+# --- Anyone: invitations to join an organization -----------------------------
+
+
+@login_required
+def membership_invites(request: HttpRequest) -> HttpResponse:
+    """The person's pending invitations, to accept or decline."""
+    invites = MembershipInvite.objects.filter(user=request.user).select_related(
+        "organization", "invited_by"
+    )
+    return render(request, "surveys/membership_invites.html", {"invites": invites})
+
+
+@login_required
+@require_POST
+def membership_invite_answer(request: HttpRequest) -> HttpResponse:
+    """Accept or decline one of the person's own invitations; anyone else's is 404."""
+    try:
+        invite_id = int(request.POST.get("invite", ""))
+    except ValueError:
+        raise Http404("No such invitation.")
+    invite = get_object_or_404(
+        MembershipInvite.objects.select_related("organization"),
+        pk=invite_id,
+        user=request.user,
+    )
+    if request.POST.get("answer") == "accept":
+        membership = membership_invite_accept(invite=invite)
+        membership_activate(request, membership.organization_id)
+        messages.success(request, f"You joined {membership.organization.name}.")
+        return redirect("home")
+    membership_invite_decline(invite=invite)
+    messages.info(request, f"You declined to join {invite.organization.name}.")
+    return redirect("membership_invites")
 
 
 # --- Staff: their own self-assessments -------------------------------------------

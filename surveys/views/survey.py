@@ -10,11 +10,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from surveys.forms.answers import AnswersForm
 from surveys.models import Audience, Invitation, Study
 from surveys.services.invitations import (
+    contact_opt_in,
     contact_opt_out,
     invitation_for_token,
     invitation_mark_opened,
@@ -22,6 +23,7 @@ from surveys.services.invitations import (
 from surveys.services.responses import (
     AlreadySubmitted,
     InvalidAnswers,
+    OptedOut,
     StudyNotOpen,
     customer_response_submit,
 )
@@ -38,6 +40,23 @@ def _invitation_or_404(token: str) -> Invitation:
 
 def _unavailable(request: HttpRequest, study: Study) -> HttpResponse:
     return render(request, "surveys/survey_unavailable.html", {"study": study})
+
+
+def _opted_out(
+    request: HttpRequest, invitation: Invitation, token: str, status: int = 200
+) -> HttpResponse:
+    """An opted-out person's link: say so, offer to opt back in, store nothing."""
+    return render(
+        request,
+        "surveys/survey_opted_out.html",
+        {"study": invitation.study, "token": token},
+        status=status,
+    )
+
+
+def _is_opted_out(invitation: Invitation) -> bool:
+    contact = invitation.contact
+    return contact is not None and contact.opted_out_at is not None
 
 
 def _already_answered(request: HttpRequest, invitation: Invitation) -> HttpResponse:
@@ -58,6 +77,10 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         return _already_answered(request, invitation)
     if not study.is_open:
         return _unavailable(request, study)
+    if _is_opted_out(invitation):
+        return _opted_out(
+            request, invitation, token, status=409 if request.method == "POST" else 200
+        )
     questionnaire = study.questionnaire
     items = list(questionnaire.items.all())
     form = AnswersForm(
@@ -76,6 +99,8 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             )
         except AlreadySubmitted:
             return _already_answered(request, invitation)
+        except OptedOut:
+            return _opted_out(request, invitation, token, status=409)
         except StudyNotOpen:
             return _unavailable(request, study)
         except InvalidAnswers as error:
@@ -135,3 +160,13 @@ def survey_opt_out(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
         },
     )
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+def survey_opt_in(request: HttpRequest, token: str) -> HttpResponse:
+    """Undo an opt-out (a POST, like the opt-out itself), then offer the survey."""
+    invitation = _invitation_or_404(token)
+    contact_opt_in(invitation=invitation)
+    return redirect("survey", token=token)

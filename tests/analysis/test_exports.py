@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from analysis.exports import neutralize
+from analysis.exports import csv_cell, neutralize
 from surveys.models import Audience, AuditEvent
 from tests import factories
 from tests.analysis.conftest import gap_items, submit
@@ -197,3 +197,50 @@ def test_a_large_csv_export_is_streamed_in_blocks_not_lines(alice_client, org_a)
     assert len(body.splitlines()) == 1 + 300 * len(items)
     assert len(chunks) < 300 * len(items) / 100
     assert all(len(chunk) >= 64 * 1024 for chunk in chunks[:-1])
+
+
+# --- Issue 14.6: spreadsheet safety in every locale ---
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Ops;=1+1;", '"Ops;\'=1+1;"'),
+        ("a,b", '"a,b"'),
+        ("a\tb", '"a\tb"'),
+        ("Sales, -north", '"Sales, \'-north"'),
+        ("Ops;+1", '"Ops;\'+1"'),
+        ("x\t@cmd", '"x\t\'@cmd"'),
+        ('say "hi"', '"say ""hi"""'),
+        ("plain", "plain"),
+        ("=1+1", "'=1+1"),
+        (2.5, "2.5"),
+        (-0.5, "-0.5"),
+        (3, "3"),
+        (None, ""),
+    ],
+)
+def test_csv_cells_are_quoted_for_every_common_separator(value, expected):
+    assert csv_cell(value) == expected
+
+
+def test_a_department_with_semicolons_gives_no_formula_cell_when_split_on_semicolons(
+    alice_client, hand_study
+):
+    from surveys.models import Department
+
+    Department.objects.filter(organization=hand_study.organization).update(
+        name="Ops;=1+1;"
+    )
+    response = alice_client.get(export_url(hand_study, "answers", "csv"))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    # Read as a spreadsheet in a ";" locale would, quotes respected ...
+    for row in csv.reader(io.StringIO(text), delimiter=";"):
+        assert not any(cell.lstrip().startswith(("=", "+", "@")) for cell in row)
+    # ... and as a naive splitter that ignores quotes.
+    for line in text.splitlines():
+        for separator in (";", ",", "\t"):
+            for cell in line.split(separator):
+                assert not cell.strip('"').lstrip().startswith(("=", "+", "@"))
+    rows = csv_rows(alice_client.get(export_url(hand_study, "answers", "csv")))
+    assert "Ops;'=1+1;" in {row[2] for row in rows}

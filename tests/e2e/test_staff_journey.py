@@ -42,7 +42,7 @@ def test_a_new_staff_member_sets_a_password_saves_a_draft_resumes_and_submits(
     manager.get_by_label("…or a new department").fill("Support")
     manager.get_by_role("button", name="Add and send the invitation").click()
     expect(manager.get_by_role("status")).to_contain_text(
-        f"{STAFF} was added and sent a link to set a password."
+        f"{STAFF} was invited: they have been sent an email to join."
     )
 
     # The link in the mail lets them choose a password.

@@ -166,7 +166,7 @@ def test_a_second_confirm_applies_nothing(alice_client, org_a):
     response = alice_client.post(
         reverse("contact_import_confirm"), {"key": key}, follow=True
     )
-    assert b"already applied or has expired" in response.content
+    assert b"was already applied, has expired" in response.content
     assert not Contact.objects.exists()
 
 

@@ -108,7 +108,7 @@ def test_copying_the_default_gives_the_organization_its_own(
     copy = Questionnaire.objects.get(organization=org_a)
     assert response.status_code == 302
     assert response["Location"] == f"/questionnaires/{copy.pk}/edit/"
-    assert copy.name == default.name
+    assert copy.name == f"{default.name} (copy for {org_a.name})"
     assert (copy.scale_min, copy.scale_max) == (default.scale_min, default.scale_max)
     assert positions(copy) == positions(default)
     assert list(copy.items.values_list("position", flat=True)) == list(range(1, 11))
@@ -119,7 +119,51 @@ def test_copying_the_default_gives_the_organization_its_own(
 
 def test_copying_its_own_adds_copy_to_the_name(alice_client, org_a, own):
     alice_client.post(f"/questionnaires/{own.pk}/copy/")
-    assert org_a.questionnaires.filter(name="Acme's own (copy)").exists()
+    assert org_a.questionnaires.filter(
+        name="Acme's own (copy for Acme Services)"
+    ).exists()
+
+
+def test_a_second_copy_gets_a_name_of_its_own(alice_client, org_a, default):
+    alice_client.post(f"/questionnaires/{default.pk}/copy/")
+    alice_client.post(f"/questionnaires/{default.pk}/copy/")
+    names = sorted(org_a.questionnaires.values_list("name", flat=True))
+    assert len(set(names)) == 2
+    assert default.name not in names
+
+
+def test_the_copys_name_can_be_edited(alice_client, org_a, default):
+    response = alice_client.post(f"/questionnaires/{default.pk}/copy/")
+    copy = org_a.questionnaires.get()
+    page = alice_client.get(response["Location"]).content.decode()
+    assert f'value="{copy.name}"' in page
+
+
+def test_the_new_study_form_preselects_the_organizations_latest_questionnaire(
+    alice_client, org_a, default, own
+):
+    newer = factories.make_questionnaire(organization=org_a, name="Acme newer")
+    form = alice_client.get("/studies/new/").context["form"]
+    assert form["questionnaire"].value() == newer.pk
+    html = alice_client.get("/studies/new/").content.decode()
+    assert f'<option value="{newer.pk}" selected>' in html
+
+
+def test_without_its_own_the_new_study_form_preselects_the_default(
+    alice_client, default
+):
+    form = alice_client.get("/studies/new/").context["form"]
+    assert form["questionnaire"].value() == default.pk
+
+
+def test_the_study_page_names_its_questionnaire_and_links_to_it(
+    alice_client, org_a, own
+):
+    study = factories.make_study(org_a, questionnaire=own)
+    html = alice_client.get(f"/studies/{study.pk}/").content.decode()
+    assert f'href="/questionnaires/{own.pk}/"' in html
+    assert "Acme&#x27;s own" in html
+    assert "your organization’s" in html
 
 
 def test_another_organizations_questionnaire_cannot_be_copied(
@@ -423,7 +467,7 @@ def test_the_study_form_tells_the_default_from_the_organizations_copy(
     alice_client.post(f"/questionnaires/{default.pk}/copy/")
     body = alice_client.get("/studies/new/").content.decode()
     assert "Five gaps — standard (v1, default)" in body
-    assert "Five gaps — standard (v1, yours)" in body
+    assert "Five gaps — standard (copy for Acme Services) (v1, yours)" in body
 
 
 def test_the_detail_lists_only_the_organizations_studies_using_it(

@@ -252,3 +252,74 @@ def test_two_submits_racing_on_one_token_leave_exactly_one_response(on_postgres)
     assert Answer.objects.filter(response__study=study).count() == (
         study.questionnaire.items.count()
     )
+
+
+# --- Issue 14.3: opted out means out, until the person opts back in ---
+
+
+def _opted_out(invited):
+    invitation, token = invited
+    Contact.objects.filter(pk=invitation.contact_id).update(opted_out_at=timezone.now())
+    return invitation, token
+
+
+def test_an_opted_out_link_says_so_and_offers_to_opt_back_in(client, invited):
+    invitation, token = _opted_out(invited)
+    page = client.get(reverse("survey", args=[token]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "You opted out" in html
+    assert f'action="{reverse("survey_opt_in", args=[token])}"' in html
+    assert 'method="post"' in html
+    assert 'name="item_' not in html  # no questions offered
+    invitation.refresh_from_db()
+    assert invitation.opened_at is None
+
+
+def test_an_opted_out_person_cannot_submit(client, invited, study_a):
+    invitation, token = _opted_out(invited)
+    response = client.post(reverse("survey", args=[token]), _full_answers(study_a))
+    assert response.status_code == 409
+    assert "You opted out" in response.content.decode()
+    assert not Response.objects.exists()
+    invitation.refresh_from_db()
+    assert invitation.responded_at is None
+
+
+def test_the_submit_service_refuses_an_opted_out_contact(invited, study_a):
+    from surveys.services.responses import OptedOut, customer_response_submit
+
+    invitation, _ = _opted_out(invited)
+    item = study_a.questionnaire.items.first()
+    with pytest.raises(OptedOut):
+        customer_response_submit(invitation=invitation, answers={item.pk: 5})
+    assert not Response.objects.exists()
+
+
+def test_opting_back_in_is_a_post_and_then_the_survey_is_offered(
+    client, invited, study_a
+):
+    invitation, token = _opted_out(invited)
+    url = reverse("survey_opt_in", args=[token])
+    assert client.get(url).status_code == 405
+    response = client.post(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("survey", args=[token])
+    contact = Contact.objects.get(pk=invitation.contact_id)
+    assert contact.opted_out_at is None
+    assert (
+        client.post(reverse("survey", args=[token]), _full_answers(study_a)).status_code
+        == 302
+    )
+    assert Response.objects.count() == 1
+
+
+def test_the_opt_out_page_of_an_opted_out_person_offers_to_opt_back_in(client, invited):
+    _, token = _opted_out(invited)
+    html = client.get(reverse("survey_opt_out", args=[token])).content.decode()
+    assert "already opted out" in html
+    assert reverse("survey_opt_in", args=[token]) in html
+
+
+def test_opting_in_with_an_unknown_token_is_404(client, invited):
+    assert client.post(reverse("survey_opt_in", args=["x" * 43])).status_code == 404

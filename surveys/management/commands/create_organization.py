@@ -1,12 +1,13 @@
 """Create an organization and its first manager, and print a set-password link."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from surveys.management.base import ExplainedCommand
 from surveys.services.accounts import set_password_link
 from surveys.services.organizations import OrganizationError, organization_create
 
 
-class Command(BaseCommand):
+class Command(ExplainedCommand):
     help = (
         "Create an organization and make the person with the given email its first "
         "manager (creating the user if needed); prints a one-time set-password link."

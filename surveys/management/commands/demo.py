@@ -1,12 +1,22 @@
-from django.core.management.base import BaseCommand
+from django.core.management import call_command
 
-from surveys.services.demo import demo_load
+from surveys.management.base import ExplainedCommand
+from surveys.models import Questionnaire
+from surveys.services.demo import DEFAULT_QUESTIONNAIRE, demo_load
 
 
-class Command(BaseCommand):
-    help = "Load the demo organization (idempotent) and print its logins."
+class Command(ExplainedCommand):
+    help = (
+        "Load the demo organization (idempotent) and print its logins; loads the "
+        "default questionnaire first if it is missing."
+    )
 
     def handle(self, *args, **options) -> None:
+        if not Questionnaire.objects.filter(
+            organization=None, name=DEFAULT_QUESTIONNAIRE, version=1
+        ).exists():
+            call_command("loaddata", "default_questionnaire", verbosity=0)
+            self.stdout.write("Loaded the default questionnaire (it was missing).")
         summary = demo_load()
         organization = summary.organization
         if summary.created:

@@ -7,8 +7,9 @@ hash for all the staff, the default questionnaire (`loaddata default_questionnai
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from surveys.management.base import ExplainedCommand
 from surveys.models import Questionnaire
 from surveys.services.generate import DEFAULT_QUESTIONNAIRE_NAME, study_generate
 
@@ -20,7 +21,7 @@ def _not_negative(value: str) -> int:
     return number
 
 
-class Command(BaseCommand):
+class Command(ExplainedCommand):
     help = "Generate an open study with N customer and M staff submitted responses."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -58,6 +59,12 @@ class Command(BaseCommand):
                 "The default questionnaire is missing: run "
                 "`manage.py loaddata default_questionnaire` first."
             )
+        tokens_file = options["tokens_file"]
+        if tokens_file is not None and not tokens_file.parent.is_dir():
+            raise CommandError(
+                f"Cannot write the tokens to {tokens_file}: the folder "
+                f"{tokens_file.parent} does not exist."
+            )
         started = time.perf_counter()
         result = study_generate(
             customers=options["customers"],
@@ -68,10 +75,11 @@ class Command(BaseCommand):
             unsent=options["unsent"],
         )
         seconds = time.perf_counter() - started
-        if options["tokens_file"]:
-            options["tokens_file"].write_text(
-                "".join(f"{token}\n" for token in result.tokens)
-            )
+        if tokens_file is not None:
+            try:
+                tokens_file.write_text("".join(f"{token}\n" for token in result.tokens))
+            except OSError as error:
+                raise CommandError(f"Cannot write the tokens to {tokens_file}: {error}")
         study = result.study
         self.stdout.write(
             f"Study {study.pk} “{study.name}” in {study.organization.slug}: "

@@ -1,12 +1,13 @@
 """Cron entry point: reminders (and overdue sends) for every open study."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
 
+from surveys.management.base import ExplainedCommand
 from surveys.models import Study
 from surveys.services.invitations import invitations_deliver, reminders_deliver
 
 
-class Command(BaseCommand):
+class Command(ExplainedCommand):
     help = (
         "Mail reminders to the non-respondents of every open study, under each "
         "study's reminder policy; also sends invitations whose retry is due or "
@@ -22,6 +23,11 @@ class Command(BaseCommand):
         studies = Study.objects.filter(status=Study.Status.OPEN).order_by("pk")
         if study is not None:
             studies = studies.filter(pk=study)
+            if not studies.exists():
+                raise CommandError(
+                    f"No open study with id {study}: nothing to send. "
+                    "Leave out --study to remind for every open study."
+                )
         total_reminded = 0
         for each in studies:
             sent = invitations_deliver(study_id=each.pk)
