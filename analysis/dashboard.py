@@ -428,6 +428,7 @@ def dashboard_data(
         "segments": _pivot(numbers["segments"], GAPS),
         "segment_deltas": _pivot(numbers["segment_deltas"], GAPS),
         "trend": _records(trend),
+        "trend_studies": trend["study_id"].nunique() if not trend.empty else 0,
         "comments": {
             audience.value: _records(comments[comments["audience"] == audience])
             for audience in (Audience.INTERNAL, Audience.CUSTOMER)

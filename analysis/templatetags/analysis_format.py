@@ -5,6 +5,8 @@ import math
 from django import template
 
 register = template.Library()
+# Numbers are written with the minus sign U+2212, never a hyphen.
+MINUS = "\u2212"
 
 DASH = "—"
 
@@ -23,7 +25,7 @@ def num(value, digits: int = 2) -> str:
     """A number with `digits` decimals; a dash when there is none."""
     if _missing(value):
         return DASH
-    return f"{float(value):.{int(digits)}f}"
+    return f"{float(value):.{int(digits)}f}".replace("-", MINUS)
 
 
 @register.filter
@@ -32,7 +34,7 @@ def signed(value, digits: int = 2) -> str:
     if _missing(value):
         return DASH
     text = f"{float(value):+.{int(digits)}f}"
-    return text.replace("-", "−")
+    return text.replace("-", MINUS)
 
 
 @register.filter
@@ -67,7 +69,7 @@ def interval(row, prefix: str = "ci") -> str:
     low, high = row.get(f"{prefix}_low"), row.get(f"{prefix}_high")
     if _missing(low) or _missing(high):
         return DASH
-    return f"[{float(low):.2f}, {float(high):.2f}]"
+    return f"[{float(low):.2f}, {float(high):.2f}]".replace("-", MINUS)
 
 
 @register.filter

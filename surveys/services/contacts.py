@@ -23,6 +23,7 @@ from surveys.models import Contact, ContactImport, Invitation, Organization, Seg
 from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
 from surveys.services.rights import audit_redact_contact
+from surveys.text import count
 
 IMPORT_COLUMNS_REQUIRED = ["email"]
 IMPORT_COLUMNS_OPTIONAL = ["name", "segment"]
@@ -350,8 +351,8 @@ def _contacts_import_apply(
     write lock for a moment only."""
     if plan.rejects:
         raise ContactError(
-            f"{plan.rejects} row(s) are rejected; nothing was imported. "
-            "Fix the file and upload it again."
+            f"{count(plan.rejects, 'row is', 'rows are')} rejected; nothing was "
+            "imported. Fix the file and upload it again."
         )
     segments: dict[str, Segment] = {}
 

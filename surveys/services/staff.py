@@ -33,6 +33,7 @@ from surveys.models import (
 from surveys.services.accounts import set_password_link, user_get_or_create
 from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
+from surveys.text import count
 
 logger = logging.getLogger(__name__)
 
@@ -452,8 +453,9 @@ def _staff_import_db(
     if plan.rejected:
         first = plan.rejected[0]
         raise StaffError(
-            f"Nothing was imported: {len(plan.rejected)} row(s) cannot be imported "
-            f"(line {first.line}: {first.reason}) Correct the file and upload it again."
+            f"Nothing was imported: {count(len(plan.rejected), 'row')} cannot be "
+            f"imported (line {first.line}: {first.reason}) Correct the file and "
+            "upload it again."
         )
     added = []
     for row in plan.to_create:

@@ -22,6 +22,7 @@ from surveys.forms.contacts import ContactFilterForm, ContactForm, ContactImport
 from surveys.models import Contact, ContactImport
 from surveys.services import contacts as contacts_service
 from surveys.services import rights as rights_service
+from surveys.text import count
 from surveys.views.paging import paginate
 
 IMPORT_KIND = "contacts"
@@ -184,9 +185,9 @@ def contact_erase(request: HttpRequest, contact_id: int) -> HttpResponse:
     # The message names no address: it would be stored until shown.
     messages.success(
         request,
-        f"Contact erased: {plan.invitations} invitation(s) deleted; "
-        f"{plan.responses_kept} response(s) kept without any link to the person "
-        f"({plan.comments_removed} comment(s) removed).",
+        f"Contact erased: {count(plan.invitations, 'invitation')} deleted; "
+        f"{count(plan.responses_kept, 'response')} kept without any link to the "
+        f"person ({count(plan.comments_removed, 'comment')} removed).",
     )
     return redirect("contact_list")
 

@@ -11,6 +11,7 @@ from surveys.forms.invitations import InviteForm
 from surveys.models import Invitation
 from surveys.selectors import invitation_counts, invitation_failures
 from surveys.services import invitations as invitations_service
+from surveys.text import count
 from surveys.views.paging import paginate
 
 PAGE_SIZE = 100
@@ -64,7 +65,8 @@ def invitation_list(request: HttpRequest, study_id: int) -> HttpResponse:
                     else "They will be sent when the study opens."
                 )
                 messages.success(
-                    request, f"Invited {result.created} contact(s). {note} {skipped}"
+                    request,
+                    f"Invited {count(result.created, 'contact')}. {note} {skipped}",
                 )
         return redirect("invitation_list", study_id=study.pk)
     invitations = (
@@ -101,13 +103,13 @@ def invitation_remind(request: HttpRequest, study_id: int) -> HttpResponse:
         messages.error(request, str(error))
     else:
         if due:
-            messages.success(request, f"Reminding {due} non-respondent(s).")
+            messages.success(request, f"Reminding {count(due, 'non-respondent')}.")
         else:
             messages.info(
                 request,
                 "Nobody is due a reminder: everyone has answered, opted out, had "
-                f"{study.max_reminders} reminder(s), or was mailed less than "
-                f"{study.reminder_interval_days} day(s) ago.",
+                f"{count(study.max_reminders, 'reminder')}, or was mailed less than "
+                f"{count(study.reminder_interval_days, 'day')} ago.",
             )
     return redirect("invitation_list", study_id=study.pk)
 

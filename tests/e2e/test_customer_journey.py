@@ -63,7 +63,7 @@ def test_customers_imported_from_csv_answer_their_mailed_link_and_can_opt_out(
     manager.get_by_role("link", name="Invitations").click()
     manager.get_by_label("Whom to invite").select_option(label="Retail")
     manager.get_by_role("button", name="Invite").click()
-    expect(manager.get_by_role("status")).to_contain_text("Invited 2 contact(s).")
+    expect(manager.get_by_role("status")).to_contain_text("Invited 2 contacts.")
 
     # The worker mails them, each with a personal link and an opt-out link.
     (ann_mail,) = app.smtp.wait_for(ANN)

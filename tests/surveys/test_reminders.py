@@ -141,7 +141,7 @@ def test_the_command_applies_every_open_studys_policy(mail_sink, study_a, org_b)
     out = StringIO()
     call_command("send_reminders", stdout=out)
     assert [to for _, [to] in mail_sink.envelopes] == ["a@example.com"]
-    assert "1 reminder(s) sent." in out.getvalue()
+    assert "1 reminder sent." in out.getvalue()
 
 
 def test_the_command_also_sends_overdue_invitations(mail_sink, study_a):

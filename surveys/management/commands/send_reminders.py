@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from surveys.management.base import ExplainedCommand
 from surveys.models import Study
 from surveys.services.invitations import invitations_deliver, reminders_deliver
+from surveys.text import count
 
 
 class Command(ExplainedCommand):
@@ -37,4 +38,5 @@ class Command(ExplainedCommand):
                 f"{each.name}: {reminded.sent} reminded, {reminded.deferred} to retry; "
                 f"{sent.sent} overdue invitation(s) sent, {sent.failed} failed."
             )
-        self.stdout.write(self.style.SUCCESS(f"{total_reminded} reminder(s) sent."))
+        reminded = count(total_reminded, "reminder")
+        self.stdout.write(self.style.SUCCESS(f"{reminded} sent."))
