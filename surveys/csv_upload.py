@@ -43,6 +43,23 @@ def csv_text_from_upload(upload: UploadedFile) -> str:
         raise CsvError("The file is not UTF-8 text. Save it as “CSV UTF-8” and retry.")
 
 
+SEPARATOR_NAMES = {"\t": "tabs", "|": "vertical bars (|)", ";": "semicolons"}
+
+
+def _separator_hint(header: list[str]) -> str:
+    """When the whole header is one column holding another separator, name
+    it: the file was saved with the wrong separator."""
+    if len(header) != 1:
+        return ""
+    for separator, name in SEPARATOR_NAMES.items():
+        if separator in header[0]:
+            return (
+                f" The header is one column separated by {name}: save the file "
+                "as CSV with commas (or semicolons) between the columns."
+            )
+    return ""
+
+
 def csv_rows(
     text: str, *, required: list[str], optional: list[str] = ()
 ) -> list[CsvRow]:
@@ -73,7 +90,7 @@ def csv_rows(
     if missing:
         raise CsvError(
             f"The header row must name the columns {', '.join(allowed)}; "
-            f"missing column: {', '.join(missing)}."
+            f"missing column: {', '.join(missing)}.{_separator_hint(header)}"
         )
     if unknown:
         raise CsvError(

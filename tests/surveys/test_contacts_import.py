@@ -223,3 +223,16 @@ def test_anonymous_cannot_confirm(client, db):
     response = client.post(reverse("contact_import_confirm"), {"key": "x"})
     assert response.status_code == 302
     assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("separator", "named"),
+    [("\t", "tabs"), ("|", "vertical bars (|)")],
+)
+def test_a_header_in_one_column_names_the_separator_it_holds(separator, named):
+    from surveys.csv_upload import CsvError, csv_rows
+
+    text = separator.join(["email", "name", "segment"]) + "\na@example.com\n"
+    with pytest.raises(CsvError) as error:
+        csv_rows(text, required=["email"], optional=["name", "segment"])
+    assert f"The header is one column separated by {named}" in str(error.value)
