@@ -100,14 +100,40 @@ def _colorscale(name: str) -> list:
     return [list(pair) for pair in go.Heatmap(colorscale=name).colorscale]
 
 
+# A chart title longer than this is broken onto lines (plotly does not wrap
+# titles): on a 375 px phone a chart is about 340 px wide.
+TITLE_LINE = 30
+
+
+def _title_lines(title: str) -> str:
+    """The escaped title, broken with <br> between words into lines of at
+    most TITLE_LINE characters where it can be."""
+    lines, line = [], ""
+    for word in title.split():
+        if line and len(line) + 1 + len(word) > TITLE_LINE:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "<br>".join(escape(part) for part in lines)
+
+
 def _layout(fig: Figure, title: str, x_title: str, y_title: str) -> Figure:
     layout = fig["layout"]
-    layout["title"] = {"text": escape(title)}
+    text = _title_lines(title)
+    layout["title"] = {"text": text}
     layout.setdefault("xaxis", {})["title"] = {"text": x_title}
     layout.setdefault("yaxis", {})["title"] = {"text": y_title}
     layout["font"] = dict(FONT)
     layout["template"] = _template()
-    layout["margin"] = {"l": 60, "r": 20, "t": 60, "b": 60}
+    # Room above the plot for each line of the title.
+    layout["margin"] = {
+        "l": 60,
+        "r": 20,
+        "t": 40 + 20 * text.count("<br>") + 20,
+        "b": 60,
+    }
     # At the foot of the whole figure, below the axis title: placed in the
     # plot's own coordinates it would cover long or slanted tick labels.
     layout["legend"] = {
