@@ -9,16 +9,7 @@ from django.views.decorators.http import require_POST
 
 from surveys.access import require_manager, study_for_manager
 from surveys.forms.studies import StudyForm, StudyReopenForm
-from surveys.models import (
-    Action,
-    Audience,
-    Contact,
-    Invitation,
-    Membership,
-    Response,
-    Role,
-    Study,
-)
+from surveys.models import Action, Audience, Invitation, Response, Study
 from surveys.services import studies as services
 from surveys.services.questionnaires import questionnaire_problems
 from surveys.services.studies import StudyError
@@ -76,18 +67,15 @@ def study_edit(request: HttpRequest, study_id: int) -> HttpResponse:
 
 def _progress(study: Study) -> dict:
     """What the hub shows: counts for each step of the cycle."""
-    organization = study.organization
     submitted = Response.objects.filter(study=study, status=Response.Status.SUBMITTED)
     invitations = Invitation.objects.filter(study=study)
+    people = services.study_people(study)
     return {
         "problems": questionnaire_problems(study.questionnaire),
+        "nobody_to_ask": services.study_nobody_to_ask(people),
         "item_count": study.questionnaire.items.count(),
-        "staff_total": Membership.objects.filter(
-            organization=organization, role=Role.STAFF
-        ).count(),
-        "contact_total": Contact.objects.filter(
-            organization=organization, opted_out_at__isnull=True
-        ).count(),
+        "staff_total": people["staff"],
+        "contact_total": people["contacts"],
         "staff_answered": submitted.filter(audience=Audience.INTERNAL).count(),
         "customers_answered": submitted.filter(audience=Audience.CUSTOMER).count(),
         "invited": invitations.count(),
@@ -97,7 +85,8 @@ def _progress(study: Study) -> dict:
 
 def _steps(study: Study, progress: dict) -> tuple[dict[str, str], str]:
     """Each step's state ("done", "current" or "todo") and what to do next."""
-    prepared = not progress["problems"]
+    ready = not progress["problems"]
+    prepared = ready and not progress["nobody_to_ask"]
     if study.status == Study.Status.DRAFT:
         steps = {
             "prepare": "done" if prepared else "current",
@@ -106,10 +95,18 @@ def _steps(study: Study, progress: dict) -> tuple[dict[str, str], str]:
             "read": "todo",
             "act": "todo",
         }
-        if not prepared:
+        missing = [
+            name
+            for name, count in (
+                ("staff", progress["staff_total"]),
+                ("customer contacts", progress["contact_total"]),
+            )
+            if not count
+        ]
+        if not ready:
             upcoming = "make the questionnaire ready (see below), then open the study."
-        elif not progress["staff_total"] and not progress["contact_total"]:
-            upcoming = "add staff and customer contacts, then open the study."
+        elif missing:
+            upcoming = f"add {' and '.join(missing)}, then open the study."
         else:
             upcoming = "open the study so staff and customers can answer."
     elif study.status == Study.Status.OPEN:
@@ -163,6 +160,13 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
 @require_POST
 def study_open(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_for_manager(request, study_id)
+    nobody = services.study_nobody_to_ask(services.study_people(study))
+    if nobody and request.POST.get("confirm") != "yes":
+        return render(
+            request,
+            "surveys/study_open_confirm.html",
+            {"study": study, "nobody": nobody},
+        )
     try:
         services.study_open(study=study, actor=request.user)
     except StudyError as error:
