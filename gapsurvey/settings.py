@@ -245,6 +245,8 @@ INVITATION_CLAIM_LEASE_SECONDS = envint("GAPSURVEY_SEND_LEASE_SECONDS", 600)
 # Uploads (CSV imports) are refused above this size with a clear message.
 MAX_UPLOAD_BYTES = envint("GAPSURVEY_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
 MAX_IMPORT_ROWS = envint("GAPSURVEY_MAX_IMPORT_ROWS", 20000)
+# An organization's logo upload (surveys.branding); it is re-encoded smaller.
+LOGO_MAX_BYTES = envint("GAPSURVEY_LOGO_MAX_BYTES", 512 * 1024)
 
 # The shared cache: rate-limit counters (and room for dashboard aggregates). A
 # database table by default, so every web process sees the same counts with no

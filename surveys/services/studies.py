@@ -88,6 +88,7 @@ def study_dates_problems(
 
 STUDY_FIELDS = (
     "name",
+    "public_title",
     "questionnaire",
     "opens_on",
     "closes_on",
