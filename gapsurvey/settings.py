@@ -257,6 +257,8 @@ IMPORT_CHUNK_ROWS = envint("GAPSURVEY_IMPORT_CHUNK_ROWS", 1000)
 # Bounds on what one organization can create, so that every page stays fast.
 MAX_DEPARTMENTS = envint("GAPSURVEY_MAX_DEPARTMENTS", 200)
 MAX_SEGMENTS = envint("GAPSURVEY_MAX_SEGMENTS", 200)
+# An organization's logo upload (surveys.branding); it is re-encoded smaller.
+LOGO_MAX_BYTES = envint("GAPSURVEY_LOGO_MAX_BYTES", 512 * 1024)
 
 # The shared cache: rate-limit counters (and room for dashboard aggregates). A
 # database table by default, so every web process sees the same counts with no

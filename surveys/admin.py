@@ -14,6 +14,7 @@ from surveys.models import (
     Membership,
     MembershipInvite,
     Organization,
+    OrganizationLogo,
     Questionnaire,
     Response,
     Segment,
@@ -45,6 +46,23 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [DepartmentInline, SegmentInline, MembershipInline]
+
+
+@admin.register(OrganizationLogo)
+class OrganizationLogoAdmin(admin.ModelAdmin):
+    """Read-only: a logo is only ever stored re-encoded, through the
+    organization's settings page (surveys.branding)."""
+
+    list_display = ["organization", "content_type", "created_at"]
+    search_fields = ["organization__name"]
+    readonly_fields = ["organization", "key", "content_type", "created_at"]
+    exclude = ["data"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Department)

@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "staff_invite_resend": "Resent a staff invitation",
     "organization_create": "Created the organization",
     "organization_update": "Edited the organization",
+    "organization_branding": "Changed the logo or accent colour",
     "department_add": "Added a department",
     "department_rename": "Renamed a department",
     "department_remove": "Removed a department",
@@ -92,6 +93,7 @@ AUDIT_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "organization_create",
             "organization_update",
+            "organization_branding",
             "department_add",
             "department_rename",
             "department_remove",

@@ -12,6 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from surveys.branding import accent_colors
 from surveys.models import DataExport, Invitation
 
 
@@ -48,6 +49,12 @@ def invitation_message(
         "study": study,
         "contact": contact,
         "reminder": reminder,
+        "logo_url": absolute_url(
+            reverse("organization_logo", args=[organization.logo_key])
+        )
+        if organization.logo_key
+        else "",
+        "accent": accent_colors(organization.accent_color),
         **survey_links(token),
     }
     subject = header_text(

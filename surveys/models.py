@@ -7,6 +7,7 @@ rules that must never break are database constraints, not only form checks.
 import hashlib
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -58,12 +59,47 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The face customers see (surveys.branding): the key of its OrganizationLogo
+    # (kept here so pages link to it without loading the image), and an accent
+    # colour, "#rrggbb" or empty.
+    logo_key = models.CharField(max_length=64, blank=True, editable=False)
+    accent_color = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^#[0-9a-f]{6}\Z", "Write it #rrggbb.")],
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrganizationLogo(models.Model):
+    """An organization's logo, re-encoded on upload (surveys.branding), in the
+    database so every web process can serve it; its own table so that loading an
+    organization never loads the image. The key is the SHA-256 of the bytes: the
+    public URL, which changes whenever the image does."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="logo"
+    )
+    key = models.CharField(max_length=64, unique=True)
+    content_type = models.CharField(max_length=16)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["image/png", "image/jpeg"]),
+                name="organization_logo_type_safe",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Logo of {self.organization}"
 
 
 class Department(models.Model):
@@ -381,6 +417,8 @@ class Study(models.Model):
         Questionnaire, on_delete=models.PROTECT, related_name="studies"
     )
     name = models.CharField(max_length=200)
+    # What respondents see (mail subject, customer pages); the name is internal.
+    public_title = models.CharField(max_length=200, blank=True)
     introduction = models.TextField(
         blank=True, help_text="Shown to customers and staff before the questions."
     )
@@ -427,6 +465,11 @@ class Study(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def respondent_title(self) -> str:
+        """The study's title for respondents; never the internal name."""
+        return self.public_title or f"{self.organization.name} survey"
 
 
 def token_hash(token: str) -> str:

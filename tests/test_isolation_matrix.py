@@ -10,7 +10,14 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from surveys.audit import audit_record
-from surveys.models import Action, ContactImport, Gap, MembershipInvite, Role
+from surveys.models import (
+    Action,
+    ContactImport,
+    Gap,
+    MembershipInvite,
+    OrganizationLogo,
+    Role,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +53,9 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "organization_switch": ("action", frozenset({STAFF_A, MANAGER_A})),
     # the manager's workspace
     "organization_edit": ("page", MANAGERS),
+    "organization_branding": ("action", MANAGERS),
+    # Customer pages and mails show it: public, by the hash of its bytes.
+    "organization_logo": ("page", EVERYONE),
     "audit_log": ("page", MANAGERS),
     "department_add": ("action", MANAGERS),
     "department_rename": ("action", MANAGERS),
@@ -159,6 +169,9 @@ def world(org_a, org_b, alice, bob, charlie, support):
     invite = MembershipInvite.objects.create(
         organization=org_a, user=charlie.user, email=charlie.user.email
     )
+    logo = OrganizationLogo.objects.create(
+        organization=org_a, key="a" * 64, content_type="image/png", data=b"png"
+    )
     # A's audit log names A's study: charlie's audit log must not show it.
     audit_record(
         organization=org_a, actor=alice.user, action="study_open", target=study
@@ -176,6 +189,7 @@ def world(org_a, org_b, alice, bob, charlie, support):
         "action_id": action.pk,
         "token": token,
         "export_token": export_token,
+        "key": logo.key,
         "uidb64": "MQ",
         "kind": "gaps",
         "fmt": "csv",

@@ -45,6 +45,8 @@ class AnswersForm(forms.Form):
 
     # Set True to show the answers (bound or initial) without letting them change.
     answers_locked = False
+    # Set True when a refused submit kept what was answered as the draft.
+    kept_as_draft = False
 
     comment = forms.CharField(
         label="Anything you would like to add? (optional)",
@@ -203,6 +205,30 @@ class AnswersForm(forms.Form):
                 for message in errors
             )
         return summary
+
+    def only_answers_missing(self) -> bool:
+        """True when the form's only problems are unanswered items: what was
+        answered is valid and can be kept as a draft."""
+        errors = self.errors.as_data()
+        return bool(errors) and all(
+            name in self.positions and all(e.code == "required" for e in field_errors)
+            for name, field_errors in errors.items()
+        )
+
+    @property
+    def missing_count(self) -> int:
+        return len(self.items) - self.answered_count
+
+    def resume_fragment(self, requested: str = "") -> str:
+        """The URL fragment of the question to come back to after a save: the one
+        the person was at (`requested`, an item id sent by the page), else the
+        first one unanswered, else none ("")."""
+        names = [item_field_name(item) for item in self.items]
+        wanted = f"{FIELD_PREFIX}{requested}"
+        if wanted not in names:
+            source = self.data if self.is_bound else self.initial
+            wanted = next((name for name in names if not source.get(name)), "")
+        return f"#fs_{self[wanted].auto_id}" if wanted else ""
 
     @property
     def answered_count(self) -> int:

@@ -35,3 +35,22 @@ class SegmentForm(_FieldsOnlyForm):
         decimal_places=3,
         help_text="E.g. the segment's share of revenue; used to rank where to act.",
     )
+
+
+class BrandingForm(_FieldsOnlyForm):
+    """The face customers see; checked for real by the branding service."""
+
+    logo = forms.FileField(
+        label="Logo (optional)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+        help_text="A PNG or JPEG image; it is shown at about 48 pixels high.",
+    )
+    remove_logo = forms.BooleanField(label="Remove the logo", required=False)
+    accent_color = forms.CharField(
+        label="Accent colour (optional)",
+        required=False,
+        max_length=32,
+        help_text="Written #rrggbb, e.g. #1a5276; used for buttons and the top bar.",
+        widget=forms.TextInput(attrs={"placeholder": "#1a5276", "size": 9}),
+    )

@@ -27,7 +27,16 @@ class QuestionnaireChoiceField(forms.ModelChoiceField):
 
 
 class StudyForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(
+        max_length=200, help_text="For you and your staff; customers never see it."
+    )
+    public_title = forms.CharField(
+        label="Title for customers (optional)",
+        required=False,
+        max_length=200,
+        help_text="In the email subject and on the customer pages, e.g. “How did we "
+        "do?”. Left empty, customers see your organization's name.",
+    )
     questionnaire = QuestionnaireChoiceField(
         queryset=None, empty_label=None, help_text="The default or one of yours."
     )
@@ -79,6 +88,7 @@ class StudyForm(forms.Form):
     def initial_for(cls, study: Study) -> dict:
         return {
             "name": study.name,
+            "public_title": study.public_title,
             "questionnaire": study.questionnaire_id,
             "opens_on": study.opens_on,
             "closes_on": study.closes_on,

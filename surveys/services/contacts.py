@@ -22,6 +22,7 @@ from surveys.csv_upload import CsvError, csv_rows
 from surveys.models import Contact, ContactImport, Invitation, Organization, Segment
 from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
+from surveys.services.responses import customer_drafts_delete
 from surveys.services.rights import audit_redact_contact
 from surveys.text import count
 
@@ -139,7 +140,8 @@ def contact_update(
 
 @transaction.atomic
 def contact_delete(*, contact: Contact, actor: AbstractBaseUser | None) -> None:
-    """Remove a contact. Their invitations stay, unlinked, so answers are kept.
+    """Remove a contact. Their invitations stay, unlinked, so submitted answers are
+    kept; answers saved but never submitted (never counted) go with the contact.
 
     Once the contact is gone nothing could erase its address later, so it leaves
     no trace here either: not in the audit log (earlier events are redacted, this
@@ -151,6 +153,7 @@ def contact_delete(*, contact: Contact, actor: AbstractBaseUser | None) -> None:
     Invitation.objects.filter(contact=contact).exclude(last_error="").update(
         last_error=""
     )
+    customer_drafts_delete(Invitation.objects.filter(contact=contact))
     audit_redact_contact(contact)
     contact.delete()
     audit_record(

@@ -5,12 +5,21 @@ from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from surveys import branding
 from surveys.audit import audit_record
-from surveys.models import Department, Membership, Organization, Role, Segment
+from surveys.models import (
+    Department,
+    Membership,
+    Organization,
+    OrganizationLogo,
+    Role,
+    Segment,
+)
 from surveys.services.accounts import user_get_or_create
 from surveys.services.limits import group_limit_message, group_room
 
@@ -91,6 +100,63 @@ def organization_update(
         target=organization,
         old_name=old,
     )
+    return organization
+
+
+class BrandingError(OrganizationError):
+    """A logo or accent colour that must be refused; `field` says which."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@transaction.atomic
+def organization_branding_update(
+    *,
+    organization: Organization,
+    actor: AbstractBaseUser,
+    accent_color: str,
+    logo: UploadedFile | None = None,
+    remove_logo: bool = False,
+) -> Organization:
+    """Set the face customers see: the accent colour ("#rrggbb" or "" for none)
+    and, optionally, a new logo (PNG or JPEG, re-encoded; see surveys.branding)
+    or none. Raises BrandingError, and then nothing changes."""
+    try:
+        accent = branding.accent_normalized(accent_color)
+    except ValueError as error:
+        raise BrandingError(str(error), field="accent_color")
+    try:
+        new_logo = branding.logo_from_upload(logo) if logo is not None else None
+    except branding.LogoError as error:
+        raise BrandingError(str(error), field="logo")
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    changed = []
+    if accent != organization.accent_color:
+        organization.accent_color = accent
+        changed.append("accent_color")
+    if new_logo is not None or (remove_logo and organization.logo_key):
+        OrganizationLogo.objects.filter(organization=organization).delete()
+        organization.logo_key = ""
+        if new_logo is not None:
+            OrganizationLogo.objects.create(
+                organization=organization,
+                key=new_logo.key,
+                content_type=new_logo.content_type,
+                data=new_logo.data,
+            )
+            organization.logo_key = new_logo.key
+        changed.append("logo")
+    organization.save(update_fields=["accent_color", "logo_key"])
+    if changed:
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="organization_branding",
+            target=organization,
+            fields=changed,
+        )
     return organization
 
 

@@ -122,18 +122,28 @@ def staff_response_save(
     return response
 
 
+def customer_draft_get(invitation: Invitation) -> Response | None:
+    """The customer's saved, not yet submitted answers, if any."""
+    return Response.objects.filter(
+        invitation=invitation, status=Response.Status.DRAFT
+    ).first()
+
+
 @transaction.atomic
-def customer_response_submit(
+def customer_response_save(
     *,
     invitation: Invitation,
     answers: dict[int, int | None],
     comment: str = "",
+    submit: bool,
 ) -> Response:
-    """Record a customer's complete answers to the invitation's study.
+    """Keep a customer's answers against their invitation, as a draft, or submit them.
 
-    Exactly one response survives per invitation, however many submits race.
-    Raises StudyNotOpen, AlreadySubmitted, OptedOut or InvalidAnswers; then
-    nothing is written.
+    A draft is never counted anywhere (every result reads submitted responses only)
+    and goes with the contact when it is erased or deleted; reopening the link
+    continues it. Exactly one response survives per invitation, however many saves
+    race. Raises StudyNotOpen, AlreadySubmitted, OptedOut or InvalidAnswers;
+    then nothing is written.
     """
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
@@ -147,30 +157,59 @@ def customer_response_submit(
         raise AlreadySubmitted("This survey has already been answered. Thank you!")
     if invitation.contact is not None and invitation.contact.opted_out_at is not None:
         raise OptedOut("You opted out of these surveys.")
-    _validate_answers(study, answers, submit=True)
+    _validate_answers(study, answers, submit=submit)
     now = timezone.now()
-    # The invitation's row lock serializes submits of one token, so a second one
-    # sees responded_at above; the unique constraint on the response's invitation
-    # is the last word all the same. Nothing is written before this insert, and
-    # the error leaves the whole transaction, so no savepoint is needed.
-    try:
-        response = Response.objects.create(
-            study=study,
-            audience=Audience.CUSTOMER,
-            invitation=invitation,
-            segment_id=invitation.contact.segment_id if invitation.contact else None,
-            status=Response.Status.SUBMITTED,
-            comment=comment,
-            created_at=now,
-            updated_at=now,
-            submitted_at=now,
-        )
-    except IntegrityError:
+    # The invitation's row lock serializes saves of one token, so the draft found
+    # here is the only one; the unique constraint on the response's invitation is
+    # the last word all the same. Nothing is written before this insert, and the
+    # error leaves the whole transaction, so no savepoint is needed.
+    response = Response.objects.filter(invitation=invitation).first()
+    if response is None:
+        try:
+            response = Response.objects.create(
+                study=study,
+                audience=Audience.CUSTOMER,
+                invitation=invitation,
+                created_at=now,
+            )
+        except IntegrityError:
+            raise AlreadySubmitted("This survey has already been answered. Thank you!")
+    elif response.status == Response.Status.SUBMITTED:
         raise AlreadySubmitted("This survey has already been answered. Thank you!")
-    _write_answers(response, answers, replace=False)
-    invitation.responded_at = now
+    _write_answers(response, answers)
+    response.comment = comment
+    response.updated_at = now
+    response.segment_id = invitation.contact.segment_id if invitation.contact else None
+    if submit:
+        response.status = Response.Status.SUBMITTED
+        response.submitted_at = now
+    response.save()
+    if submit:
+        invitation.responded_at = now
     if invitation.opened_at is None:
         invitation.opened_at = now
     invitation.save(update_fields=["responded_at", "opened_at"])
-    _touch_study(study, now)
+    if submit:
+        _touch_study(study, now)
     return response
+
+
+def customer_response_submit(
+    *,
+    invitation: Invitation,
+    answers: dict[int, int | None],
+    comment: str = "",
+) -> Response:
+    """Record a customer's complete answers; see customer_response_save."""
+    return customer_response_save(
+        invitation=invitation, answers=answers, comment=comment, submit=True
+    )
+
+
+def customer_drafts_delete(invitations) -> int:
+    """Delete the unsubmitted answers given through these invitations (a queryset
+    or ids): a draft was never counted, so it goes with the person. How many."""
+    deleted, _ = Response.objects.filter(
+        invitation__in=invitations, status=Response.Status.DRAFT
+    ).delete()
+    return deleted

@@ -12,10 +12,11 @@ Erasure keeps the answers and cuts every link to the person:
 - the contact row is deleted (email, name, segment membership, opt-out time);
 - every invitation of the contact is deleted (sending times, attempts, last error
   — an SMTP error often quotes the address —, reminders, the token's hash);
-- each response that came through one of those invitations stays, with its answers
-  and the segment it was given in (a snapshot taken at submission), but loses its
-  invitation link (the foreign key is nulled) and its free-text comment, since free
-  text may name or describe the person;
+- a draft (answers saved but never submitted, so never counted) is deleted;
+- each submitted response that came through one of those invitations stays, with
+  its answers and the segment it was given in (a snapshot taken at submission),
+  but loses its invitation link (the foreign key is nulled) and its free-text
+  comment, since free text may name or describe the person;
 - audit events that mention the contact (by id, or its address in their text) are
   redacted.
 
@@ -49,6 +50,7 @@ from surveys.models import (
     Response,
     token_hash,
 )
+from surveys.services.responses import customer_drafts_delete
 
 ERASED = "(erased contact)"
 
@@ -224,13 +226,16 @@ class ErasurePlan:
     invitations: int
     responses_kept: int
     comments_removed: int
+    drafts_deleted: int = 0
 
 
 def _plan(invitations: int, responses) -> ErasurePlan:
+    submitted = responses.filter(status=Response.Status.SUBMITTED)
     return ErasurePlan(
         invitations=invitations,
-        responses_kept=responses.count(),
-        comments_removed=responses.exclude(comment="").count(),
+        responses_kept=submitted.count(),
+        comments_removed=submitted.exclude(comment="").count(),
+        drafts_deleted=responses.filter(status=Response.Status.DRAFT).count(),
     )
 
 
@@ -283,6 +288,7 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
     invitation_ids = list(invitations.values_list("pk", flat=True))
     responses = Response.objects.filter(invitation_id__in=invitation_ids)
     plan = _plan(len(invitation_ids), responses)
+    customer_drafts_delete(invitation_ids)
     # Unlink before deleting, explicitly: the response must never be deleted with
     # its invitation, whatever on_delete says one day.
     responses.update(invitation=None, comment="")
@@ -300,6 +306,7 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
         invitations_deleted=plan.invitations,
         responses_kept=plan.responses_kept,
         comments_removed=plan.comments_removed,
+        drafts_deleted=plan.drafts_deleted,
         audit_events_redacted=redacted,
     )
     return plan

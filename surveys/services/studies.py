@@ -13,7 +13,16 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from surveys.audit import audit_record
-from surveys.models import Audience, Organization, Questionnaire, Response, Study
+from surveys.models import (
+    Audience,
+    Contact,
+    Membership,
+    Organization,
+    Questionnaire,
+    Response,
+    Role,
+    Study,
+)
 from surveys.services.invitations import invitations_enqueue
 from surveys.services.questionnaires import questionnaire_problems
 from surveys.services.snapshots import snapshot_publish, snapshots_reopen
@@ -92,6 +101,7 @@ def study_dates_problems(
 
 STUDY_FIELDS = (
     "name",
+    "public_title",
     "questionnaire",
     "opens_on",
     "closes_on",
@@ -193,6 +203,38 @@ def study_open_problems(study: Study) -> list[str]:
             "The closing date is in the past; edit the study to set a later one."
         )
     return problems
+
+
+def study_people(study: Study) -> dict[str, int]:
+    """Who the study can ask: {"staff": staff members of the organization,
+    "contacts": its contacts who have not opted out}."""
+    organization = study.organization
+    return {
+        "staff": Membership.objects.filter(
+            organization=organization, role=Role.STAFF
+        ).count(),
+        "contacts": Contact.objects.filter(
+            organization=organization, opted_out_at__isnull=True
+        ).count(),
+    }
+
+
+def study_nobody_to_ask(people: dict[str, int]) -> list[str]:
+    """Why opening now would ask nobody on a side (from `study_people`), in plain
+    words; empty when both staff and customers can be asked. Not a refusal:
+    people may be added after opening."""
+    reasons = []
+    if not people["staff"]:
+        reasons.append(
+            "There are no staff members in your organization: nobody will fill in "
+            "the self-assessment."
+        )
+    if not people["contacts"]:
+        reasons.append(
+            "There are no customer contacts who can be invited: no customer will "
+            "be asked."
+        )
+    return reasons
 
 
 @transaction.atomic

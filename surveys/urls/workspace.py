@@ -11,6 +11,12 @@ urlpatterns = [
     path("organization/", organization.organization_edit, name="organization_edit"),
     path("organization/audit/", audit.audit_log, name="audit_log"),
     path(
+        "organization/branding/",
+        organization.organization_branding,
+        name="organization_branding",
+    ),
+    path("logo/<str:key>/", organization.organization_logo, name="organization_logo"),
+    path(
         "organization/departments/add/",
         organization.department_add,
         name="department_add",

@@ -2,12 +2,18 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from surveys.access import department_for_manager, require_manager, segment_for_manager
-from surveys.forms.organization import DepartmentForm, OrganizationForm, SegmentForm
+from surveys.forms.organization import (
+    BrandingForm,
+    DepartmentForm,
+    OrganizationForm,
+    SegmentForm,
+)
+from surveys.models import OrganizationLogo
 from surveys.services import organizations as services
 from surveys.services.organizations import OrganizationError
 from surveys.views.paging import paginate
@@ -41,6 +47,8 @@ def _render(request: HttpRequest, status: int = 200, **bound) -> HttpResponse:
         "organization": organization,
         "organization_form": bound.get("organization")
         or OrganizationForm(initial={"name": organization.name}),
+        "branding_form": bound.get("branding")
+        or BrandingForm(initial={"accent_color": organization.accent_color}),
         "departments": departments,
         "segments": segments,
         "departments_page": departments_page,
@@ -82,6 +90,42 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
         ),
         lambda _: "The organization's name was saved.",
     )
+
+
+@login_required
+@require_POST
+def organization_branding(request: HttpRequest) -> HttpResponse:
+    organization = require_manager(request).organization
+    form = BrandingForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.organization_branding_update(
+                organization=organization,
+                actor=request.user,
+                accent_color=form.cleaned_data["accent_color"],
+                logo=form.cleaned_data["logo"],
+                remove_logo=form.cleaned_data["remove_logo"],
+            )
+        except services.BrandingError as error:
+            form.add_error(error.field, str(error))
+        else:
+            messages.success(request, "The look of your customer pages was saved.")
+            return redirect("organization_edit")
+    return _render(request, status=400, branding=form)
+
+
+@require_GET
+def organization_logo(request: HttpRequest, key: str) -> HttpResponse:
+    """An organization's logo, public (customer pages and mails show it), by the
+    hash of its bytes; only ever a re-encoded PNG or JPEG, sent as one."""
+    logo = OrganizationLogo.objects.filter(key=key).first()
+    if logo is None:
+        raise Http404()
+    response = HttpResponse(bytes(logo.data), content_type=logo.content_type)
+    response["Content-Disposition"] = "inline"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @login_required

@@ -368,32 +368,39 @@ def assessment(request: HttpRequest, study_id: int) -> HttpResponse:
         return _render_form(request, study, form)
     form = AnswersForm(request.POST, **form_kwargs)
     if form.is_valid():
-        try:
-            staff_response_save(
-                study=study,
-                membership=membership,
-                answers=form.cleaned_answers(),
-                comment=form.cleaned_data["comment"],
-                submit=submit,
-            )
-        except InvalidAnswers as error:
-            form.add_error(None, str(error))
-        except (StudyNotOpen, AlreadySubmitted) as error:
-            # The study closed, or another tab submitted, since the page was shown.
-            return _refused(request, study, str(error), form=form)
-        else:
-            if submit:
-                messages.success(
-                    request, "Thank you: your self-assessment is submitted."
-                )
-            else:
-                messages.success(
-                    request,
-                    f"Draft saved: {len(form.cleaned_answers())} of {len(items)} "
-                    "answered. You can come back to finish it.",
-                )
-            return redirect("assessment", study_id=study.pk)
-    return _render_form(request, study, form)
+        keep = False
+    elif submit and form.only_answers_missing():
+        # A refused submit keeps what was answered, as the draft.
+        keep, submit = True, False
+    else:
+        return _render_form(request, study, form)
+    try:
+        staff_response_save(
+            study=study,
+            membership=membership,
+            answers=form.cleaned_answers(),
+            comment=form.cleaned_data["comment"],
+            submit=submit,
+        )
+    except InvalidAnswers as error:
+        form.add_error(None, str(error))
+        return _render_form(request, study, form)
+    except (StudyNotOpen, AlreadySubmitted) as error:
+        # The study closed, or another tab submitted, since the page was shown.
+        return _refused(request, study, str(error), form=form)
+    if keep:
+        form.kept_as_draft = True
+        return _render_form(request, study, form)
+    if submit:
+        messages.success(request, "Thank you: your self-assessment is submitted.")
+        return redirect("assessment", study_id=study.pk)
+    messages.success(
+        request,
+        f"Draft saved: {len(form.cleaned_answers())} of {len(items)} "
+        "answered. You can come back to finish it.",
+    )
+    back_to = form.resume_fragment(request.POST.get("resume_at", ""))
+    return redirect(reverse("assessment", args=[study.pk]) + back_to)
 
 
 def _refusal(study: Study, submitted: bool) -> str:

@@ -12,10 +12,7 @@ from surveys.forms.studies import StudyForm, StudyReopenForm
 from surveys.models import (
     Action,
     Audience,
-    Contact,
     Invitation,
-    Membership,
-    Role,
     Study,
 )
 from surveys.services import studies as services
@@ -76,18 +73,15 @@ def study_edit(request: HttpRequest, study_id: int) -> HttpResponse:
 
 def _progress(study: Study) -> dict:
     """What the hub shows: counts for each step of the cycle."""
-    organization = study.organization
     state = published(study)
     invitations = Invitation.objects.filter(study=study)
+    people = services.study_people(study)
     return {
         "problems": questionnaire_problems(study.questionnaire),
+        "nobody_to_ask": services.study_nobody_to_ask(people),
         "item_count": study.questionnaire.items.count(),
-        "staff_total": Membership.objects.filter(
-            organization=organization, role=Role.STAFF
-        ).count(),
-        "contact_total": Contact.objects.filter(
-            organization=organization, opted_out_at__isnull=True
-        ).count(),
+        "staff_total": people["staff"],
+        "contact_total": people["contacts"],
         # As published: in steps of at least the minimum group size, never
         # one person at a time; None below it.
         "staff_answered": state.answered(Audience.INTERNAL),
@@ -105,7 +99,8 @@ def _count(answered: int | None, study: Study) -> str:
 
 def _steps(study: Study, progress: dict) -> tuple[dict[str, str], str]:
     """Each step's state ("done", "current" or "todo") and what to do next."""
-    prepared = not progress["problems"]
+    ready = not progress["problems"]
+    prepared = ready and not progress["nobody_to_ask"]
     if study.status == Study.Status.DRAFT:
         steps = {
             "prepare": "done" if prepared else "current",
@@ -114,10 +109,18 @@ def _steps(study: Study, progress: dict) -> tuple[dict[str, str], str]:
             "read": "todo",
             "act": "todo",
         }
-        if not prepared:
+        missing = [
+            name
+            for name, count in (
+                ("staff", progress["staff_total"]),
+                ("customer contacts", progress["contact_total"]),
+            )
+            if not count
+        ]
+        if not ready:
             upcoming = "make the questionnaire ready (see below), then open the study."
-        elif not progress["staff_total"] and not progress["contact_total"]:
-            upcoming = "add staff and customer contacts, then open the study."
+        elif missing:
+            upcoming = f"add {' and '.join(missing)}, then open the study."
         else:
             upcoming = "open the study so staff and customers can answer."
     elif study.status == Study.Status.OPEN:
@@ -171,6 +174,13 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
 @require_POST
 def study_open(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_for_manager(request, study_id)
+    nobody = services.study_nobody_to_ask(services.study_people(study))
+    if nobody and request.POST.get("confirm") != "yes":
+        return render(
+            request,
+            "surveys/study_open_confirm.html",
+            {"study": study, "nobody": nobody},
+        )
     try:
         services.study_open(study=study, actor=request.user)
     except StudyError as error:

@@ -8,11 +8,12 @@ not match an invitation is a plain 404 that says nothing about why.
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys.forms.answers import AnswersForm
+from surveys.forms.answers import AnswersForm, initial_from_answers
 from surveys.models import Audience, Invitation, Study
 from surveys.services.invitations import (
     contact_opt_in,
@@ -25,7 +26,8 @@ from surveys.services.responses import (
     InvalidAnswers,
     OptedOut,
     StudyNotOpen,
-    customer_response_submit,
+    customer_draft_get,
+    customer_response_save,
 )
 
 MINUTES_PER_TEN_ITEMS = 2
@@ -83,30 +85,20 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         )
     questionnaire = study.questionnaire
     items = list(questionnaire.items.all())
-    form = AnswersForm(
-        request.POST if request.method == "POST" else None,
-        questionnaire=questionnaire,
-        items=items,
-        audience=Audience.CUSTOMER,
-        require_all=True,
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer_response_submit(
-                invitation=invitation,
-                answers=form.cleaned_answers(),
-                comment=form.cleaned_data["comment"],
-            )
-        except AlreadySubmitted:
-            return _already_answered(request, invitation)
-        except OptedOut:
-            return _opted_out(request, invitation, token, status=409)
-        except StudyNotOpen:
-            return _unavailable(request, study)
-        except InvalidAnswers as error:
-            form.add_error(None, str(error))
-        else:
-            return redirect("survey_thanks", token=token)
+    later = request.POST.get("action") == "later"
+    form_kwargs = {
+        "questionnaire": questionnaire,
+        "items": items,
+        "audience": Audience.CUSTOMER,
+        "require_all": not later,
+    }
+    if request.method == "POST":
+        form = AnswersForm(request.POST, **form_kwargs)
+        outcome = _save(request, invitation, token, form, later=later)
+        if outcome is not None:
+            return outcome
+    else:
+        form = AnswersForm(initial=_draft_initial(invitation), **form_kwargs)
     # A valid submit records the opening itself, in its own transaction.
     invitation_mark_opened(invitation)
     return render(
@@ -120,9 +112,59 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             "answered_count": form.answered_count,
             "minutes": max(2, round(len(items) * MINUTES_PER_TEN_ITEMS / 10)),
             "token": token,
+            "saved": request.GET.get("saved") == "1",
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _draft_initial(invitation: Invitation) -> dict:
+    draft = customer_draft_get(invitation)
+    if draft is None:
+        return {}
+    answers = dict(draft.answers.values_list("item_id", "value"))
+    return initial_from_answers(answers) | {"comment": draft.comment}
+
+
+def _save(
+    request: HttpRequest,
+    invitation: Invitation,
+    token: str,
+    form: AnswersForm,
+    *,
+    later: bool,
+) -> HttpResponse | None:
+    """Save the posted answers: submitted, or kept for later; a submit refused only
+    for unanswered questions keeps the rest too. A response to send, or None to
+    show the form again (with its problems). An empty page keeps nothing."""
+    if form.is_valid():
+        submit = not later
+    elif not later and form.only_answers_missing():
+        submit = False
+    else:
+        return None
+    answers, comment = form.cleaned_answers(), form.cleaned_data["comment"]
+    try:
+        if submit or answers or comment:
+            customer_response_save(
+                invitation=invitation, answers=answers, comment=comment, submit=submit
+            )
+            form.kept_as_draft = not submit and not later
+    except AlreadySubmitted:
+        return _already_answered(request, invitation)
+    except OptedOut:
+        return _opted_out(request, invitation, token, status=409)
+    except StudyNotOpen:
+        return _unavailable(request, invitation.study)
+    except InvalidAnswers as error:
+        form.add_error(None, str(error))
+        return None
+    if submit:
+        return redirect("survey_thanks", token=token)
+    if later:
+        back_to = form.resume_fragment(request.POST.get("resume_at", ""))
+        return redirect(reverse("survey", args=[token]) + "?saved=1" + back_to)
+    return None
 
 
 @never_cache

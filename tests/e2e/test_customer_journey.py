@@ -74,7 +74,7 @@ def test_customers_imported_from_csv_answer_their_mailed_link_and_can_opt_out(
     # Ann answers all but one question: the error is shown, the rest is kept.
     customer = new_page()
     customer.goto(survey_link)
-    expect(customer.get_by_role("heading", name="Autumn wave")).to_be_visible()
+    expect(customer.get_by_role("heading", name="Bright Bakeries survey")).to_be_visible()
     assert_accessible(customer, "the customer form")
     others = [i for i in range(len(items)) if i != missing]
     answer(customer, [items[i] for i in others], [values[i] for i in others])

@@ -246,6 +246,7 @@ def test_the_staff_form_never_fails_and_never_half_writes(
         event(f"staff form answered {response.status_code}")
         new = Response.objects.filter(study=study, user=bob.user).first()
         expected = form_outcome(data, items, require_all=submit)
+        draft = form_outcome(data, items, require_all=False)
         if response.status_code == 302:
             assert before != "submitted"
             assert expected is not None, f"accepted a post it must refuse: {data!r}"
@@ -254,6 +255,12 @@ def test_the_staff_form_never_fails_and_never_half_writes(
             assert new.status == ("submitted" if submit else "draft")
             if submit:
                 assert len(expected) == len(items)
+        elif submit and before != "submitted" and draft is not None:
+            # A submit refused only for unanswered items keeps the rest as the draft.
+            assert response.status_code == 200
+            assert stored_answers(new) == draft
+            assert new.comment == data.get("comment", [""])[-1].strip()
+            assert new.status == "draft"
         else:
             if new is None:
                 assert old is None
@@ -295,6 +302,15 @@ def test_the_customer_survey_never_fails_and_never_half_writes(
             assert saved.status == "submitted"
             assert saved.comment == data.get("comment", [""])[-1].strip()
             assert invitation.responded_at is not None
+        elif (draft := form_outcome(data, items, require_all=False)) is not None and (
+            draft or data.get("comment", [""])[-1].strip()
+        ):
+            # Refused only for unanswered items: the rest is kept, not submitted.
+            assert expected is None, f"refused a valid post: {data!r}"
+            (saved,) = stored
+            assert stored_answers(saved) == draft
+            assert saved.status == "draft"
+            assert invitation.responded_at is None
         else:
             assert expected is None, f"refused a valid post: {data!r}"
             assert not stored.exists()
@@ -344,9 +360,12 @@ def test_malformed_bodies_are_refused_without_a_write(
         for http, url in targets:
             response = http.generic("POST", url, body, content_type=content_type)
             assert response.status_code < 500
-        # A body that parses to an empty form is a valid (empty) staff draft; the
-        # customer's complete-answers rule leaves no room for one.
-        assert not Response.objects.filter(invitation=invitation).exists()
+        # A body that parses to an empty form is a valid (empty) staff draft; for a
+        # customer, a body that parses to some valid answers or a comment is kept
+        # as a draft, and the complete-answers rule leaves no room for a submit.
+        assert not Response.objects.filter(
+            invitation=invitation, status="submitted"
+        ).exists()
         for saved in Response.objects.filter(study=study):
             answers = stored_answers(saved)
             assert set(answers) <= {item.pk for item in items}

@@ -93,7 +93,7 @@ def edit_study(client, org_a, questionnaire):
 
 def open_study(client, org_a, questionnaire):
     study = _study(org_a, questionnaire, Study.Status.DRAFT)
-    client.post(reverse("study_open", args=[study.pk]))
+    client.post(reverse("study_open", args=[study.pk]), {"confirm": "yes"})
 
 
 def close_study(client, org_a, questionnaire):

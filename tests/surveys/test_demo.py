@@ -103,4 +103,4 @@ def test_unanswered_demo_invitations_carry_working_links(demo_output, client):
     )
     response = client.get(f"/s/{token}/")
     assert response.status_code == 200
-    assert invitation.study.name in response.content.decode()
+    assert invitation.study.respondent_title in response.content.decode()

@@ -5,6 +5,8 @@ from surveys.services.responses import (
     AlreadySubmitted,
     InvalidAnswers,
     StudyNotOpen,
+    customer_draft_get,
+    customer_response_save,
     customer_response_submit,
     staff_response_save,
 )
@@ -133,3 +135,66 @@ def test_dont_know_is_refused_when_the_questionnaire_does_not_offer_it(org_a, bo
     answers[next(iter(answers))] = None
     with pytest.raises(InvalidAnswers):
         staff_response_save(study=study, membership=bob, answers=answers, submit=True)
+
+
+# --- Customer drafts (issue 19.1) ---
+
+
+def test_a_customer_draft_keeps_partial_answers_against_the_invitation(study_a):
+    invitation, _ = factories.make_invitation(study_a)
+    first, second = list(study_a.questionnaire.items.all())[:2]
+    customer_response_save(
+        invitation=invitation, answers={first.pk: 2, second.pk: None}, submit=False
+    )
+    draft = customer_draft_get(invitation)
+    assert draft.status == Response.Status.DRAFT
+    assert dict(draft.answers.values_list("item_id", "value")) == {
+        first.pk: 2,
+        second.pk: None,
+    }
+    invitation.refresh_from_db()
+    assert invitation.responded_at is None
+
+
+def test_a_customer_submit_completes_the_draft_in_place(study_a):
+    invitation, _ = factories.make_invitation(study_a)
+    first = study_a.questionnaire.items.first()
+    draft = customer_response_save(
+        invitation=invitation, answers={first.pk: 1}, submit=False
+    )
+    submitted = customer_response_submit(
+        invitation=invitation, answers=all_answers(study_a, 6)
+    )
+    assert submitted.pk == draft.pk
+    assert Response.objects.get().status == Response.Status.SUBMITTED
+    assert set(Answer.objects.values_list("value", flat=True)) == {6}
+    assert customer_draft_get(invitation) is None
+
+
+def test_a_customer_draft_does_not_mark_the_study_changed(study_a):
+    invitation, _ = factories.make_invitation(study_a)
+    changed = Study.objects.get(pk=study_a.pk).changed_at
+    customer_response_save(
+        invitation=invitation, answers=all_answers(study_a), submit=False
+    )
+    assert Study.objects.get(pk=study_a.pk).changed_at == changed
+
+
+def test_a_customer_draft_after_submitting_is_refused(study_a):
+    invitation, _ = factories.make_invitation(study_a)
+    customer_response_submit(invitation=invitation, answers=all_answers(study_a))
+    with pytest.raises(AlreadySubmitted):
+        customer_response_save(
+            invitation=invitation, answers=all_answers(study_a, 1), submit=False
+        )
+    assert set(Answer.objects.values_list("value", flat=True)) == {4}
+
+
+def test_a_customer_draft_of_a_closed_study_is_refused(study_a):
+    invitation, _ = factories.make_invitation(study_a)
+    Study.objects.filter(pk=study_a.pk).update(status=Study.Status.CLOSED)
+    with pytest.raises(StudyNotOpen):
+        customer_response_save(
+            invitation=invitation, answers=all_answers(study_a), submit=False
+        )
+    assert not Response.objects.exists()

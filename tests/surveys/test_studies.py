@@ -256,7 +256,9 @@ def test_only_a_draft_can_be_edited(alice_client, draft, questionnaire, status):
 
 
 def test_a_ready_draft_opens(alice_client, alice, draft):
-    response = alice_client.post(f"/studies/{draft.pk}/open/", follow=True)
+    response = alice_client.post(
+        f"/studies/{draft.pk}/open/", {"confirm": "yes"}, follow=True
+    )
     assert "The study is open for answers." in response.content.decode()
     draft.refresh_from_db()
     assert draft.status == Study.Status.OPEN
@@ -267,7 +269,9 @@ def test_a_ready_draft_opens(alice_client, alice, draft):
 
 def test_opening_is_refused_without_items(alice_client, draft, questionnaire):
     questionnaire.items.all().delete()
-    response = alice_client.post(f"/studies/{draft.pk}/open/", follow=True)
+    response = alice_client.post(
+        f"/studies/{draft.pk}/open/", {"confirm": "yes"}, follow=True
+    )
     assert "The questionnaire has no items." in response.content.decode()
     draft.refresh_from_db()
     assert draft.status == Study.Status.DRAFT
@@ -276,7 +280,9 @@ def test_opening_is_refused_without_items(alice_client, draft, questionnaire):
 
 def test_opening_is_refused_when_a_gap_has_no_item(alice_client, draft, questionnaire):
     questionnaire.items.filter(gap__in=[Gap.STANDARDS, Gap.DELIVERY]).delete()
-    response = alice_client.post(f"/studies/{draft.pk}/open/", follow=True)
+    response = alice_client.post(
+        f"/studies/{draft.pk}/open/", {"confirm": "yes"}, follow=True
+    )
     assert "No item for the Standards, Delivery gaps." in response.content.decode()
     draft.refresh_from_db()
     assert draft.status == Study.Status.DRAFT
@@ -290,7 +296,9 @@ def test_opening_is_refused_when_a_wording_is_empty(draft, questionnaire, alice)
 
 def test_opening_is_refused_when_the_close_date_has_passed(alice_client, draft):
     Study.objects.filter(pk=draft.pk).update(closes_on=TODAY - DAY)
-    response = alice_client.post(f"/studies/{draft.pk}/open/", follow=True)
+    response = alice_client.post(
+        f"/studies/{draft.pk}/open/", {"confirm": "yes"}, follow=True
+    )
     assert "The closing date is in the past" in response.content.decode()
     draft.refresh_from_db()
     assert draft.status == Study.Status.DRAFT
@@ -524,7 +532,7 @@ def test_create_organization_and_the_browser_are_enough_for_a_whole_cycle(settin
     response = browser.post("/studies/new/", study_data(copy))
     study = Study.objects.get(organization__name="Fresh Co")
     assert response["Location"] == f"/studies/{study.pk}/"
-    browser.post(f"/studies/{study.pk}/open/")
+    browser.post(f"/studies/{study.pk}/open/", {"confirm": "yes"})
     study.refresh_from_db()
     assert study.status == Study.Status.OPEN
     browser.post(f"/studies/{study.pk}/close/")

@@ -103,7 +103,7 @@ def test_missing_answers_come_back_with_everything_kept(client, invited, study_a
         rf'name="{item_field_name(items[0])}"[^>]*value="6"[^>]*checked', html
     )
     assert "Half done" in html
-    assert not Response.objects.exists()
+    assert Response.objects.get().status == Response.Status.DRAFT
 
 
 def test_an_out_of_scale_value_is_refused_and_nothing_is_written(
