@@ -17,6 +17,11 @@ from surveys.models import OrganizationLogo
 from surveys.services import organizations as services
 from surveys.services.organizations import OrganizationError
 
+# The two "add" forms share the field prefix "new": ids of their own keep each
+# label pointing at its own input.
+NEW_DEPARTMENT_ID = "id_department_%s"
+NEW_SEGMENT_ID = "id_segment_%s"
+
 
 def _render(request: HttpRequest, status: int = 200, **bound) -> HttpResponse:
     """The settings page; `bound` replaces a form by the one that failed, so what
@@ -41,8 +46,10 @@ def _render(request: HttpRequest, status: int = 200, **bound) -> HttpResponse:
         or BrandingForm(initial={"accent_color": organization.accent_color}),
         "departments": departments,
         "segments": segments,
-        "department_form": bound.get("department") or DepartmentForm(prefix="new"),
-        "segment_form": bound.get("segment") or SegmentForm(prefix="new"),
+        "department_form": bound.get("department")
+        or DepartmentForm(prefix="new", auto_id=NEW_DEPARTMENT_ID),
+        "segment_form": bound.get("segment")
+        or SegmentForm(prefix="new", auto_id=NEW_SEGMENT_ID),
     }
     return render(request, "surveys/organization_edit.html", context, status=status)
 
@@ -120,7 +127,7 @@ def department_add(request: HttpRequest) -> HttpResponse:
     organization = require_manager(request).organization
     return _save(
         request,
-        DepartmentForm(request.POST, prefix="new"),
+        DepartmentForm(request.POST, prefix="new", auto_id=NEW_DEPARTMENT_ID),
         "department",
         lambda data: services.department_add(
             organization=organization, name=data["name"], actor=request.user
@@ -159,7 +166,7 @@ def segment_add(request: HttpRequest) -> HttpResponse:
     organization = require_manager(request).organization
     return _save(
         request,
-        SegmentForm(request.POST, prefix="new"),
+        SegmentForm(request.POST, prefix="new", auto_id=NEW_SEGMENT_ID),
         "segment",
         lambda data: services.segment_add(
             organization=organization,

@@ -83,6 +83,24 @@ def test_a_manager_gives_the_customer_pages_the_organizations_face(
     manager = new_page()
     log_in(manager, app, MANAGER, PASSWORD)
     manager.goto(f"{app.url}/organization/")
+    manager.get_by_label("Department name").last.fill("Front desk")
+    manager.get_by_role("button", name="Add the department").click()
+    expect(manager.get_by_role("status")).to_contain_text("“Front desk” added.")
+    manager.get_by_label("Segment name").last.fill("Walk-in")
+    manager.get_by_role("button", name="Add the segment").click()
+    expect(manager.get_by_role("status")).to_contain_text("Segment “Walk-in” added.")
+    # Issue 19.7: every button of a row of fields lines up with the inputs.
+    misaligned = manager.evaluate(
+        """() => [...document.querySelectorAll(".btn-beside-field")].filter((b) => {
+            const row = b.closest("[data-department], [data-segment]")
+                || b.closest("form");
+            const input = row.querySelector("input:not([type=hidden])");
+            return Math.abs(b.getBoundingClientRect().top
+                            - input.getBoundingClientRect().top) > 1.5;
+        }).map((b) => b.textContent.trim())"""
+    )
+    assert misaligned == []
+    assert manager.locator(".btn-beside-field").count() == 6
     manager.get_by_label("Logo (optional)").set_input_files(
         files=[{"name": "logo.png", "mimeType": "image/png", "buffer": logo_png()}]
     )
