@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The links in mails and the printed logins follow the port the server runs on,
+# unless SITE_URL is set in the environment.
+export SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test test-tools setup worker lint format demo clean
 

@@ -38,3 +38,23 @@
     summary.focus();
   }
 })();
+
+// Remember the statement the person is at, so that a saved draft brings them back
+// to it (the server falls back to the first unanswered one without this).
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-progress-form]").forEach(function (form) {
+    var field = form.querySelector("[data-resume-at]");
+    if (!field) {
+      return;
+    }
+    function remember(event) {
+      var item = event.target.closest("fieldset.answer-item");
+      if (item && item.dataset.itemId) {
+        field.value = item.dataset.itemId;
+      }
+    }
+    form.addEventListener("focusin", remember);
+    form.addEventListener("change", remember);
+  });
+})();

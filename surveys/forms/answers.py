@@ -36,6 +36,41 @@ def scale_choices(questionnaire: Questionnaire) -> list[tuple[str, str]]:
     return choices
 
 
+def scale_header(questionnaire: Questionnaire) -> dict:
+    """The compact grid's column header: each scale point's number, and the labels
+    of the ends and middle, each spanning the columns it may take (grid column 1
+    holds the statements; the scale starts at column 2).
+
+    Out: {"points": [values], "labels": [{"text", "column", "span", "align"}]}.
+    """
+    low, high = questionnaire.scale_min, questionnaire.scale_max
+    n = high - low + 1
+    midpoint = questionnaire.scale_midpoint
+    middle = 3 if n >= 7 else 1
+    has_middle = midpoint == int(midpoint)
+    side = (n - middle) // 2 if has_middle else n // 2
+    labels = [
+        {"text": questionnaire.label_min, "column": 2, "span": side, "align": "start"},
+        {
+            "text": questionnaire.label_max,
+            "column": 2 + n - side,
+            "span": side,
+            "align": "end",
+        },
+    ]
+    if has_middle:
+        labels.insert(
+            1,
+            {
+                "text": questionnaire.label_mid,
+                "column": 2 + int(midpoint) - low - middle // 2,
+                "span": middle,
+                "align": "center",
+            },
+        )
+    return {"points": list(range(low, high + 1)), "labels": labels}
+
+
 class AnswersForm(forms.Form):
     """Answers to every item of a questionnaire, plus an optional comment.
 
@@ -96,6 +131,10 @@ class AnswersForm(forms.Form):
         # the comment (with its own error) after the items.
         self.helper.form_show_errors = False
         self.helper.layout = Layout(*self._sections(internal))
+
+    @property
+    def scale_header(self) -> dict:
+        return scale_header(self.questionnaire)
 
     @property
     def expected_key(self) -> str:

@@ -20,6 +20,11 @@ from surveys.views.paging import paginate
 
 GROUPS_PER_PAGE = 25
 
+# The two "add" forms share the field prefix "new": ids of their own keep each
+# label pointing at its own input.
+NEW_DEPARTMENT_ID = "id_department_%s"
+NEW_SEGMENT_ID = "id_segment_%s"
+
 
 def _render(request: HttpRequest, status: int = 200, **bound) -> HttpResponse:
     """The settings page; `bound` replaces a form by the one that failed, so what
@@ -55,8 +60,10 @@ def _render(request: HttpRequest, status: int = 200, **bound) -> HttpResponse:
         "departments_query": departments_query,
         "segments_page": segments_page,
         "segments_query": segments_query,
-        "department_form": bound.get("department") or DepartmentForm(prefix="new"),
-        "segment_form": bound.get("segment") or SegmentForm(prefix="new"),
+        "department_form": bound.get("department")
+        or DepartmentForm(prefix="new", auto_id=NEW_DEPARTMENT_ID),
+        "segment_form": bound.get("segment")
+        or SegmentForm(prefix="new", auto_id=NEW_SEGMENT_ID),
     }
     return render(request, "surveys/organization_edit.html", context, status=status)
 
@@ -134,7 +141,7 @@ def department_add(request: HttpRequest) -> HttpResponse:
     organization = require_manager(request).organization
     return _save(
         request,
-        DepartmentForm(request.POST, prefix="new"),
+        DepartmentForm(request.POST, prefix="new", auto_id=NEW_DEPARTMENT_ID),
         "department",
         lambda data: services.department_add(
             organization=organization, name=data["name"], actor=request.user
@@ -173,7 +180,7 @@ def segment_add(request: HttpRequest) -> HttpResponse:
     organization = require_manager(request).organization
     return _save(
         request,
-        SegmentForm(request.POST, prefix="new"),
+        SegmentForm(request.POST, prefix="new", auto_id=NEW_SEGMENT_ID),
         "segment",
         lambda data: services.segment_add(
             organization=organization,

@@ -365,7 +365,7 @@ def assessment(request: HttpRequest, study_id: int) -> HttpResponse:
             answers = dict(response.answers.values_list("item_id", "value"))
             initial = initial_from_answers(answers) | {"comment": response.comment}
         form = AnswersForm(initial=initial, **form_kwargs)
-        return _render_form(request, study, form)
+        return _render_form(request, study, form, draft=response)
     form = AnswersForm(request.POST, **form_kwargs)
     if form.is_valid():
         keep = False
@@ -410,14 +410,19 @@ def _refusal(study: Study, submitted: bool) -> str:
 
 
 def _render_form(
-    request: HttpRequest, study: Study, form: AnswersForm, status: int = 200
+    request: HttpRequest,
+    study: Study,
+    form: AnswersForm,
+    status: int = 200,
+    draft: Response | None = None,
 ) -> HttpResponse:
-    return render(
-        request,
-        "surveys/assessment_form.html",
-        {"study": study, "form": form},
-        status=status,
-    )
+    """The form; with the person's saved `draft`, when it was saved and a link to
+    where they left off."""
+    context = {"study": study, "form": form}
+    if draft is not None:
+        context["saved_at"] = draft.updated_at
+        context["continue_at"] = form.resume_fragment()
+    return render(request, "surveys/assessment_form.html", context, status=status)
 
 
 def _read_only(

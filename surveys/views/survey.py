@@ -92,6 +92,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "audience": Audience.CUSTOMER,
         "require_all": not later,
     }
+    continue_at = ""
     if request.method == "POST":
         form = AnswersForm(request.POST, **form_kwargs)
         outcome = _save(request, invitation, token, form, later=later)
@@ -99,6 +100,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             return outcome
     else:
         form = AnswersForm(initial=_draft_initial(invitation), **form_kwargs)
+        continue_at = form.resume_fragment() if form.initial else ""
     # A valid submit records the opening itself, in its own transaction.
     invitation_mark_opened(invitation)
     return render(
@@ -113,6 +115,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             "minutes": max(2, round(len(items) * MINUTES_PER_TEN_ITEMS / 10)),
             "token": token,
             "saved": request.GET.get("saved") == "1",
+            "continue_at": continue_at,
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -273,11 +273,12 @@ def _new_context(browser, **options):
 
 @pytest.fixture
 def new_page(browser):
-    """Make pages (desktop by default, `phone=True` for 375×800); each is checked at
-    the end of the test for console errors and requests that left 127.0.0.1."""
+    """Make pages (desktop: 1280 wide, `height` high; `phone=True`: 375×800); each
+    is checked at the end of the test for console errors and requests that left
+    127.0.0.1."""
     made = []
 
-    def make(phone: bool = False):
+    def make(phone: bool = False, height: int = 900):
         options = (
             {
                 "viewport": {"width": 375, "height": 800},
@@ -285,7 +286,7 @@ def new_page(browser):
                 "device_scale_factor": 2,
             }
             if phone
-            else {"viewport": {"width": 1280, "height": 900}}
+            else {"viewport": {"width": 1280, "height": height}}
         )
         context, problems = _new_context(browser, **options)
         page = context.new_page()
@@ -324,17 +325,22 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     ]
 
 
-def screenshot(page, name: str, height: int | None = None) -> Path:
-    """Save a PNG of the page (the whole page, or its top `height` pixels) into
-    var/screenshots, and a copy into $GAPSURVEY_SCREENSHOTS_DIR (relative to
-    the project) when it is set."""
+def screenshot(
+    page, name: str, height: int | None = None, viewport: bool = False
+) -> Path:
+    """Save a PNG of the page (the whole page, its top `height` pixels, or with
+    `viewport` what the window shows where it is scrolled to, sticky parts
+    included) into var/screenshots, and a copy into $GAPSURVEY_SCREENSHOTS_DIR
+    (relative to the project) when it is set."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     clip = None
-    if height is not None:
+    if height is not None and not viewport:
         width = page.viewport_size["width"]
         clip = {"x": 0, "y": 0, "width": width, "height": height}
-    page.screenshot(path=str(path), full_page=True, clip=clip, animations="disabled")
+    page.screenshot(
+        path=str(path), full_page=not viewport, clip=clip, animations="disabled"
+    )
     if SCREENSHOTS_COPY:
         copy_dir = ROOT / SCREENSHOTS_COPY
         copy_dir.mkdir(parents=True, exist_ok=True)

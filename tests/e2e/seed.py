@@ -37,7 +37,9 @@ def _organization(name: str, manager: str, password: str):
     return organization, user
 
 
-def _open_study(organization, manager, name: str, min_group_size: int = 5) -> Study:
+def _open_study(
+    organization, manager, name: str, min_group_size: int = 5, public_title: str = ""
+) -> Study:
     questionnaire = Questionnaire.objects.get(
         organization=None, name=DEFAULT_QUESTIONNAIRE_NAME
     )
@@ -45,6 +47,7 @@ def _open_study(organization, manager, name: str, min_group_size: int = 5) -> St
         organization=organization,
         actor=manager,
         name=name,
+        public_title=public_title,
         questionnaire=questionnaire,
         closes_on=timezone.localdate() + timedelta(days=30),
         min_group_size=min_group_size,
@@ -66,10 +69,20 @@ def organization_with_open_study(*, name, manager, password, study) -> dict:
     return {"study_id": opened.pk, "items": _items(opened)}
 
 
-def customers_invited(*, name, manager, password, study, emails) -> dict:
-    """An open study with these customers invited; their personal links' tokens."""
+def customers_invited(
+    *, name, manager, password, study, emails, public_title="", staff=None
+) -> dict:
+    """An open study with these customers invited; their personal links' tokens.
+    With `staff` ({"email", "password"}), also a staff member who can log in."""
     organization, user = _organization(name, manager, password)
-    opened = _open_study(organization, user, study)
+    opened = _open_study(organization, user, study, public_title=public_title)
+    if staff:
+        member = get_user_model()(username=staff["email"], email=staff["email"])
+        member.set_password(staff["password"])
+        member.save()
+        Membership.objects.create(
+            user=member, organization=organization, role=Role.STAFF
+        )
     Contact.objects.bulk_create(
         Contact(organization=organization, email=email) for email in emails
     )

@@ -67,7 +67,9 @@ def test_a_new_staff_member_sets_a_password_saves_a_draft_resumes_and_submits(
     expect(page.get_by_role("status")).to_contain_text(
         f"Draft saved: {half} of 25 answered."
     )
-    screenshot(page, "staff-form", height=900)
+    # Back where they were: the last statement answered, in the compact grid.
+    expect(page.locator(f"#fs_id_item_{items[half - 1]['id']}")).to_be_in_viewport()
+    screenshot(page, "staff-form", viewport=True)
 
     # Logged out and back in, the draft is there with every answer kept.
     log_out(page, "Dana Diaz")

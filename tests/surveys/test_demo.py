@@ -104,3 +104,13 @@ def test_unanswered_demo_invitations_carry_working_links(demo_output, client):
     response = client.get(f"/s/{token}/")
     assert response.status_code == 200
     assert invitation.study.respondent_title in response.content.decode()
+
+
+def test_the_logins_are_printed_with_the_servers_address(settings):
+    """Issue 19.7: not port 8000 whatever the port: SITE_URL's."""
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    call_command("loaddata", "default_questionnaire", verbosity=0)
+    out = StringIO()
+    call_command("demo", stdout=out)
+    assert "Demo logins (http://127.0.0.1:8123/accounts/login/)" in out.getvalue()
+    assert ":8000" not in out.getvalue()

@@ -1,5 +1,6 @@
 """The organization settings page: name, departments, segments with weights."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -230,3 +231,11 @@ def test_a_manager_of_two_organizations_switches_between_them(alice, org_b):
     body = client.get(URL).content.decode()
     assert 'value="Brightside desk"' in body
     assert "Brightside Ltd: settings" in body
+
+
+def test_each_add_forms_label_points_at_its_own_input(alice_client):
+    html = alice_client.get("/organization/").content.decode()
+    ids = re.findall(r'<input[^>]* id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    assert 'for="id_department_new-name"' in html
+    assert 'for="id_segment_new-name"' in html

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management import call_command
 
 from surveys.management.base import ExplainedCommand
@@ -25,6 +26,7 @@ class Command(ExplainedCommand):
             self.stdout.write(
                 f"The demo organization “{organization}” is already there."
             )
-        self.stdout.write("Demo logins (http://127.0.0.1:8000/accounts/login/):")
+        # The address the server answers on: SITE_URL (`make run PORT=…` sets it).
+        self.stdout.write(f"Demo logins ({settings.SITE_URL}/accounts/login/):")
         for role, email, password in summary.logins:
             self.stdout.write(f"  {role:<8} {email:<24} password: {password}")
