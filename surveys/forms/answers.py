@@ -110,6 +110,7 @@ class AnswersForm(forms.Form):
         self.positions: dict[str, int] = {}
         choices = scale_choices(questionnaire)
         internal = audience == Audience.INTERNAL
+        self.for_customer = not internal
         for position, item in enumerate(items, start=1):
             text = item.internal_text if internal else item.customer_text
             self.positions[item_field_name(item)] = position

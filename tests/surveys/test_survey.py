@@ -323,3 +323,16 @@ def test_the_opt_out_page_of_an_opted_out_person_offers_to_opt_back_in(client, i
 
 def test_opting_in_with_an_unknown_token_is_404(client, invited):
     assert client.post(reverse("survey_opt_in", args=["x" * 43])).status_code == 404
+
+
+def test_a_customers_error_message_does_not_speak_of_saving(client, study_a):
+    """A customer saves nothing themselves: a refused form says the answers
+    have not been sent, not that "changes were not saved"."""
+    from surveys.forms.answers import item_field_name
+
+    _, token = factories.make_invitation(study_a)
+    item = study_a.questionnaire.items.first()
+    page = client.post(reverse("survey", args=[token]), {item_field_name(item): "99"})
+    html = page.content.decode()
+    assert "your answers have not been sent yet" in html
+    assert "your changes were not saved" not in html
