@@ -6,7 +6,8 @@ import pytest
 from tests.e2e.helpers import log_in
 from tests.e2e.test_manager_journey import CUSTOMER_LEVEL, STAFF_LEVEL, chosen
 
-MANAGER = "lena@layout.example"
+# Long names, as real organizations and people have them.
+MANAGER = "lena.longname-smithers@northgate-utilities.example"
 PASSWORD = "a-long-layout-passphrase"
 
 
@@ -14,7 +15,7 @@ PASSWORD = "a-long-layout-passphrase"
 def study_id(app) -> int:
     seeded = app.seed(
         "study_with_answers",
-        name="Layout Co",
+        name="Northgate Utilities and Water Services",
         manager=MANAGER,
         password=PASSWORD,
         study="Layout wave",
