@@ -204,17 +204,24 @@ def contact_data(contact: Contact, *, answers: bool = True) -> dict:
     }
 
 
+def _audit_contact(contact: Contact, actor, action: str, **detail) -> None:
+    """An audit event about a contact, naming them by id only."""
+    audit_record(
+        organization=contact.organization,
+        actor=actor,
+        action=action,
+        target=f"contact #{contact.pk}",
+        contact_id=contact.pk,
+        **detail,
+    )
+
+
 def contact_export(*, contact: Contact, actor: AbstractBaseUser | None) -> dict:
     """What a manager may download of a contact: `contact_data` without the
     answers and comment, with the export recorded in the audit log (by id)."""
     data = contact_data(contact, answers=False)
-    audit_record(
-        organization=contact.organization,
-        actor=actor,
-        action="contact_export",
-        target=f"contact #{contact.pk}",
-        contact_id=contact.pk,
-        invitations=len(data["invitations"]),
+    _audit_contact(
+        contact, actor, "contact_export", invitations=len(data["invitations"])
     )
     return data
 
@@ -350,13 +357,7 @@ def data_export_request(
     )
     export.token_hash = token_hash(_export_token(settings.SECRET_KEY, export.pk, now))
     export.save(update_fields=["token_hash"])
-    audit_record(
-        organization=contact.organization,
-        actor=actor,
-        action="contact_export_mail",
-        target=f"contact #{contact.pk}",
-        contact_id=contact.pk,
-    )
+    _audit_contact(contact, actor, "contact_export_mail")
     transaction.on_commit(lambda: data_export_send.enqueue(export.pk))
     return export
 
@@ -411,11 +412,5 @@ def data_export_download(export: DataExport) -> dict | None:
     )
     if not claimed:
         return None
-    audit_record(
-        organization=export.contact.organization,
-        actor=None,
-        action="contact_export_download",
-        target=f"contact #{export.contact_id}",
-        contact_id=export.contact_id,
-    )
+    _audit_contact(export.contact, None, "contact_export_download")
     return contact_data(export.contact)
