@@ -17,14 +17,11 @@ the `sent_at` update leaves the row claimed, and it is mailed again after the
 lease (at-least-once, never silently lost).
 """
 
-import base64
-import hashlib
-import hmac
 import logging
 import re
 import smtplib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -37,6 +34,7 @@ from django.utils import timezone
 from surveys.audit import audit_record
 from surveys.emails import invitation_message
 from surveys.models import Contact, Invitation, Segment, Study, token_hash
+from surveys.tokens import new_token, rederived_token
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +57,7 @@ class InvitationError(Exception):
 # --- tokens ------------------------------------------------------------------------
 
 
-def _token_for(key: str | bytes, study_id: int, contact_id: int, created_at) -> str:
-    stamp = created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
-    message = f"gapsurvey-invitation:{study_id}:{contact_id}:{stamp}".encode()
-    key_bytes = key.encode() if isinstance(key, str) else key
-    digest = hmac.new(key_bytes, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+INVITATION = "gapsurvey-invitation"
 
 
 def invitation_token_new(*, study_id: int, contact_id: int, created_at) -> str:
@@ -79,7 +72,7 @@ def invitation_token_new(*, study_id: int, contact_id: int, created_at) -> str:
     leaked database dump alone reveals no token. Rotating SECRET_KEY keeps the old
     key in SECRET_KEY_FALLBACKS so reminders can still be re-derived.
     """
-    return _token_for(settings.SECRET_KEY, study_id, contact_id, created_at)
+    return new_token(INVITATION, study_id, contact_id, created_at=created_at)
 
 
 def invitation_token(invitation: Invitation) -> str | None:
@@ -87,14 +80,13 @@ def invitation_token(invitation: Invitation) -> str | None:
     contact was erased, or the key that made it is gone)."""
     if invitation.contact_id is None:
         return None
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    for key in keys:
-        token = _token_for(
-            key, invitation.study_id, invitation.contact_id, invitation.created_at
-        )
-        if hmac.compare_digest(token_hash(token), invitation.token_hash):
-            return token
-    return None
+    return rederived_token(
+        invitation.token_hash,
+        INVITATION,
+        invitation.study_id,
+        invitation.contact_id,
+        created_at=invitation.created_at,
+    )
 
 
 def invitation_for_token(token: str) -> Invitation | None:

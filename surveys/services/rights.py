@@ -26,12 +26,9 @@ without email, name, invitation or comment is anonymous data. The residual risk 
 a very small segment; the minimum group size hides those groups everywhere.
 """
 
-import base64
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -51,6 +48,7 @@ from surveys.models import (
     token_hash,
 )
 from surveys.services.responses import customer_drafts_delete
+from surveys.tokens import new_token, rederived_token
 
 ERASED = "(erased contact)"
 
@@ -322,22 +320,15 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
 # --- the contact's own copy, mailed to them ------------------------------------
 
 
-def _export_token(key: str | bytes, export_id: int, created_at) -> str:
-    stamp = created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
-    message = f"gapsurvey-data-export:{export_id}:{stamp}".encode()
-    key_bytes = key.encode() if isinstance(key, str) else key
-    digest = hmac.new(key_bytes, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+DATA_EXPORT = "gapsurvey-data-export"
 
 
 def data_export_token(export: DataExport) -> str | None:
-    """Re-derive an export link's token (as invitations do: a keyed function
-    of the row, so only its hash is stored); None if the key is gone."""
-    for key in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
-        token = _export_token(key, export.pk, export.created_at)
-        if hmac.compare_digest(token_hash(token), export.token_hash):
-            return token
-    return None
+    """Re-derive an export link's token (`surveys.tokens`, as invitations do:
+    only its hash is stored); None if the key is gone."""
+    return rederived_token(
+        export.token_hash, DATA_EXPORT, export.pk, created_at=export.created_at
+    )
 
 
 @transaction.atomic
@@ -355,7 +346,7 @@ def data_export_request(
         expires_at=now + timedelta(days=settings.DATA_EXPORT_DAYS),
         token_hash="pending",
     )
-    export.token_hash = token_hash(_export_token(settings.SECRET_KEY, export.pk, now))
+    export.token_hash = token_hash(new_token(DATA_EXPORT, export.pk, created_at=now))
     export.save(update_fields=["token_hash"])
     _audit_contact(contact, actor, "contact_export_mail")
     transaction.on_commit(lambda: data_export_send.enqueue(export.pk))
