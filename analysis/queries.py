@@ -277,10 +277,7 @@ def _published_entries(published: Published, cut: Cut, allowed: dict):
             ids = [i for i in ids if i == chosen]
         if not ids:
             continue
-        q = Q(group_id__in=[i for i in ids if i is not None])
-        if None in ids:
-            q |= Q(group_id__isnull=True)
-        in_group |= Q(audience=audience) & q
+        in_group |= Q(audience=audience) & snapshots.group_q("group_id", ids)
     return SnapshotEntry.objects.filter(
         in_group, study=published.study, seq__lte=published.seq
     )

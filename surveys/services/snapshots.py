@@ -177,6 +177,15 @@ def _cells_of(study: Study, responses) -> dict:
     return cells
 
 
+def group_q(field: str, groups) -> Q:
+    """`field` (a group's id column) in `groups`, where None stands for "no
+    group" (a NULL, which IN never matches)."""
+    q = Q(**{f"{field}__in": [g for g in groups if g is not None]})
+    if None in groups:
+        q |= Q(**{f"{field}__isnull": True})
+    return q
+
+
 def _in_groups(responses, accepted: dict[str, frozenset]):
     """The responses whose (audience, group) a snapshot takes in."""
     found = Q(pk__in=[])
@@ -187,10 +196,7 @@ def _in_groups(responses, accepted: dict[str, frozenset]):
         groups = accepted.get(audience, frozenset())
         if not groups:
             continue
-        q = Q(**{f"{column}_id__in": [g for g in groups if g is not None]})
-        if None in groups:
-            q |= Q(**{f"{column}_id__isnull": True})
-        found |= Q(audience=audience) & q
+        found |= Q(audience=audience) & group_q(f"{column}_id", groups)
     return responses.filter(found)
 
 
