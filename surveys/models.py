@@ -9,8 +9,10 @@ import hashlib
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 
@@ -345,6 +347,10 @@ class Questionnaire(models.Model):
     label_max = models.CharField(max_length=60, default="Strongly agree")
     allow_dont_know = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every change of its items (signals below): with the id, it keys
+    # the items a process keeps in memory (surveys.selectors.questionnaire_items),
+    # so a submit need not read them again.
+    items_revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name", "-version"]
@@ -794,3 +800,16 @@ class DataExport(models.Model):
     @property
     def expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+def questionnaire_items_changed(questionnaire_id: int) -> None:
+    """Mark a questionnaire's items as changed (every process re-reads them)."""
+    Questionnaire.objects.filter(pk=questionnaire_id).update(
+        items_revision=F("items_revision") + 1
+    )
+
+
+@receiver(post_save, sender=Item)
+@receiver(post_delete, sender=Item)
+def _item_changed(sender, instance: Item, **kwargs) -> None:
+    questionnaire_items_changed(instance.questionnaire_id)

@@ -2,10 +2,34 @@
 
 from django.db.models import Count, Q, QuerySet
 
-from surveys.models import Audience, Invitation, Study
+from surveys.models import Audience, Invitation, Item, Questionnaire, Study
 from surveys.services.snapshots import RESPONDENTS, Published, published
 
 COUNT_KEYS = ("invited", "sent", "failed", "opened")
+
+# Items by (questionnaire id, items revision): what a form and a submit need,
+# read once per process and questionnaire version instead of once per request.
+# Any change of the items bumps the revision (surveys.models), which the
+# questionnaire row carries, so a stale list is never used.
+_ITEMS: dict[tuple[int, int], tuple[Item, ...]] = {}
+_ITEMS_KEPT = 256
+
+
+def questionnaire_items(questionnaire: Questionnaire) -> list[Item]:
+    """The questionnaire's items in order; no query when this process has read
+    them since their last change. Treat them as read-only."""
+    key = (questionnaire.pk, questionnaire.items_revision)
+    items = _ITEMS.get(key)
+    if items is None:
+        items = tuple(
+            Item.objects.filter(questionnaire_id=questionnaire.pk).order_by(
+                "position", "id"
+            )
+        )
+        if len(_ITEMS) >= _ITEMS_KEPT:
+            _ITEMS.clear()
+        _ITEMS[key] = items
+    return list(items)
 
 
 def _rate(answered: int, sent: int) -> float | None:

@@ -90,14 +90,18 @@ def invitation_token(invitation: Invitation) -> str | None:
 
 
 def invitation_for_token(token: str) -> Invitation | None:
-    """The invitation a survey link points to, or None for anything unknown."""
+    """The invitation a survey link points to, or None for anything unknown.
+
+    One query: with its study, questionnaire, organization, contact and
+    response (a draft, or none), all a survey page or a submit needs."""
     if not TOKEN_RE.match(token or ""):
         return None
     return (
         Invitation.objects.select_related(
-            "study__questionnaire", "study__organization", "contact"
+            "study__questionnaire", "study__organization", "contact", "response"
         )
         .filter(token_hash=token_hash(token))
+        .order_by("pk")
         .first()
     )
 

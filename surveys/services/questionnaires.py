@@ -7,7 +7,14 @@ from django.db import transaction
 from django.db.models import Max
 
 from surveys.audit import audit_record
-from surveys.models import Dimension, Gap, Item, Organization, Questionnaire
+from surveys.models import (
+    Dimension,
+    Gap,
+    Item,
+    Organization,
+    Questionnaire,
+    questionnaire_items_changed,
+)
 
 SCALE_POINTS_MIN = 3
 SCALE_POINTS_MAX = 10
@@ -227,6 +234,7 @@ def _renumber(questionnaire: Questionnaire, items: list[Item]) -> None:
     for position, item in enumerate(items, start=1):
         item.position = position
     Item.objects.bulk_update(items, ["position"])
+    questionnaire_items_changed(questionnaire.pk)
 
 
 @transaction.atomic

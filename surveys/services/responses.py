@@ -2,16 +2,20 @@
 response never changes again."""
 
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from surveys.models import (
     Answer,
     Audience,
     Invitation,
+    Item,
     Membership,
     Response,
     Study,
 )
+from surveys.selectors import questionnaire_items
 
 
 class ResponseError(Exception):
@@ -35,10 +39,15 @@ class InvalidAnswers(ResponseError):
 
 
 def _validate_answers(
-    study: Study, answers: dict[int, int | None], submit: bool
+    study: Study,
+    answers: dict[int, int | None],
+    submit: bool,
+    items: list[Item] | None = None,
 ) -> None:
     questionnaire = study.questionnaire
-    item_ids = set(questionnaire.items.values_list("id", flat=True))
+    if items is None:
+        items = questionnaire_items(questionnaire)
+    item_ids = {item.pk for item in items}
     if set(answers) - item_ids:
         raise InvalidAnswers("The answers name a question that is not in this survey.")
     for value in answers.values():
@@ -63,10 +72,6 @@ def _write_answers(
         Answer(response=response, item_id=item_id, value=value)
         for item_id, value in answers.items()
     )
-
-
-def _touch_study(study: Study, now) -> None:
-    Study.objects.filter(pk=study.pk).update(changed_at=now)
 
 
 def staff_response_get(*, study: Study, membership: Membership) -> Response | None:
@@ -117,7 +122,6 @@ def staff_response_save(
     if submit:
         response.status = Response.Status.SUBMITTED
         response.submitted_at = now
-        _touch_study(study, now)
     response.save()
     return response
 
@@ -129,13 +133,13 @@ def customer_draft_get(invitation: Invitation) -> Response | None:
     ).first()
 
 
-@transaction.atomic
 def customer_response_save(
     *,
     invitation: Invitation,
     answers: dict[int, int | None],
     comment: str = "",
     submit: bool,
+    items: list[Item] | None = None,
 ) -> Response:
     """Keep a customer's answers against their invitation, as a draft, or submit them.
 
@@ -143,8 +147,91 @@ def customer_response_save(
     and goes with the contact when it is erased or deleted; reopening the link
     continues it. Exactly one response survives per invitation, however many saves
     race. Raises StudyNotOpen, AlreadySubmitted, OptedOut or InvalidAnswers;
-    then nothing is written.
+    then nothing is written. `items` are the questionnaire's (read when not given).
+
+    A first submit (the link read with no draft behind it) takes three
+    statements: claim the invitation, insert the response, insert its answers.
+    Anything else (a draft to replace, a refusal to explain, a draft saved in
+    between) goes the locked way.
     """
+    if items is None:
+        items = questionnaire_items(invitation.study.questionnaire)
+    if submit and _first_submit_possible(invitation):
+        _validate_answers(invitation.study, answers, submit=True, items=items)
+        try:
+            response = _submit_first(invitation, answers, comment)
+        except IntegrityError:
+            # A draft was saved (another tab) since the link was read.
+            response = None
+        if response is not None:
+            return response
+    return _save_locked(
+        invitation=invitation,
+        answers=answers,
+        comment=comment,
+        submit=submit,
+        items=items,
+    )
+
+
+def _first_submit_possible(invitation: Invitation) -> bool:
+    """Whether the invitation, as read, may be claimed by a first submit: open,
+    not answered or opted out, and read with its response, which it had not."""
+    contact = invitation.contact
+    if (
+        not invitation.study.is_open
+        or invitation.responded_at is not None
+        or (contact is not None and contact.opted_out_at is not None)
+        or not Invitation.response.is_cached(invitation)
+    ):
+        return False
+    try:
+        invitation.response  # noqa: B018 - cached: no query
+    except Response.DoesNotExist:
+        return True
+    return False
+
+
+@transaction.atomic
+def _submit_first(
+    invitation: Invitation, answers: dict[int, int | None], comment: str
+) -> Response | None:
+    """Submit on a link that had no draft when it was read; None when the claim
+    fails (answered meanwhile: the locked way explains).
+
+    The conditional update is the lock: a second submit on the token waits for
+    this transaction, then finds it answered. It names the invitation's own
+    columns only, so PostgreSQL re-checks them on the row it waited for."""
+    now = timezone.now()
+    claimed = Invitation.objects.filter(
+        pk=invitation.pk, responded_at__isnull=True
+    ).update(responded_at=now, opened_at=Coalesce("opened_at", Value(now)))
+    if not claimed:
+        return None
+    response = Response.objects.create(
+        study_id=invitation.study_id,
+        audience=Audience.CUSTOMER,
+        invitation=invitation,
+        segment_id=invitation.contact.segment_id if invitation.contact else None,
+        status=Response.Status.SUBMITTED,
+        comment=comment,
+        created_at=now,
+        updated_at=now,
+        submitted_at=now,
+    )
+    _write_answers(response, answers, replace=False)
+    return response
+
+
+@transaction.atomic
+def _save_locked(
+    *,
+    invitation: Invitation,
+    answers: dict[int, int | None],
+    comment: str,
+    submit: bool,
+    items: list[Item],
+) -> Response:
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("study__questionnaire", "contact")
@@ -157,7 +244,7 @@ def customer_response_save(
         raise AlreadySubmitted("This survey has already been answered. Thank you!")
     if invitation.contact is not None and invitation.contact.opted_out_at is not None:
         raise OptedOut("You opted out of these surveys.")
-    _validate_answers(study, answers, submit=submit)
+    _validate_answers(study, answers, submit=submit, items=items)
     now = timezone.now()
     # The invitation's row lock serializes saves of one token, so the draft found
     # here is the only one; the unique constraint on the response's invitation is
@@ -189,8 +276,6 @@ def customer_response_save(
     if invitation.opened_at is None:
         invitation.opened_at = now
     invitation.save(update_fields=["responded_at", "opened_at"])
-    if submit:
-        _touch_study(study, now)
     return response
 
 

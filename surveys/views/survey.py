@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from surveys.forms.answers import AnswersForm, initial_from_answers
 from surveys.models import Audience, Invitation, Study
+from surveys.selectors import questionnaire_items
 from surveys.services.invitations import (
     contact_opt_in,
     contact_opt_out,
@@ -84,7 +85,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             request, invitation, token, status=409 if request.method == "POST" else 200
         )
     questionnaire = study.questionnaire
-    items = list(questionnaire.items.all())
+    items = questionnaire_items(questionnaire)
     later = request.POST.get("action") == "later"
     form_kwargs = {
         "questionnaire": questionnaire,
@@ -95,7 +96,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     continue_at = ""
     if request.method == "POST":
         form = AnswersForm(request.POST, **form_kwargs)
-        outcome = _save(request, invitation, token, form, later=later)
+        outcome = _save(request, invitation, token, form, items, later=later)
         if outcome is not None:
             return outcome
     else:
@@ -134,6 +135,7 @@ def _save(
     invitation: Invitation,
     token: str,
     form: AnswersForm,
+    items: list,
     *,
     later: bool,
 ) -> HttpResponse | None:
@@ -150,7 +152,11 @@ def _save(
     try:
         if submit or answers or comment:
             customer_response_save(
-                invitation=invitation, answers=answers, comment=comment, submit=submit
+                invitation=invitation,
+                answers=answers,
+                comment=comment,
+                submit=submit,
+                items=items,
             )
             form.kept_as_draft = not submit and not later
     except AlreadySubmitted:
