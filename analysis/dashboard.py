@@ -10,7 +10,7 @@ import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
 
-from analysis import charts, queries, stats
+from analysis import charts, queries, results, stats
 from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Study
 from surveys.selectors import invitation_counts
 from surveys.services import snapshots
@@ -23,6 +23,8 @@ RANKING_SIZE = 10
 # settings.DASHBOARD_CACHE_SECONDS = 0 turns the cache off (e.g. to benchmark
 # the aggregation itself rather than a cache hit).
 DEFAULT_CACHE_SECONDS = 24 * 3600
+# How long a page waits before asking the worker again for missing results.
+REQUEST_AGAIN_SECONDS = 300
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -115,13 +117,18 @@ def _upto(frame: pd.DataFrame, published: Published, units: pd.Series) -> pd.Ser
 
 
 def published_sums(
-    study: Study, published: Published, cut: queries.Cut, items: pd.DataFrame
+    study: Study,
+    published: Published,
+    cut: queries.Cut,
+    items: pd.DataFrame,
+    *,
+    raw: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(score sums, item sums, complete item sums, all-complete item sums) of
     the published snapshot within a cut, each unit read up to its own cutoff:
     a gap's scores and its alpha up to the gap's, an item's answers up to the
     item's, alpha over all items up to the overall score's."""
-    scores, answers = _raw_sums(study, published, items)
+    scores, answers = raw or _raw_sums(study, published, items)
     scores = _in_cut(scores, cut)
     answers = _in_cut(answers, cut)
     sums = ["n", "total", "sumsq"]
@@ -169,7 +176,11 @@ def published_sums(
 
 
 def study_results(
-    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+    study: Study,
+    cut: queries.Cut = queries.ALL,
+    published: Published | None = None,
+    *,
+    raw: tuple[pd.DataFrame, tuple] | None = None,
 ) -> dict:
     """The numbers of one study's published snapshot within a cut: gap and
     item tables, alpha.
@@ -181,9 +192,9 @@ def study_results(
     published = published or snapshots.published(study)
     questionnaire = study.questionnaire
     size = study.min_group_size
-    items = queries.study_items(study)
+    items, sums_read = raw or (queries.study_items(study), None)
     score_sums, every, complete, complete_all = published_sums(
-        study, published, cut, items
+        study, published, cut, items, raw=sums_read
     )
     sums = stats.ScoreSums(score_sums, names=queries.group_names(study))
     alpha = stats.cronbach_alpha_from_sums(sums, complete, items, complete_all)
@@ -219,34 +230,121 @@ def study_results(
     }
 
 
+class ResultsPreparing(Exception):
+    """A cut of a big snapshot whose results the worker has not stored yet
+    (it has been asked to)."""
+
+
 def study_numbers(
-    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+    study: Study,
+    cut: queries.Cut = queries.ALL,
+    published: Published | None = None,
+    *,
+    inline: bool = True,
 ) -> dict:
     """Every suppressed number of one study's published snapshot within a cut
-    (small frames only).
+    (small frames only), as stored for the snapshot (`analysis.results`).
 
-    Cached under the snapshot, the study's last change, its minimum group
-    size and the cut: a snapshot's numbers never change, so a dashboard of
-    22,000 responses aggregates once per snapshot, not once per view.
+    The worker stores every cut's numbers right after a snapshot is published
+    (`snapshot_results_build`). A cut asked for before that is computed here
+    once and stored — unless `inline` is False and the snapshot holds more
+    than settings.RESULTS_INLINE_MAX_RESPONDENTS respondents: then the worker
+    is asked for it and ResultsPreparing is raised, so no page waits for a
+    big computation.
     """
     published = published or snapshots.published(study)
-    key = _cache_key(
-        "study",
-        study.pk,
-        published.seq,
-        study.changed_at.isoformat(),
-        study.min_group_size,
-        study.questionnaire_id,
-        cut.department_id,
-        cut.segment_id,
-    )
-    return _cached(key, lambda: _study_numbers(study, cut, published))
+    if published.snapshot is None:
+        return _study_numbers(study, cut, published)
+    numbers = results.read(study, published.snapshot.pk, cut)
+    if numbers is None:
+        if (
+            not inline
+            and respondents(published) > settings.RESULTS_INLINE_MAX_RESPONDENTS
+        ):
+            results_request(published, cut)
+            raise ResultsPreparing()
+        numbers, seconds = results.timed(lambda: _study_numbers(study, cut, published))
+        results.store(study, published.snapshot.pk, cut, numbers, seconds)
+    return numbers
 
 
-def _study_numbers(study: Study, cut: queries.Cut, published: Published) -> dict:
+def respondents(published: Published) -> int:
+    """Respondents in the published snapshots, both audiences."""
+    return sum(sum(published.counts(a).values()) for a in stats.AUDIENCES)
+
+
+def results_request(published: Published, cut: queries.Cut) -> None:
+    """Ask the worker for a snapshot's results (once in a few minutes): all
+    the cuts it computes anyway, and this one."""
+    from analysis.tasks import snapshot_results_build
+
+    key = f"gapsurvey:results-asked:{published.snapshot.pk}:{results.cut_key(cut)}"
+    if cache.add(key, 1, REQUEST_AGAIN_SECONDS):
+        snapshot_results_build.enqueue(published.snapshot.pk, results.cut_key(cut))
+
+
+def latest_with_results(study: Study, cut: queries.Cut) -> Published | None:
+    """The newest published state whose results of the cut are stored."""
+    seq = results.newest_seq(study, cut)
+    return None if seq is None else snapshots.published_at(study, seq)
+
+
+def result_cuts(published: Published) -> list[queries.Cut]:
+    """The cuts the filters allow on a snapshot: everyone, each department and
+    each segment it shows, and their pairs while there are at most
+    settings.RESULTS_MAX_CUTS cuts in all."""
+    shown = {
+        audience: [
+            group
+            for group in published.release(snapshots.RESPONDENTS, audience).visible
+            if group is not None
+        ]
+        for audience in stats.AUDIENCES
+    }
+    departments, segments = shown[stats.INTERNAL], shown[stats.CUSTOMER]
+    cuts = [queries.ALL]
+    cuts += [queries.Cut(department_id=d) for d in departments]
+    cuts += [queries.Cut(segment_id=s) for s in segments]
+    pairs = [queries.Cut(d, s) for d in departments for s in segments]
+    if len(cuts) + len(pairs) <= settings.RESULTS_MAX_CUTS:
+        cuts += pairs
+    return cuts
+
+
+def snapshot_results_build(
+    study: Study, published: Published, also: queries.Cut | None = None
+) -> int:
+    """Compute and store the numbers of every cut the filters allow on a
+    published snapshot (the worker's job after publishing), and `also` when
+    a page asked for a cut beyond those; the database is read once for all
+    of them. How many cuts were computed."""
+    if published.snapshot is None:
+        return 0
+    snapshot_id = published.snapshot.pk
+    cuts = result_cuts(published)
+    if also is not None and also not in cuts:
+        cuts.append(also)
+    missing = [cut for cut in cuts if results.read(study, snapshot_id, cut) is None]
+    if not missing:
+        return 0
+    items = queries.study_items(study)
+    raw = queries.study_sums(study, items, published.seq, overall=stats.OVERALL)
+    done = 0
+    for cut in missing:
+        numbers, seconds = results.timed(
+            lambda cut=cut: _study_numbers(study, cut, published, raw=(items, raw))
+        )
+        results.store(study, snapshot_id, cut, numbers, seconds)
+        done += 1
+    return done
+
+
+def _study_numbers(
+    study: Study, cut: queries.Cut, published: Published, raw=None
+) -> dict:
     size = study.min_group_size
-    results = study_results(study, cut, published)
-    sums = results["sums"]
+    found = study_results(study, cut, published, raw=raw)
+    sums = found["sums"]
 
     def visible(audience):
         return lambda gap, group: published.shown(_unit(gap), audience, group)
@@ -255,12 +353,12 @@ def _study_numbers(study: Study, cut: queries.Cut, published: Published) -> dict
         return shown(published, cut, _unit(gap), audience)
 
     return {
-        "gap_table": results["gap_table"],
-        "item_table": results["item_table"],
+        "gap_table": found["gap_table"],
+        "item_table": found["item_table"],
         "headline": stats.headline_from_sums(sums, min_group_size=size, shown=total),
         "distribution": stats.distribution_from_answers(
-            results["answers"],
-            results["items"],
+            found["answers"],
+            found["items"],
             gaps=GAPS,
             min_group_size=size,
             shown=total,
@@ -328,7 +426,7 @@ def trend_table(
         if other.pk == study.pk:
             rows = mine["trend_rows"]
         else:
-            rows = study_numbers(other, cut, snapshots.published(other))["trend_rows"]
+            rows = _trend_rows_of(other, cut)
         if not rows:
             continue
         frame = pd.DataFrame.from_records(rows)
@@ -343,6 +441,18 @@ def trend_table(
         ["date", "study_id", "audience", "gap"], ignore_index=True
     )
     return stats.trend(sums, gaps=GAPS)
+
+
+def _trend_rows_of(study: Study, cut: queries.Cut) -> list[dict]:
+    """Another study's line of the trend: its latest snapshot's, or while a
+    big one is being prepared, the newest one stored (none before that)."""
+    try:
+        return study_numbers(study, cut, snapshots.published(study), inline=False)[
+            "trend_rows"
+        ]
+    except ResultsPreparing:
+        older = latest_with_results(study, cut)
+        return [] if older is None else study_numbers(study, cut, older)["trend_rows"]
 
 
 TREND_COLUMNS = [
@@ -370,13 +480,18 @@ def _cache_key(*parts) -> str:
 
 
 def dashboard_data(
-    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+    study: Study,
+    cut: queries.Cut = queries.ALL,
+    published: Published | None = None,
+    *,
+    inline: bool = True,
 ) -> dict:
     """Everything the dashboard shows of the published snapshot, suppressed,
-    with its figures as JSON."""
+    with its figures as JSON. Raises ResultsPreparing (see study_numbers)
+    when `inline` is False and a big snapshot's results are not stored yet."""
     published = published or snapshots.published(study)
     questionnaire = study.questionnaire
-    numbers = study_numbers(study, cut, published)
+    numbers = study_numbers(study, cut, published, inline=inline)
     gap_table, item_table = numbers["gap_table"], numbers["item_table"]
     trend = trend_table(study, cut, numbers, published)
     actions = queries.organization_actions(study)

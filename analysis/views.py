@@ -54,7 +54,12 @@ def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
 @require_GET
 def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
     from analysis import queries
-    from analysis.dashboard import cut_problem, dashboard_data
+    from analysis.dashboard import (
+        ResultsPreparing,
+        cut_problem,
+        dashboard_data,
+        latest_with_results,
+    )
 
     study = study_for_manager(request, study_id)
     form = _filter_form(request, study)
@@ -75,7 +80,16 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
             study.snapshots.order_by("-seq").values_list("seq", flat=True)[:12]
         ),
     }
-    context.update(dashboard_data(study, cut, published))
+    try:
+        context.update(dashboard_data(study, cut, published, inline=False))
+    except ResultsPreparing:
+        # A big snapshot the worker is still computing: the newest results
+        # stored meanwhile, or a page that says they are on their way.
+        context["preparing"] = published.seq
+        older = latest_with_results(study, cut)
+        if older is None:
+            return render(request, "analysis/dashboard_preparing.html", context)
+        context.update(dashboard_data(study, cut, older))
     return render(request, "analysis/dashboard.html", context)
 
 

@@ -36,6 +36,7 @@ from surveys.models import (
     SnapshotEntry,
     Study,
 )
+from surveys.signals import snapshot_published
 
 RESPONDENTS = "respondents"
 OVERALL = "overall"
@@ -302,6 +303,9 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
             },
             "releases": releases,
         },
+    )
+    transaction.on_commit(
+        lambda: snapshot_published.send(sender=Snapshot, snapshot=snapshot)
     )
     return snapshot
 

@@ -1,0 +1,39 @@
+"""The one table the reading side owns: results computed once per published
+snapshot and cut, which the dashboard and the exports read.
+
+A published snapshot never changes, so neither do its numbers: they are
+computed in the worker right after the snapshot is published (for every cut
+the filters allow) or, failing that, by the first page that asks, and stored.
+Only aggregates and the ids of the comments chosen for display are kept —
+never a respondent's answers or text — so erasing a person leaves nothing
+here to erase.
+"""
+
+from django.db import models
+
+from surveys.models import Snapshot
+
+
+class SnapshotResult(models.Model):
+    snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.CASCADE, related_name="results"
+    )
+    # "all", "d<department id>", "s<segment id>" or "d<id>-s<id>".
+    cut = models.CharField(max_length=48)
+    # What the numbers depend on besides the snapshot (the study's settings
+    # when computed, e.g. its minimum group size); a row whose basis no longer
+    # matches is computed again.
+    basis = models.CharField(max_length=80)
+    numbers = models.JSONField()
+    computed_at = models.DateTimeField(auto_now=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "cut"], name="snapshot_result_unique_cut"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot} results ({self.cut})"
