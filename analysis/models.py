@@ -24,7 +24,10 @@ class SnapshotResult(models.Model):
     # when computed, e.g. its minimum group size); a row whose basis no longer
     # matches is computed again.
     basis = models.CharField(max_length=80)
+    # What the exports read (frames of numbers) and what the page reads (rows,
+    # charts, the comments to show), apart so that each reads only its own.
     numbers = models.JSONField()
+    view = models.JSONField()
     computed_at = models.DateTimeField(auto_now=True)
     seconds = models.FloatField(default=0)
 

@@ -47,17 +47,28 @@ def basis(study: Study) -> str:
     return f"{study.min_group_size}:{study.questionnaire_id}:{changed}"
 
 
-def read(study: Study, snapshot_id: int, cut: Cut) -> dict | None:
-    """The stored numbers of a snapshot's cut, or None when there are none yet
-    (or only ones computed under other settings)."""
+PARTS = ("numbers", "view")
+
+
+def read(study: Study, snapshot_id: int, cut: Cut, part: str) -> dict | None:
+    """A stored part ("numbers" or "view") of a snapshot's cut, or None when
+    there is none yet (or only one computed under other settings)."""
+    if part not in PARTS:
+        raise ValueError(part)
     row = (
         SnapshotResult.objects.filter(snapshot_id=snapshot_id, cut=cut_key(cut))
-        .values_list("basis", "numbers")
+        .values_list("basis", part)
         .first()
     )
     if row is None or row[0] != basis(study):
         return None
     return decode(row[1])
+
+
+def exists(study: Study, snapshot_id: int, cut: Cut) -> bool:
+    return SnapshotResult.objects.filter(
+        snapshot_id=snapshot_id, cut=cut_key(cut), basis=basis(study)
+    ).exists()
 
 
 def newest_seq(study: Study, cut: Cut) -> int | None:
@@ -73,22 +84,14 @@ def newest_seq(study: Study, cut: Cut) -> int | None:
     )
 
 
-def read_many(snapshot_ids: list[int], cut: Cut) -> dict[int, tuple[str, dict]]:
-    """{snapshot id: (basis, numbers)} of a cut for several snapshots, in one
-    query (the trend reads every study's latest)."""
-    rows = SnapshotResult.objects.filter(
-        snapshot_id__in=snapshot_ids, cut=cut_key(cut)
-    ).values_list("snapshot_id", "basis", "numbers")
-    return {sid: (found_basis, decode(data)) for sid, found_basis, data in rows}
-
-
-def store(study: Study, snapshot_id: int, cut: Cut, numbers: dict, seconds: float):
-    """Keep a snapshot's numbers for a cut (replacing stale ones). Two writers
-    of the same cut store the same numbers; the first one stays."""
-    data = encode(numbers)
+def store(study: Study, snapshot_id: int, cut: Cut, computed: dict, seconds: float):
+    """Keep a snapshot's results for a cut ({"numbers": …, "view": …}),
+    replacing stale ones. Two writers of the same cut store the same
+    results; the first one stays."""
+    parts = {part: encode(computed[part]) for part in PARTS}
     key = cut_key(cut)
     updated = SnapshotResult.objects.filter(snapshot_id=snapshot_id, cut=key).update(
-        basis=basis(study), numbers=data, seconds=seconds
+        basis=basis(study), seconds=seconds, **parts
     )
     if updated:
         return
@@ -98,8 +101,8 @@ def store(study: Study, snapshot_id: int, cut: Cut, numbers: dict, seconds: floa
                 snapshot_id=snapshot_id,
                 cut=key,
                 basis=basis(study),
-                numbers=data,
                 seconds=seconds,
+                **parts,
             )
     except IntegrityError:
         pass
@@ -110,6 +113,11 @@ def timed(compute):
     started = time.perf_counter()
     result = compute()
     return result, time.perf_counter() - started
+
+
+def roundtrip(value):
+    """The value as it reads back from the store."""
+    return decode(encode(value))
 
 
 # --- encoding --------------------------------------------------------------------

@@ -259,10 +259,10 @@ IMPORT_CHUNK_ROWS = envint("GAPSURVEY_IMPORT_CHUNK_ROWS", 1000)
 # the worker: everyone, each department, each segment, and their pairs while
 # there are at most this many cuts in all (others are computed on first view).
 RESULTS_MAX_CUTS = envint("GAPSURVEY_RESULTS_MAX_CUTS", 500)
-# A dashboard computes a missing cut itself only for snapshots of at most this
-# many respondents; beyond, it shows the newest stored results (or says they
-# are being prepared) and leaves the work to the worker.
-RESULTS_INLINE_MAX_RESPONDENTS = envint("GAPSURVEY_RESULTS_INLINE_RESPONDENTS", 5000)
+# Studies whose published snapshots hold more respondents than this are
+# published and computed by the worker alone: a page asks for it and shows the
+# newest stored results (or says they are being prepared), never waiting.
+INLINE_MAX_RESPONDENTS = envint("GAPSURVEY_INLINE_MAX_RESPONDENTS", 5000)
 MAX_DEPARTMENTS = envint("GAPSURVEY_MAX_DEPARTMENTS", 200)
 MAX_SEGMENTS = envint("GAPSURVEY_MAX_SEGMENTS", 200)
 # An organization's logo upload (surveys.branding); it is re-encoded smaller.

@@ -720,6 +720,8 @@ class Snapshot(models.Model):
     final = models.BooleanField(default=False)
     # Submitted answers that a final snapshot had to leave out.
     left_out = models.PositiveIntegerField(default=0)
+    # Respondents published up to and including this snapshot (both audiences).
+    respondents = models.PositiveIntegerField(default=0)
     # Orders this snapshot's exported answers and comments; never shown.
     seed = models.CharField(max_length=64)
     state = models.JSONField(default=dict)

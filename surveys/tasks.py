@@ -64,3 +64,17 @@ def contacts_import_run(job_id: int) -> dict:
     job = contacts_import_job_run(job_id=job_id)
     logger.info("Contacts import %s: %s", job_id, job.status)
     return {"status": job.status, "created": job.created, "updated": job.updated}
+
+
+@task()
+def snapshots_publish(study_id: int) -> int | None:
+    """Publish what can be published of a big study (pages ask for it at most
+    once a minute); the new snapshot's number, or None."""
+    from surveys.models import Study
+    from surveys.services.snapshots import snapshot_publish_check
+
+    study = Study.objects.filter(pk=study_id).first()
+    if study is None:
+        return None
+    snapshot = snapshot_publish_check(study)
+    return snapshot.seq if snapshot else None

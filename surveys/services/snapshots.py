@@ -16,6 +16,7 @@ score) is released on its own: an item whose new answers number 1 to K−1
 import secrets
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Max, Q
@@ -292,6 +293,7 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
         seq=seq,
         final=final,
         left_out=pending_count - len(taken) if final else 0,
+        respondents=(last.respondents if last else 0) + len(taken),
         seed=secrets.token_hex(16),
         state={
             "cells": {
@@ -343,6 +345,19 @@ def published_at(study: Study, seq: int) -> Published:
     )
 
 
+def is_big(snapshot: Snapshot | None) -> bool:
+    """Whether a study's published snapshots hold more respondents than pages
+    may wait for (settings.INLINE_MAX_RESPONDENTS): then publishing and
+    computing results are the worker's alone."""
+    return (
+        snapshot is not None and snapshot.respondents > settings.INLINE_MAX_RESPONDENTS
+    )
+
+
+def _waiting_key(study: Study) -> str:
+    return f"gapsurvey:snapshot-waiting:{study.pk}"
+
+
 def published(study: Study, *, publish: bool = True) -> Published:
     """The study's published state, publishing first what can be.
 
@@ -350,14 +365,27 @@ def published(study: Study, *, publish: bool = True) -> Published:
     remembered (by the waiting responses' count and latest id) so that
     reading a page does not redo the work until something changes. Two
     queries when there is nothing to publish.
+
+    A big study (`is_big`) is published by the worker: a read asks it to
+    check (at most once a minute) and shows what it last found waiting, so
+    that no page counts a million responses.
     """
     latest = study.snapshots.order_by("-seq").first()
+    closing = study.status == Study.Status.CLOSED and not (latest and latest.final)
+    if is_big(latest) and not closing:
+        return _left_to_worker(
+            study, latest, publish, cache.get(_waiting_key(study), 0)
+        )
     waiting = _pending(study).aggregate(count=Count("id"), last=Max("id"))
+    if latest is None and waiting["count"] > settings.INLINE_MAX_RESPONDENTS:
+        # A big study's first snapshot: the worker's too.
+        return _left_to_worker(study, latest, publish and not closing, waiting["count"])
     if publish and study.status != Study.Status.DRAFT:
-        final = study.status == Study.Status.CLOSED and not (latest and latest.final)
         signature = (waiting["count"], waiting["last"], latest.seq if latest else 0)
-        if final or (waiting["count"] and cache.get(_attempt_key(study)) != signature):
-            snapshot = snapshot_publish(study, final=final)
+        if closing or (
+            waiting["count"] and cache.get(_attempt_key(study)) != signature
+        ):
+            snapshot = snapshot_publish(study, final=closing)
             if snapshot is None:
                 cache.set(_attempt_key(study), signature, 24 * 3600)
             else:
@@ -369,6 +397,40 @@ def published(study: Study, *, publish: bool = True) -> Published:
         waiting=waiting["count"],
         releases=latest.state.get("releases", {}) if latest else {},
     )
+
+
+def _left_to_worker(
+    study: Study, latest: Snapshot | None, publish: bool, waiting: int
+) -> Published:
+    if publish and study.status != Study.Status.DRAFT:
+        snapshot_publish_request(study)
+    return Published(
+        study=study,
+        snapshot=latest,
+        waiting=waiting,
+        releases=latest.state.get("releases", {}) if latest else {},
+    )
+
+
+PUBLISH_CHECK_SECONDS = 60
+
+
+def snapshot_publish_request(study: Study) -> None:
+    """Ask the worker to publish what it can of a big study, at most once a
+    minute."""
+    from surveys.tasks import snapshots_publish
+
+    if cache.add(f"gapsurvey:publish-asked:{study.pk}", 1, PUBLISH_CHECK_SECONDS):
+        study_id = study.pk
+        transaction.on_commit(lambda: snapshots_publish.enqueue(study_id))
+
+
+def snapshot_publish_check(study: Study) -> Snapshot | None:
+    """The worker's check of a big study: publish what can be, and keep how
+    many responses still wait, for pages to show."""
+    snapshot = snapshot_publish(study)
+    cache.set(_waiting_key(study), _pending(study).count(), 24 * 3600)
+    return snapshot
 
 
 def snapshots_reopen(study: Study) -> None:

@@ -111,7 +111,9 @@ def test_the_worker_stores_every_cut_the_filters_allow(grouped_study, settings):
     )
     assert stored == {results.cut_key(cut) for cut in cuts}
     for cut in cuts:
-        assert strict(results.read(grouped_study, published.snapshot.pk, cut)) == (
+        assert strict(
+            results.read(grouped_study, published.snapshot.pk, cut, "numbers")
+        ) == (
             strict(
                 results.decode(
                     results.encode(_study_numbers(grouped_study, cut, published))
@@ -177,7 +179,7 @@ def test_changing_the_minimum_group_size_computes_again(
     assert before.status_code == 200
     Study.objects.filter(pk=grouped_study.pk).update(min_group_size=6)
     grouped_study.refresh_from_db()
-    numbers = results.read(grouped_study, published.snapshot.pk, queries.ALL)
+    numbers = results.read(grouped_study, published.snapshot.pk, queries.ALL, "numbers")
     assert numbers is None  # stored under the old setting: not used
 
 
@@ -208,9 +210,9 @@ def test_a_big_snapshot_without_results_says_they_are_being_prepared(
     from django_tasks_db.models import DBTaskResult
 
     settings.DASHBOARD_CACHE_SECONDS = 0
-    settings.RESULTS_INLINE_MAX_RESPONDENTS = 10  # 20 respondents: "big"
     published = snapshots.published(grouped_study)
     SnapshotResult.objects.all().delete()
+    settings.INLINE_MAX_RESPONDENTS = 10  # 20 respondents: "big"
 
     page = alice_client.get(url(grouped_study))
     assert page.status_code == 200
@@ -233,7 +235,6 @@ def test_while_a_new_snapshot_is_prepared_the_last_stored_one_is_shown(
     alice_client, grouped_study, org_a, settings
 ):
     settings.DASHBOARD_CACHE_SECONDS = 0
-    settings.RESULTS_INLINE_MAX_RESPONDENTS = 10
     first = snapshots.published(grouped_study)
     snapshot_results_build(grouped_study, first)
     k1, k2 = gap_items(grouped_study, "knowledge")
@@ -243,6 +244,9 @@ def test_while_a_new_snapshot_is_prepared_the_last_stored_one_is_shown(
     grouped_study.refresh_from_db()
     snapshot_results_build(grouped_study, first)  # same settings basis again
 
+    page = alice_client.get(url(grouped_study))  # small: publishes the second
+    settings.INLINE_MAX_RESPONDENTS = 10
+    SnapshotResult.objects.filter(snapshot__seq=2).delete()
     page = alice_client.get(url(grouped_study))
     second = snapshots.published(grouped_study)
     assert second.seq == first.seq + 1
@@ -250,3 +254,52 @@ def test_while_a_new_snapshot_is_prepared_the_last_stored_one_is_shown(
     assert f"Snapshot {second.seq} is published" in text
     assert f"These results are published snapshot {first.seq}" in text
     assert figures(page)
+
+
+def test_a_big_study_is_published_by_the_worker_never_by_a_page(
+    alice_client, grouped_study, org_a, settings, django_capture_on_commit_callbacks
+):
+    """Past settings.INLINE_MAX_RESPONDENTS a page neither counts the waiting
+    responses nor publishes: it asks the worker (once a minute) and shows the
+    newest snapshot with the worker's last count of what waits."""
+    from django_tasks_db.models import DBTaskResult
+
+    from surveys.tasks import snapshots_publish
+
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    settings.INLINE_MAX_RESPONDENTS = 10
+    # The first snapshot of a big study is the worker's too.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert snapshots.published(grouped_study).snapshot is None
+    [asked] = DBTaskResult.objects.filter(task_path="surveys.tasks.snapshots_publish")
+    assert snapshots_publish.call(grouped_study.pk) == 1
+    first = snapshots.published(grouped_study)
+    assert first.seq == 1 and first.snapshot.respondents == 20
+    snapshot_results_build(grouped_study, first)
+
+    k1, k2 = gap_items(grouped_study, "knowledge")
+    segment = factories.make_segment(org_a, "West")
+    for value in range(1, 6):
+        submit(grouped_study, Audience.CUSTOMER, {k1: value, k2: 3}, segment=segment)
+    grouped_study.refresh_from_db()
+    snapshot_results_build(grouped_study, first)  # under the study's new basis
+
+    from django.core.cache import cache
+
+    cache.clear()  # the minute since the last request has passed
+    with django_capture_on_commit_callbacks(execute=True):
+        page = alice_client.get(url(grouped_study))
+    assert snapshots.published(grouped_study, publish=False).seq == 1
+    assert "These results are published snapshot 1" in page.content.decode()
+    assert (
+        DBTaskResult.objects.filter(task_path="surveys.tasks.snapshots_publish").count()
+        == 2
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.get(url(grouped_study))  # within the minute: not asked again
+    assert (
+        DBTaskResult.objects.filter(task_path="surveys.tasks.snapshots_publish").count()
+        == 2
+    )
+    assert snapshots_publish.call(grouped_study.pk) == 2
+    assert snapshots.published(grouped_study).snapshot.respondents == 25
