@@ -40,3 +40,48 @@ class SnapshotResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.snapshot} results ({self.cut})"
+
+
+class ExportFile(models.Model):
+    """An anonymized answers export of a big study's snapshot and cut, built
+    once by the worker and then served as it is (in chunks, so serving takes
+    constant memory whatever its size). Holds no names, ids or comments —
+    the same rows the download has."""
+
+    snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.CASCADE, related_name="export_files"
+    )
+    cut = models.CharField(max_length=48)
+    kind = models.CharField(max_length=16)
+    fmt = models.CharField(max_length=8)
+    basis = models.CharField(max_length=80)
+    size = models.BigIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "cut", "kind", "fmt"],
+                name="export_file_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot} {self.kind}.{self.fmt} ({self.cut})"
+
+
+class ExportChunk(models.Model):
+    file = models.ForeignKey(
+        ExportFile, on_delete=models.CASCADE, related_name="chunks"
+    )
+    n = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["file", "n"], name="export_chunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file} chunk {self.n}"

@@ -12,9 +12,11 @@ def snapshot_results_build(snapshot_id: int, cut: str = "") -> int:
     `cut`, a key of analysis.results.cut_key, when a page asked for one
     beyond those); how many were computed (0 when all were there, or the
     snapshot is gone)."""
+    from analysis import exports
+    from analysis.cuts import ALL
     from analysis.dashboard import snapshot_results_build as build
     from analysis.results import cut_of
-    from surveys.services.snapshots import published_at
+    from surveys.services.snapshots import is_big, published_at
 
     snapshot = (
         Snapshot.objects.select_related("study__questionnaire")
@@ -23,11 +25,40 @@ def snapshot_results_build(snapshot_id: int, cut: str = "") -> int:
     )
     if snapshot is None:
         return 0
-    return build(
-        snapshot.study,
-        published_at(snapshot.study, snapshot.seq),
-        also=cut_of(cut) if cut else None,
+    published = published_at(snapshot.study, snapshot.seq)
+    done = build(snapshot.study, published, also=cut_of(cut) if cut else None)
+    if is_big(snapshot) and not cut:
+        # A big study's answers are served only as stored: everyone's CSV is
+        # the one most asked for.
+        exports.export_file_build(
+            snapshot.study, ALL, published, kind="answers", fmt="csv"
+        )
+    return done
+
+
+@task()
+def export_file_build(snapshot_id: int, cut: str, kind: str, fmt: str) -> int:
+    """Build and store one export of a published snapshot (a page asked for
+    it); its size in bytes (0 when the snapshot is gone)."""
+    from analysis import exports
+    from analysis.results import cut_of
+    from surveys.services.snapshots import published_at
+
+    snapshot = (
+        Snapshot.objects.select_related("study__questionnaire")
+        .filter(pk=snapshot_id)
+        .first()
     )
+    if snapshot is None or kind not in exports.KINDS or fmt not in exports.FORMATS:
+        return 0
+    stored = exports.export_file_build(
+        snapshot.study,
+        cut_of(cut),
+        published_at(snapshot.study, snapshot.seq),
+        kind=kind,
+        fmt=fmt,
+    )
+    return stored.size
 
 
 def snapshot_published(sender, snapshot: Snapshot, **kwargs) -> None:

@@ -110,7 +110,15 @@ def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResp
     refused = cut_problem(published, cut)
     if refused:
         return _refusal(refused.replace(" The results below are for everyone.", ""))
-    response = exports.export_response(study, cut, published, kind=kind, fmt=fmt)
+    try:
+        response = exports.export_response(study, cut, published, kind=kind, fmt=fmt)
+    except exports.ExportPreparing:
+        return render(
+            request,
+            "analysis/export_preparing.html",
+            {"study": study, "kind": kind, "fmt": fmt, "seq": published.seq},
+            status=202,
+        )
     audit_record(
         organization=study.organization,
         actor=request.user,
