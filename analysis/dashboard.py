@@ -181,6 +181,7 @@ def study_results(
     published: Published | None = None,
     *,
     raw: tuple[pd.DataFrame, tuple] | None = None,
+    names: dict | None = None,
 ) -> dict:
     """The numbers of one study's published snapshot within a cut: gap and
     item tables, alpha.
@@ -196,7 +197,9 @@ def study_results(
     score_sums, every, complete, complete_all = published_sums(
         study, published, cut, items, raw=sums_read
     )
-    sums = stats.ScoreSums(score_sums, names=queries.group_names(study))
+    if names is None:
+        names = queries.group_names(study)
+    sums = stats.ScoreSums(score_sums, names=names)
     alpha = stats.cronbach_alpha_from_sums(sums, complete, items, complete_all)
     gap_table = stats.gap_table_from_sums(
         sums, gaps=GAPS, min_group_size=size, alpha=alpha
@@ -299,9 +302,10 @@ def _computed(
     published: Published,
     raw=None,
     candidates: list | None = None,
+    names: dict | None = None,
 ) -> dict:
     """{"numbers": …, "view": …} of a snapshot's cut, computed."""
-    numbers = _study_numbers(study, cut, published, raw=raw)
+    numbers = _study_numbers(study, cut, published, raw=raw, names=names)
     return {
         "numbers": numbers,
         "view": _snapshot_view(study, cut, published, numbers, candidates),
@@ -365,11 +369,17 @@ def snapshot_results_build(
     items = queries.study_items(study)
     raw = queries.study_sums(study, items, published.seq, overall=stats.OVERALL)
     candidates = queries.comment_candidates(published)
+    names = queries.group_names(study)
     done = 0
     for cut in missing:
         computed, seconds = results.timed(
             lambda cut=cut: _computed(
-                study, cut, published, raw=(items, raw), candidates=candidates
+                study,
+                cut,
+                published,
+                raw=(items, raw),
+                candidates=candidates,
+                names=names,
             )
         )
         results.store(study, snapshot_id, cut, computed, seconds)
@@ -378,10 +388,10 @@ def snapshot_results_build(
 
 
 def _study_numbers(
-    study: Study, cut: queries.Cut, published: Published, raw=None
+    study: Study, cut: queries.Cut, published: Published, raw=None, names=None
 ) -> dict:
     size = study.min_group_size
-    found = study_results(study, cut, published, raw=raw)
+    found = study_results(study, cut, published, raw=raw, names=names)
     sums = found["sums"]
 
     def visible(audience):
