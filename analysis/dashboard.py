@@ -29,8 +29,6 @@ DEFAULT_CACHE_SECONDS = 24 * 3600
 TREND_SECONDS = 300
 # How old a big study's sending counts may be on its dashboard.
 SENDING_COUNTS_SECONDS = 60
-# How long a page waits before asking the worker again for missing results.
-REQUEST_AGAIN_SECONDS = 300
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -315,11 +313,9 @@ def _computed(
 def results_request(published: Published, cut: queries.Cut) -> None:
     """Ask the worker for a snapshot's results (once in a few minutes): all
     the cuts it computes anyway, and this one."""
-    from analysis.tasks import snapshot_results_build
+    from analysis.tasks import ask, snapshot_results_build
 
-    key = f"gapsurvey:results-asked:{published.snapshot.pk}:{results.cut_key(cut)}"
-    if cache.add(key, 1, REQUEST_AGAIN_SECONDS):
-        snapshot_results_build.enqueue(published.snapshot.pk, results.cut_key(cut))
+    ask(snapshot_results_build, published.snapshot.pk, results.cut_key(cut))
 
 
 def latest_with_results(study: Study, cut: queries.Cut) -> Published | None:

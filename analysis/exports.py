@@ -17,7 +17,6 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 
-from django.core.cache import cache
 from django.db import transaction
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
@@ -282,8 +281,6 @@ def _xlsx_file(rows: Iterable[list], title: str):
 
 # Stored exports are kept and served in chunks of this many bytes.
 CHUNK_BYTES = 1024 * 1024
-# How long a page waits before asking the worker again for a missing export.
-REQUEST_AGAIN_SECONDS = 300
 
 
 class ExportPreparing(Exception):
@@ -366,13 +363,9 @@ def export_request(
     published: Published, cut: queries.Cut, *, kind: str, fmt: str
 ) -> None:
     """Ask the worker to build an export (once in a few minutes)."""
-    from analysis.tasks import export_file_build as build
+    from analysis.tasks import ask, export_file_build
 
-    key = results.cut_key(cut)
-    asked = f"gapsurvey:export-asked:{published.snapshot.pk}:{key}:{kind}:{fmt}"
-    if cache.add(asked, 1, REQUEST_AGAIN_SECONDS):
-        snapshot_id = published.snapshot.pk
-        transaction.on_commit(lambda: build.enqueue(snapshot_id, key, kind, fmt))
+    ask(export_file_build, published.snapshot.pk, results.cut_key(cut), kind, fmt)
 
 
 def export_response(

@@ -1,9 +1,23 @@
 """The reading side's background work: a published snapshot's results are
 computed for every cut in the worker, so pages only read them."""
 
+from django.core.cache import cache
+from django.db import transaction
 from django_tasks import task
 
 from surveys.models import Snapshot
+
+# How long a page waits before asking the worker again for the same work.
+ASK_AGAIN_SECONDS = 300
+
+
+def ask(task_obj, *args) -> None:
+    """Queue a task for the worker (after the commit), unless the same was
+    asked within ASK_AGAIN_SECONDS: pages ask on every view of what is
+    missing, the worker needs to hear it once."""
+    key = "gapsurvey:asked:" + ":".join(map(str, [task_obj.module_path, *args]))
+    if cache.add(key, 1, ASK_AGAIN_SECONDS):
+        transaction.on_commit(lambda: task_obj.enqueue(*args))
 
 
 @task()
