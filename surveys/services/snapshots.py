@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 
 from surveys.disclosure import (
@@ -213,6 +213,11 @@ def _history(snapshots: list[Snapshot], unit: str, audience: str):
     return cells, releases
 
 
+# A snapshot taking in this many responses refreshes PostgreSQL's statistics
+# of the entries table.
+ANALYZE_AFTER = 10_000
+
+
 def _pending(study: Study):
     return Response.objects.filter(
         study=study, status=Response.Status.SUBMITTED, snapshot_entry__isnull=True
@@ -270,6 +275,12 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
         ),
         batch_size=2000,
     )
+    if len(taken) >= ANALYZE_AFTER and connection.vendor == "postgresql":
+        # A big snapshot changes the entries table's size at once: without
+        # fresh planner statistics the reads that join it (every result) were
+        # three times slower at 100,000 (91 s against 31 s, loaded machine).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE surveys_snapshotentry")
     new_cells = _cells_of(
         study,
         Response.objects.filter(snapshot_entry__study=study, snapshot_entry__seq=seq),

@@ -310,3 +310,26 @@ def test_a_big_study_is_published_by_the_worker_never_by_a_page(
     )
     assert snapshots_publish.call(grouped_study.pk) == 2
     assert snapshots.published(grouped_study).snapshot.respondents == 25
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_a_big_snapshot_refreshes_the_planners_statistics(
+    grouped_study, monkeypatch, vendor
+):
+    from django.db import connection
+
+    if connection.vendor != vendor:
+        pytest.skip(f"runs on {vendor}")
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(snapshots, "ANALYZE_AFTER", 20)
+    with connection.execute_wrapper(wrapper):
+        assert snapshots.snapshot_publish(grouped_study).respondents == 20
+    analyzed = [sql for sql in seen if sql.startswith("ANALYZE")]
+    assert analyzed == (
+        ["ANALYZE surveys_snapshotentry"] if vendor == "postgresql" else []
+    )
