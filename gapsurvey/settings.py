@@ -250,10 +250,14 @@ INVITATION_CLAIM_LEASE_SECONDS = envint("GAPSURVEY_SEND_LEASE_SECONDS", 600)
 # Uploads (CSV imports) are refused above this size with a clear message.
 MAX_UPLOAD_BYTES = envint("GAPSURVEY_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
 MAX_IMPORT_ROWS = envint("GAPSURVEY_MAX_IMPORT_ROWS", 20000)
-# A confirmed contacts import of more rows than this runs in the task queue, in
-# chunks of IMPORT_CHUNK_ROWS with progress on its page, instead of in the request.
+# A confirmed contacts or staff import of more rows than this runs in the task
+# queue, in chunks of IMPORT_CHUNK_ROWS with progress on its page, instead of in
+# the request.
 IMPORT_INLINE_MAX_ROWS = envint("GAPSURVEY_IMPORT_INLINE_ROWS", 500)
 IMPORT_CHUNK_ROWS = envint("GAPSURVEY_IMPORT_CHUNK_ROWS", 1000)
+# An import preview lists at most this many rows (only the rejected ones when any
+# are); the counts above it cover the whole file.
+IMPORT_PREVIEW_ROWS = envint("GAPSURVEY_IMPORT_PREVIEW_ROWS", 200)
 # Bounds on what one organization can create, so that every page stays fast.
 MAX_DEPARTMENTS = envint("GAPSURVEY_MAX_DEPARTMENTS", 200)
 MAX_SEGMENTS = envint("GAPSURVEY_MAX_SEGMENTS", 200)
