@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from analysis.forms import DashboardFilterForm
+from gapsurvey.replica import replica_iter, replica_reads
 from surveys.access import study_for_manager
 from surveys.audit import audit_record
 from surveys.services.snapshots import (
@@ -75,7 +76,10 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
             study.snapshots.order_by("-seq").values_list("seq", flat=True)[:12]
         ),
     }
-    context.update(dashboard_data(study, cut, published))
+    # Access, filters and the (lazy) publish above read and write the primary;
+    # the results of the snapshot shown may come from a replica that has it.
+    with replica_reads(require=published.snapshot):
+        context.update(dashboard_data(study, cut, published))
     return render(request, "analysis/dashboard.html", context)
 
 
@@ -96,7 +100,12 @@ def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResp
     refused = cut_problem(published, cut)
     if refused:
         return _refusal(refused.replace(" The results below are for everyone.", ""))
-    response = exports.export_response(study, cut, published, kind=kind, fmt=fmt)
+    with replica_reads(require=published.snapshot):
+        response = exports.export_response(study, cut, published, kind=kind, fmt=fmt)
+    if response.streaming:  # iterated after this view returns
+        response.streaming_content = replica_iter(
+            response.streaming_content, require=published.snapshot
+        )
     audit_record(
         organization=study.organization,
         actor=request.user,

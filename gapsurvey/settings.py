@@ -4,6 +4,7 @@ Every setting has a safe local default so that `make run` works on a fresh machi
 production sets DJANGO_DEBUG=false, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and friends.
 """
 
+import copy
 import os
 from pathlib import Path
 
@@ -139,6 +140,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+
+# A read replica (e.g. a PostgreSQL streaming standby). Only the read-only part of
+# the dashboard and the exports reads from it (gapsurvey/replica.py); writes,
+# transactions, access checks and the snapshot publish stay on `default`.
+# Without DATABASE_REPLICA_URL the alias mirrors `default` (same database, and in
+# tests Django's TEST MIRROR: the test database itself) and nothing is routed to
+# it unless REPLICA_READS is turned on (the tests do, to prove the routing).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=envbool("DATABASE_CONN_HEALTH_CHECKS", False),
+    )
+else:
+    DATABASES["replica"] = copy.deepcopy(DATABASES["default"])
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+REPLICA_READS = bool(DATABASE_REPLICA_URL)
+DATABASE_ROUTERS = ["gapsurvey.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
