@@ -67,7 +67,10 @@ def import_run(job_id: int) -> dict:
         ImportJob.Kind.CONTACTS: contacts_import_job_run,
         ImportJob.Kind.STAFF: staff_import_job_run,
     }
-    kind = ImportJob.objects.values_list("kind", flat=True).get(pk=job_id)
+    kind = ImportJob.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    if kind is None:  # its organization was deleted meanwhile, and the job with it
+        logger.info("Import %s: gone before it ran", job_id)
+        return {"status": "gone", "created": 0, "updated": 0}
     job = runners[kind](job_id=job_id)
     logger.info("%s import %s: %s", job.get_kind_display(), job_id, job.status)
     return {"status": job.status, "created": job.created, "updated": job.updated}

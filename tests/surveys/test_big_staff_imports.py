@@ -252,3 +252,15 @@ def test_a_refused_mail_is_counted_on_the_job_page(
     assert (job.status, job.mails_failed) == ("done", 6)
     page = alice_client.get(reverse("staff_import_status", args=[job.pk]))
     assert "6 emails could not be sent" in page.content.decode()
+
+
+def test_a_job_whose_organization_was_deleted_meanwhile_does_nothing(
+    org_a, small_inline, mailoutbox
+):
+    from surveys.tasks import import_run
+
+    job = staff_job(org_a, staff_csv(6), 6)
+    org_a.delete()  # the job goes with it: an import never outlives its organization
+    assert import_run.call(job.pk)["status"] == "gone"
+    assert not User.objects.filter(email__startswith="s0@").exists()
+    assert mailoutbox == []
