@@ -20,7 +20,7 @@ import random
 from datetime import date
 
 import pandas as pd
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Q
 
 from analysis import stats
@@ -211,7 +211,9 @@ def study_sums(
         columns=", ".join(per_columns), where=where, **_tables()
     ) + " UNION ALL ".join(branches)
     params = [*per_params, *where_params, *branch_params]
-    with connection.cursor() as cursor:
+    # Raw SQL follows the database router like the ORM does (a replica inside
+    # gapsurvey.replica.replica_reads, else the primary).
+    with connections[router.db_for_read(Answer)].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     # Sums come back as int, or Decimal on PostgreSQL (SUM of a bigint).

@@ -10,6 +10,7 @@ import logging
 
 from django_tasks import task
 
+from surveys.models import ImportJob
 from surveys.services.contacts import contacts_import_job_run
 from surveys.services.invitations import (
     DeliveryReport,
@@ -17,6 +18,7 @@ from surveys.services.invitations import (
     reminders_deliver,
 )
 from surveys.services.rights import data_export_deliver
+from surveys.services.staff import staff_import_job_run
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +61,18 @@ def data_export_send(export_id: int) -> bool:
 
 
 @task()
-def contacts_import_run(job_id: int) -> dict:
-    """Run a confirmed contacts import too big for a web request."""
-    job = contacts_import_job_run(job_id=job_id)
-    logger.info("Contacts import %s: %s", job_id, job.status)
+def import_run(job_id: int) -> dict:
+    """Run a confirmed CSV import (contacts or staff) too big for a web request."""
+    runners = {
+        ImportJob.Kind.CONTACTS: contacts_import_job_run,
+        ImportJob.Kind.STAFF: staff_import_job_run,
+    }
+    kind = ImportJob.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    if kind is None:  # its organization was deleted meanwhile, and the job with it
+        logger.info("Import %s: gone before it ran", job_id)
+        return {"status": "gone", "created": 0, "updated": 0}
+    job = runners[kind](job_id=job_id)
+    logger.info("%s import %s: %s", job.get_kind_display(), job_id, job.status)
     return {"status": job.status, "created": job.created, "updated": job.updated}
 
 
