@@ -32,6 +32,7 @@ from surveys.models import (
     Department,
     Item,
     Membership,
+    RatingKind,
     Response,
     Role,
     Segment,
@@ -159,8 +160,10 @@ def study_sums(
     top = stats.delighted_from(questionnaire.scale_min, questionnaire.scale_max)
     sizes = items.groupby("gap", sort=False)["item_id"].count()
     gaps = list(sizes.index)
-    where = "e.study_id = %s AND e.seq <= %s AND a.value IS NOT NULL"
-    where_params = [study.pk, upto]
+    # Perception ratings only: the other kinds have their own reads
+    # (analysis.priorities_queries).
+    where = "e.study_id = %s AND e.seq <= %s AND a.kind = %s AND a.value IS NOT NULL"
+    where_params = [study.pk, upto, RatingKind.PERCEPTION.value]
 
     per_columns, per_params = [], []
     for j, gap in enumerate(gaps):
@@ -356,7 +359,7 @@ def anonymized_answers(
         chunk = order[start : start + 500]
         answers: dict[int, list] = {pk: [] for pk in chunk}
         for response_id, item_id, value in Answer.objects.filter(
-            response_id__in=chunk
+            response_id__in=chunk, kind=RatingKind.PERCEPTION
         ).values_list("response_id", "item_id", "value"):
             answers[response_id].append((items[item_id][0], item_id, value))
         for number, pk in enumerate(chunk, start=start + 1):

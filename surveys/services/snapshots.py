@@ -31,6 +31,7 @@ from surveys.models import (
     Answer,
     Audience,
     Item,
+    RatingKind,
     Response,
     Snapshot,
     SnapshotEntry,
@@ -146,7 +147,9 @@ def _cells_of(study: Study, responses) -> dict:
             "id", "audience", "department_id", "segment_id"
         )
     }
-    answered = Answer.objects.filter(response__in=responses, value__isnull=False)
+    answered = Answer.objects.filter(
+        response__in=responses, kind=RatingKind.PERCEPTION, value__isnull=False
+    )
     for audience, dept, seg, item_id, n in (
         answered.values_list(
             "response__audience",
