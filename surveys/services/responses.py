@@ -9,9 +9,15 @@ from surveys.models import (
     Audience,
     Invitation,
     Membership,
+    RatingKind,
     Response,
     Study,
 )
+
+P = RatingKind.PERCEPTION.value
+# Answers: {key: value, or None for "don't know"}, key = the item id for a
+# perception rating (as before the measurement modes) or (item id, kind).
+Answers = dict
 
 
 class ResponseError(Exception):
@@ -34,14 +40,38 @@ class InvalidAnswers(ResponseError):
     pass
 
 
-def _validate_answers(
-    study: Study, answers: dict[int, int | None], submit: bool
-) -> None:
+def ratings_of(answers: Answers) -> dict[tuple[int, str], int | None]:
+    """The answers keyed (item id, kind) whatever their form."""
+    return {
+        (key if isinstance(key, tuple) else (key, P)): value
+        for key, value in answers.items()
+    }
+
+
+def response_answers(response: Response) -> Answers:
+    """A response's stored answers, keyed as the services take them."""
+    return {
+        (item_id if kind == P else (item_id, kind)): value
+        for item_id, kind, value in response.answers.values_list(
+            "item_id", "kind", "value"
+        )
+    }
+
+
+def _validate_answers(study: Study, answers: Answers, submit: bool) -> None:
     questionnaire = study.questionnaire
     item_ids = set(questionnaire.items.values_list("id", flat=True))
-    if set(answers) - item_ids:
+    ratings = ratings_of(answers)
+    if {item_id for item_id, _ in ratings} - item_ids:
         raise InvalidAnswers("The answers name a question that is not in this survey.")
-    for value in answers.values():
+    kinds = questionnaire.kinds
+    if any(kind not in kinds for _, kind in ratings):
+        raise InvalidAnswers("The answers name a rating this survey does not ask for.")
+    if any(kind != P and (item_id, P) not in ratings for item_id, kind in ratings):
+        raise InvalidAnswers(
+            "Every statement rated for expectations needs its perception rating too."
+        )
+    for value in ratings.values():
         if value is None:
             if not questionnaire.allow_dont_know:
                 raise InvalidAnswers("“Don't know” is not offered in this survey.")
@@ -50,18 +80,18 @@ def _validate_answers(
                 f"Answers must be between {questionnaire.scale_min} and "
                 f"{questionnaire.scale_max}."
             )
-    if submit and set(answers) != item_ids:
+    if submit and set(ratings) != {(pk, kind) for pk in item_ids for kind in kinds}:
         raise InvalidAnswers("Every question needs an answer before you submit.")
 
 
 def _write_answers(
-    response: Response, answers: dict[int, int | None], *, replace: bool = True
+    response: Response, answers: Answers, *, replace: bool = True
 ) -> None:
     if replace:
         Answer.objects.filter(response=response).delete()
     Answer.objects.bulk_create(
-        Answer(response=response, item_id=item_id, value=value)
-        for item_id, value in answers.items()
+        Answer(response=response, item_id=item_id, kind=kind, value=value)
+        for (item_id, kind), value in ratings_of(answers).items()
     )
 
 
@@ -78,7 +108,7 @@ def staff_response_save(
     *,
     study: Study,
     membership: Membership,
-    answers: dict[int, int | None],
+    answers: Answers,
     comment: str = "",
     submit: bool,
 ) -> Response:
@@ -133,7 +163,7 @@ def customer_draft_get(invitation: Invitation) -> Response | None:
 def customer_response_save(
     *,
     invitation: Invitation,
-    answers: dict[int, int | None],
+    answers: Answers,
     comment: str = "",
     submit: bool,
 ) -> Response:
@@ -197,7 +227,7 @@ def customer_response_save(
 def customer_response_submit(
     *,
     invitation: Invitation,
-    answers: dict[int, int | None],
+    answers: Answers,
     comment: str = "",
 ) -> Response:
     """Record a customer's complete answers; see customer_response_save."""

@@ -28,6 +28,7 @@ from surveys.services.responses import (
     StudyNotOpen,
     customer_draft_get,
     customer_response_save,
+    response_answers,
 )
 
 MINUTES_PER_TEN_ITEMS = 2
@@ -125,7 +126,7 @@ def _draft_initial(invitation: Invitation) -> dict:
     draft = customer_draft_get(invitation)
     if draft is None:
         return {}
-    answers = dict(draft.answers.values_list("item_id", "value"))
+    answers = response_answers(draft)
     return initial_from_answers(answers) | {"comment": draft.comment}
 
 
