@@ -12,6 +12,20 @@ from collections.abc import Iterable
 from surveys.models import Dimension, Gap
 
 AREA_LABELS = {**dict(Dimension.choices), **dict(Gap.choices)}
+# What each area means in plain words, for respondents (customers never see
+# the gaps' names).
+AREA_HINTS = {
+    Dimension.TANGIBLES: "Premises, equipment, documents and how staff present",
+    Dimension.RELIABILITY: "Doing what was promised, dependably and accurately",
+    Dimension.RESPONSIVENESS: "Willingness to help and prompt service",
+    Dimension.ASSURANCE: "Knowledge, courtesy and trust",
+    Dimension.EMPATHY: "Individual care and attention",
+    Gap.KNOWLEDGE: "Understanding what customers expect",
+    Gap.STANDARDS: "Clear, consistent ways of working",
+    Gap.DELIVERY: "Getting the service itself right",
+    Gap.COMMUNICATION: "Keeping promises and keeping customers informed",
+    Gap.PERCEPTION: "The experience as a whole",
+}
 
 
 def by_dimension(items: Iterable) -> bool:

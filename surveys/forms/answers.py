@@ -10,14 +10,21 @@ from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.utils.html import format_html
 
+from surveys.areas import AREA_HINTS, areas
 from surveys.models import (
     GAP_EXPLANATIONS,
+    IMPORTANCE_POINTS,
     Audience,
     Gap,
     Item,
     Questionnaire,
     RatingKind,
 )
+from surveys.text import count
+
+POINTS_PREFIX = "points_"
+OVERALL_FIELD = "overall"
+POINTS_MESSAGE = f"Points are whole numbers from 0 to {IMPORTANCE_POINTS}."
 
 DONT_KNOW = "dk"
 FIELD_PREFIX = "item_"
@@ -122,6 +129,21 @@ def scale_header(questionnaire: Questionnaire) -> dict:
     return {"points": list(range(low, high + 1)), "labels": labels}
 
 
+def overall_choices(questionnaire: Questionnaire) -> list[tuple[str, str]]:
+    """The overall rating's choices: the scale from poor to excellent."""
+    choices = []
+    for value in range(questionnaire.scale_min, questionnaire.scale_max + 1):
+        label = str(value)
+        if value == questionnaire.scale_min:
+            label = f"{value} – Very poor"
+        elif value == questionnaire.scale_max:
+            label = f"{value} – Excellent"
+        choices.append((str(value), label))
+    if questionnaire.allow_dont_know:
+        choices.append((DONT_KNOW, "Don't know"))
+    return choices
+
+
 class AnswersForm(forms.Form):
     """Answers to every item of a questionnaire, plus an optional comment.
 
@@ -152,9 +174,11 @@ class AnswersForm(forms.Form):
         items: list[Item],
         audience: str,
         require_all: bool = False,
+        organization_name: str = "",
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.organization_name = organization_name or "this company"
         self.questionnaire = questionnaire
         self.items = items
         self.require_all = require_all
@@ -183,6 +207,7 @@ class AnswersForm(forms.Form):
                         "please choose one of the options."
                     },
                 )
+        self._add_importance_and_overall(questionnaire, internal)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -195,6 +220,134 @@ class AnswersForm(forms.Form):
     @property
     def scale_header(self) -> dict:
         return scale_header(self.questionnaire)
+
+    def _add_importance_and_overall(self, questionnaire, internal: bool) -> None:
+        """The importance allocation (points over the areas; staff as they
+        believe customers would) and, for customers, the overall rating."""
+        self.areas = areas(self.items) if questionnaire.ask_importance else []
+        for key, label in self.areas:
+            self.fields[f"{POINTS_PREFIX}{key}"] = forms.IntegerField(
+                label=label if internal else AREA_HINTS[key],
+                help_text=AREA_HINTS[key] if internal else "",
+                required=False,
+                min_value=0,
+                max_value=IMPORTANCE_POINTS,
+                error_messages={
+                    "invalid": POINTS_MESSAGE,
+                    "min_value": POINTS_MESSAGE,
+                    "max_value": POINTS_MESSAGE,
+                },
+                widget=forms.NumberInput(
+                    attrs={
+                        "min": 0,
+                        "max": IMPORTANCE_POINTS,
+                        "step": 1,
+                        "inputmode": "numeric",
+                        "data-points": "",
+                        "class": "form-control importance-points",
+                    }
+                ),
+            )
+        self.asks_overall = questionnaire.ask_overall and not internal
+        if self.asks_overall:
+            self.fields[OVERALL_FIELD] = forms.ChoiceField(
+                label="Overall, how would you rate the service of "
+                f"{self.organization_name}?",
+                choices=overall_choices(questionnaire),
+                required=False,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "invalid_choice": "That is not a value on this scale; "
+                    "please choose one of the options."
+                },
+            )
+
+    @property
+    def importance_fields(self) -> list:
+        return [self[f"{POINTS_PREFIX}{key}"] for key, _ in self.areas]
+
+    @property
+    def importance_errors(self) -> list[str]:
+        return [str(e) for field in self.importance_fields for e in field.errors]
+
+    @property
+    def importance_total(self) -> int | None:
+        """The points entered so far (the server-side running total)."""
+        source = self.data if self.is_bound else self.initial
+        total = 0
+        for key, _ in self.areas:
+            raw = str(source.get(f"{POINTS_PREFIX}{key}", "") or "").strip()
+            if raw.isdigit():
+                total += int(raw)
+        return total
+
+    @property
+    def importance_status(self) -> str:
+        """What is left to do, after the running total."""
+        left = IMPORTANCE_POINTS - (self.importance_total or 0)
+        if left > 0:
+            return f" — {count(left, 'point')} still to give"
+        if left < 0:
+            return f" — {count(-left, 'point')} too many"
+        return " — done"
+
+    @property
+    def importance_legend(self) -> str:
+        if self.for_customer:
+            return (
+                f"How important is each of these to you? Spread {IMPORTANCE_POINTS} "
+                "points over them: the more important, the more points."
+            )
+        return (
+            f"How do you believe customers would spread {IMPORTANCE_POINTS} "
+            "points over these, by how important each is to them?"
+        )
+
+    def _clean_importance(self, cleaned: dict) -> None:
+        """All or nothing: once any points are given they must be whole,
+        not negative, and total exactly IMPORTANCE_POINTS; on submit they
+        are needed."""
+        if not self.areas:
+            return
+        names = [f"{POINTS_PREFIX}{key}" for key, _ in self.areas]
+        if any(name in self.errors for name in names):
+            return
+        given = [cleaned.get(name) for name in names]
+        if all(value is None for value in given):
+            if self.require_all:
+                self.add_error(
+                    names[0],
+                    forms.ValidationError(
+                        f"Please spread {IMPORTANCE_POINTS} points over these.",
+                        code="required",
+                    ),
+                )
+            return
+        total = sum(value or 0 for value in given)
+        if total != IMPORTANCE_POINTS:
+            self.add_error(
+                names[0],
+                forms.ValidationError(
+                    f"The points add up to {total}; they must add up to exactly "
+                    f"{IMPORTANCE_POINTS}.",
+                    code="importance_total",
+                ),
+            )
+
+    def cleaned_allocation(self) -> dict[str, int] | None:
+        """{area: points} when the allocation was given, else None."""
+        if not self.areas:
+            return None
+        points = {
+            key: self.cleaned_data.get(f"{POINTS_PREFIX}{key}") for key, _ in self.areas
+        }
+        if all(value is None for value in points.values()):
+            return None
+        return {key: value or 0 for key, value in points.items()}
+
+    def cleaned_overall(self) -> int | None:
+        raw = self.cleaned_data.get(OVERALL_FIELD) if self.asks_overall else None
+        return int(raw) if raw and raw != DONT_KNOW else None
 
     def rating_title(self, kind: str) -> str:
         """The name of a rating, as the form shows it above its scale."""
@@ -337,6 +490,25 @@ class AnswersForm(forms.Form):
             )
         if self.multi:
             self._check_perception_given(cleaned)
+        self._clean_importance(cleaned)
+        if (
+            self.require_all
+            and self.asks_overall
+            and not cleaned.get(OVERALL_FIELD)
+            and OVERALL_FIELD not in self.errors
+        ):
+            self.add_error(
+                OVERALL_FIELD,
+                forms.ValidationError(
+                    "Please choose an answer"
+                    + (
+                        " or “Don't know”."
+                        if self.questionnaire.allow_dont_know
+                        else "."
+                    ),
+                    code="required",
+                ),
+            )
         if self.require_all:
             for item in self.items:
                 for kind in self.kinds:
@@ -405,6 +577,26 @@ class AnswersForm(forms.Form):
             if name not in self.fields or name == "questionnaire_key":
                 continue
             bound = self[name]
+            if name.startswith(POINTS_PREFIX):
+                summary.extend(
+                    {
+                        "label": f"Importance ({bound.label})",
+                        "message": str(message),
+                        "anchor": bound.auto_id,
+                    }
+                    for message in errors
+                )
+                continue
+            if name == OVERALL_FIELD:
+                summary.extend(
+                    {
+                        "label": "Overall rating",
+                        "message": str(message),
+                        "anchor": f"{bound.auto_id}_0",
+                    }
+                    for message in errors
+                )
+                continue
             if name in self.positions:
                 label = f"Question {self.positions[name]}"
                 kind = parse_field_name(name)[1]
@@ -425,7 +617,12 @@ class AnswersForm(forms.Form):
         answered is valid and can be kept as a draft."""
         errors = self.errors.as_data()
         return bool(errors) and all(
-            name in self.positions and all(e.code == "required" for e in field_errors)
+            (
+                name in self.positions
+                or name == OVERALL_FIELD
+                or (name.startswith(POINTS_PREFIX) and name in self.fields)
+            )
+            and all(e.code == "required" for e in field_errors)
             for name, field_errors in errors.items()
         )
 
@@ -458,6 +655,17 @@ class AnswersForm(forms.Form):
     def answered_count(self) -> int:
         """How many items carry every rating in the submitted or initial data."""
         return sum(1 for item in self.items if self._item_answered(item))
+
+
+def initial_from_response(response) -> dict[str, str]:
+    """Form initial data of a stored draft's allocation and overall rating."""
+    initial = {
+        f"{POINTS_PREFIX}{area}": str(points)
+        for area, points in response.allocations.values_list("area", "points")
+    }
+    if response.overall_rating is not None:
+        initial[OVERALL_FIELD] = str(response.overall_rating)
+    return initial
 
 
 def initial_from_answers(answers: dict) -> dict[str, str]:

@@ -4,7 +4,10 @@ response never changes again."""
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from surveys.areas import areas
 from surveys.models import (
+    IMPORTANCE_POINTS,
+    Allocation,
     Answer,
     Audience,
     Invitation,
@@ -84,6 +87,61 @@ def _validate_answers(study: Study, answers: Answers, submit: bool) -> None:
         raise InvalidAnswers("Every question needs an answer before you submit.")
 
 
+def _validate_extras(
+    study: Study,
+    audience: str,
+    allocation: dict[str, int] | None,
+    overall: int | None,
+    submit: bool,
+) -> None:
+    """The importance allocation and the overall rating, when the
+    questionnaire asks for them: all the areas' points, whole, not negative,
+    totalling IMPORTANCE_POINTS; the overall rating (customers only) on the
+    scale."""
+    questionnaire = study.questionnaire
+    if allocation:
+        if not questionnaire.ask_importance:
+            raise InvalidAnswers("This survey does not ask how important things are.")
+        keys = {key for key, _ in areas(questionnaire.items.all())}
+        if set(allocation) != keys:
+            raise InvalidAnswers("The points name an area that is not in this survey.")
+        if any(
+            not isinstance(points, int) or isinstance(points, bool) or points < 0
+            for points in allocation.values()
+        ):
+            raise InvalidAnswers(
+                f"Points are whole numbers from 0 to {IMPORTANCE_POINTS}."
+            )
+        if sum(allocation.values()) != IMPORTANCE_POINTS:
+            raise InvalidAnswers(
+                f"The points must add up to exactly {IMPORTANCE_POINTS}."
+            )
+    elif submit and questionnaire.ask_importance:
+        raise InvalidAnswers(
+            f"Please spread {IMPORTANCE_POINTS} points before you submit."
+        )
+    if overall is not None:
+        if not questionnaire.ask_overall or audience != Audience.CUSTOMER:
+            raise InvalidAnswers("This survey does not ask for an overall rating.")
+        if not questionnaire.scale_min <= overall <= questionnaire.scale_max:
+            raise InvalidAnswers(
+                f"Answers must be between {questionnaire.scale_min} and "
+                f"{questionnaire.scale_max}."
+            )
+
+
+def _write_extras(
+    response: Response, allocation: dict[str, int] | None, overall: int | None
+) -> None:
+    Allocation.objects.filter(response=response).delete()
+    if allocation:
+        Allocation.objects.bulk_create(
+            Allocation(response=response, area=area, points=points)
+            for area, points in allocation.items()
+        )
+    response.overall_rating = overall
+
+
 def _write_answers(
     response: Response, answers: Answers, *, replace: bool = True
 ) -> None:
@@ -111,6 +169,7 @@ def staff_response_save(
     answers: Answers,
     comment: str = "",
     submit: bool,
+    allocation: dict[str, int] | None = None,
 ) -> Response:
     """Save a staff member's draft, or submit it.
 
@@ -126,6 +185,7 @@ def staff_response_save(
     if not study.is_open:
         raise StudyNotOpen("This study is closed: answers can no longer be changed.")
     _validate_answers(study, answers, submit)
+    _validate_extras(study, Audience.INTERNAL, allocation, None, submit)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -141,6 +201,7 @@ def staff_response_save(
     if response.status == Response.Status.SUBMITTED:
         raise AlreadySubmitted("You have already submitted this self-assessment.")
     _write_answers(response, answers)
+    _write_extras(response, allocation, None)
     response.comment = comment
     response.updated_at = now
     response.department_id = membership.department_id
@@ -166,6 +227,8 @@ def customer_response_save(
     answers: Answers,
     comment: str = "",
     submit: bool,
+    allocation: dict[str, int] | None = None,
+    overall: int | None = None,
 ) -> Response:
     """Keep a customer's answers against their invitation, as a draft, or submit them.
 
@@ -188,6 +251,7 @@ def customer_response_save(
     if invitation.contact is not None and invitation.contact.opted_out_at is not None:
         raise OptedOut("You opted out of these surveys.")
     _validate_answers(study, answers, submit=submit)
+    _validate_extras(study, Audience.CUSTOMER, allocation, overall, submit)
     now = timezone.now()
     # The invitation's row lock serializes saves of one token, so the draft found
     # here is the only one; the unique constraint on the response's invitation is
@@ -207,6 +271,7 @@ def customer_response_save(
     elif response.status == Response.Status.SUBMITTED:
         raise AlreadySubmitted("This survey has already been answered. Thank you!")
     _write_answers(response, answers)
+    _write_extras(response, allocation, overall)
     response.comment = comment
     response.updated_at = now
     response.segment_id = invitation.contact.segment_id if invitation.contact else None
@@ -229,10 +294,17 @@ def customer_response_submit(
     invitation: Invitation,
     answers: Answers,
     comment: str = "",
+    allocation: dict[str, int] | None = None,
+    overall: int | None = None,
 ) -> Response:
     """Record a customer's complete answers; see customer_response_save."""
     return customer_response_save(
-        invitation=invitation, answers=answers, comment=comment, submit=True
+        invitation=invitation,
+        answers=answers,
+        comment=comment,
+        submit=True,
+        allocation=allocation,
+        overall=overall,
     )
 
 

@@ -35,6 +35,7 @@ from surveys.forms.answers import (
     RATING_TITLES,
     AnswersForm,
     initial_from_answers,
+    initial_from_response,
     scale_choices,
 )
 from surveys.forms.staff import StaffAddForm, StaffImportForm
@@ -364,12 +365,17 @@ def assessment(request: HttpRequest, study_id: int) -> HttpResponse:
         "items": items,
         "audience": Audience.INTERNAL,
         "require_all": submit,
+        "organization_name": study.organization.name,
     }
     if request.method == "GET":
         initial = {}
         if response is not None:
             answers = response_answers(response)
-            initial = initial_from_answers(answers) | {"comment": response.comment}
+            initial = (
+                initial_from_answers(answers)
+                | initial_from_response(response)
+                | {"comment": response.comment}
+            )
         form = AnswersForm(initial=initial, **form_kwargs)
         return _render_form(request, study, form, draft=response)
     form = AnswersForm(request.POST, **form_kwargs)
@@ -387,6 +393,7 @@ def assessment(request: HttpRequest, study_id: int) -> HttpResponse:
             answers=form.cleaned_answers(),
             comment=form.cleaned_data["comment"],
             submit=submit,
+            allocation=form.cleaned_allocation(),
         )
     except InvalidAnswers as error:
         form.add_error(None, str(error))

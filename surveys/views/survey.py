@@ -13,7 +13,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys.forms.answers import AnswersForm, initial_from_answers
+from surveys.forms.answers import (
+    AnswersForm,
+    initial_from_answers,
+    initial_from_response,
+)
 from surveys.models import Audience, Invitation, Study
 from surveys.services.invitations import (
     contact_opt_in,
@@ -92,6 +96,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "items": items,
         "audience": Audience.CUSTOMER,
         "require_all": not later,
+        "organization_name": study.organization.name,
     }
     continue_at = ""
     if request.method == "POST":
@@ -127,7 +132,11 @@ def _draft_initial(invitation: Invitation) -> dict:
     if draft is None:
         return {}
     answers = response_answers(draft)
-    return initial_from_answers(answers) | {"comment": draft.comment}
+    return (
+        initial_from_answers(answers)
+        | initial_from_response(draft)
+        | {"comment": draft.comment}
+    )
 
 
 def _save(
@@ -148,10 +157,16 @@ def _save(
     else:
         return None
     answers, comment = form.cleaned_answers(), form.cleaned_data["comment"]
+    allocation, overall = form.cleaned_allocation(), form.cleaned_overall()
     try:
-        if submit or answers or comment:
+        if submit or answers or comment or allocation or overall:
             customer_response_save(
-                invitation=invitation, answers=answers, comment=comment, submit=submit
+                invitation=invitation,
+                answers=answers,
+                comment=comment,
+                submit=submit,
+                allocation=allocation,
+                overall=overall,
             )
             form.kept_as_draft = not submit and not later
     except AlreadySubmitted:
