@@ -121,8 +121,9 @@ def _pairs(ratings: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
 
 
 def item_differences(ratings: pd.DataFrame, mode: str = EXPECTATION) -> pd.DataFrame:
-    """d = P − E (expectation mode) or P − D (tolerance mode, leaving out the
-    inversions A > D) per respondent and item with both ratings.
+    """d = P − E (expectation mode) or P − D (tolerance mode: with A, D and P
+    all given, leaving out the inversions A > D) per respondent and item with
+    both ratings (the pairs of `surveys.services.snapshots.pair_unit`).
 
     Out: response_id, item_id, d."""
     columns = ["response_id", "item_id", "d"]
@@ -130,7 +131,10 @@ def item_differences(ratings: pd.DataFrame, mode: str = EXPECTATION) -> pd.DataF
     wide = _pairs(ratings, "P", reference)
     if wide.empty:
         return pd.DataFrame(columns=columns)
-    if mode == TOLERANCE and "A" in wide.columns:
+    if mode == TOLERANCE:
+        if "A" not in wide.columns:
+            return pd.DataFrame(columns=columns)
+        wide = wide.dropna(subset=["A"])
         wide = wide[~(wide["A"] > wide["D"])]
     wide["d"] = wide["P"] - wide[reference]
     return wide[columns].reset_index(drop=True)

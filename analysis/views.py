@@ -55,6 +55,7 @@ def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
 def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
     from analysis import queries
     from analysis.dashboard import cut_problem, dashboard_data
+    from analysis.priorities_view import priorities_context
 
     study = study_for_manager(request, study_id)
     form = _filter_form(request, study)
@@ -76,6 +77,10 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
         ),
     }
     context.update(dashboard_data(study, cut, published))
+    # Expectations, importance and priorities: whole-study figures only.
+    priorities = priorities_context(study, published)
+    context["priorities"] = priorities
+    context["figures"] = {**context["figures"], **priorities.get("figures", {})}
     return render(request, "analysis/dashboard.html", context)
 
 

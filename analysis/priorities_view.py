@@ -1,0 +1,485 @@
+"""What the dashboard shows of expectations, importance and priorities.
+
+`priorities_context(study, published)` chains `priorities_queries` (the
+published respondents' rows) → `priorities` (the statistics) →
+`priority_charts` into one dict for templates/analysis/dashboard_priorities.html.
+
+Anonymity: every figure is read from the published snapshot, each unit
+(`surveys.services.snapshots.priority_units`) up to its own cutoff and only
+when the snapshot shows that unit's total for the audience; a figure with
+fewer respondents than the minimum group size is replaced by its note.
+Segment influence reads the published gap scores per segment (the units the
+segment heatmap uses) and leaves out every segment the snapshot hides.
+"""
+
+import hashlib
+import math
+
+import pandas as pd
+from django.conf import settings
+from django.core.cache import cache
+
+from analysis import priorities, priorities_queries, priority_charts, stats
+from surveys.areas import AREA_LABELS
+from surveys.models import Audience, Gap, MeasurementMode
+from surveys.services import snapshots
+from surveys.services.snapshots import Published
+
+CUSTOMER, INTERNAL = Audience.CUSTOMER.value, Audience.INTERNAL.value
+GAP_LABELS = dict(Gap.choices)
+# The expectation-like rating the knowledge gap compares, per mode.
+REFERENCE = {MeasurementMode.EXPECTATION: "E", MeasurementMode.TOLERANCE: "D"}
+
+
+def _clean(value):
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _record(mapping: dict) -> dict:
+    return {key: _clean(value) for key, value in mapping.items()}
+
+
+class _Reader:
+    """The published respondents, and who of them each unit may count."""
+
+    def __init__(self, study, published: Published) -> None:
+        self.published = published
+        self.size = study.min_group_size
+        if published.snapshot is None:
+            self.rows = {
+                "entries": pd.DataFrame(
+                    columns=["response_id", "audience", "group_id", "seq"]
+                ),
+                "ratings": pd.DataFrame(
+                    columns=["response_id", "item_id", "kind", "value"]
+                ),
+                "points": pd.DataFrame(columns=["response_id", "area", "points"]),
+                "overall": pd.DataFrame(columns=["response_id", "overall"]),
+            }
+        else:
+            self.rows = priorities_queries.published_rows(study, published)
+        self.entries = self.rows["entries"]
+
+    def members(self, unit: str, audience: str) -> set | None:
+        """The response ids a unit counts for an audience, or None when the
+        snapshot does not show its total."""
+        release = self.published.release(unit, audience)
+        if not release.total:
+            return None
+        entries = self.entries
+        chosen = entries[
+            (entries["audience"] == audience) & (entries["seq"] <= release.cutoff)
+        ]
+        return set(chosen["response_id"])
+
+    def audience(self, audience: str) -> set:
+        entries = self.entries
+        return set(entries.loc[entries["audience"] == audience, "response_id"])
+
+
+def _within(frame: pd.DataFrame, ids: set | None) -> pd.DataFrame:
+    if ids is None:
+        return frame.iloc[0:0]
+    return frame[frame["response_id"].isin(ids)]
+
+
+def _hidden(n: int, size: int) -> str:
+    """Why a figure is not shown ("" when it is)."""
+    if n == 0:
+        return stats.NOT_ENOUGH
+    return stats.fewer_than(size) if n < size else ""
+
+
+def priorities_context(study, published: Published, *, sums=None) -> dict:
+    """Everything the dashboard's "expectations and priorities" part shows,
+    suppressed; {"shown": False} when the questionnaire asks nothing beyond
+    the perception and no segment has a weight.
+
+    Cached like the dashboard's numbers: under the snapshot, the study's last
+    change, its minimum group size, its questionnaire and the segments'
+    weights (one query when cached). `sums` is the published
+    `stats.ScoreSums` of the whole study (the dashboard's own); read here
+    when not given."""
+    questionnaire = study.questionnaire
+    asks_more = (
+        len(questionnaire.kinds) > 1
+        or questionnaire.ask_importance
+        or questionnaire.ask_overall
+    )
+    weights = priorities_queries.segment_weights(study)
+    if not asks_more and not any(w for _, w in weights.values()):
+        return {"shown": False}
+    key = "gapsurvey:priorities:v1:" + ":".join(
+        str(part)
+        for part in (
+            study.pk,
+            published.seq,
+            study.changed_at.isoformat(),
+            study.min_group_size,
+            study.questionnaire_id,
+            # Names and weights, hashed: a cache key has no spaces.
+            hashlib.sha256(repr(sorted(weights.items())).encode()).hexdigest()[:16],
+        )
+    )
+    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 24 * 3600)
+    if not seconds:
+        return _priorities(study, published, weights, sums)
+    return cache.get_or_set(
+        key, lambda: _priorities(study, published, weights, sums), seconds
+    )
+
+
+def _priorities(study, published: Published, weights: dict, sums) -> dict:
+    questionnaire = study.questionnaire
+    mode = questionnaire.mode
+    multi = len(questionnaire.kinds) > 1
+    weighted_segments = any(w for _, w in weights.values())
+    asks_more = multi or questionnaire.ask_importance or questionnaire.ask_overall
+    context = {
+        "shown": True,
+        "mode": mode,
+        "mode_label": questionnaire.get_mode_display(),
+        "min_note": stats.fewer_than(study.min_group_size),
+        "segments": _segment_influence(study, published, weights, sums)
+        if weighted_segments
+        else None,
+    }
+    if not asks_more:
+        context["figures"] = {}
+        return context
+    reader = _Reader(study, published)
+    items = priorities_queries.study_items(study)
+    area_keys = list(dict.fromkeys(items["area"]))
+    size = study.min_group_size
+    ratings = reader.rows["ratings"]
+    customers = _within(ratings, reader.audience(CUSTOMER))
+    scores = priorities.area_scores(ratings, items)
+
+    areas = {
+        key: {
+            "area": key,
+            "label": AREA_LABELS.get(key, key),
+            "gap": _gap_of(items, key),
+        }
+        for key in area_keys
+    }
+    item_rows = {
+        row["item_id"]: {
+            "item_id": row["item_id"],
+            "position": row["position"],
+            "text": row["customer_text"],
+            "area": row["area"],
+        }
+        for row in items.to_dict("records")
+    }
+
+    if multi:
+        diffs = priorities.item_differences(customers, mode)
+        area_d = priorities.area_differences(diffs, items)
+        for key in area_keys:
+            chosen = _within(
+                area_d[area_d["area"] == key],
+                reader.members(
+                    snapshots.area_unit(key, snapshots.DIFFERENCE), CUSTOMER
+                ),
+            )
+            areas[key]["gap_d"] = _summary(chosen["d"], size)
+        for item_id, row in item_rows.items():
+            chosen = _within(
+                diffs[diffs["item_id"] == item_id],
+                reader.members(snapshots.pair_unit(item_id), CUSTOMER),
+            )
+            row["gap_d"] = _summary(chosen["d"], size)
+        reference = REFERENCE[mode]
+        for key in area_keys:
+            unit = snapshots.area_unit(key, reference)
+            areas[key]["knowledge"] = _knowledge(
+                scores[(scores["area"] == key) & (scores["kind"] == reference)],
+                reader,
+                unit,
+                size,
+                column="score",
+            )
+        for item_id, row in item_rows.items():
+            unit = snapshots.item_unit(item_id, reference)
+            row["knowledge"] = _knowledge(
+                ratings[
+                    (ratings["item_id"] == item_id) & (ratings["kind"] == reference)
+                ].dropna(subset=["value"]),
+                reader,
+                unit,
+                size,
+                column="value",
+            )
+    else:
+        for key in area_keys:
+            unit = snapshots.area_unit(key, "P")
+            areas[key]["perception"] = _knowledge(
+                scores[(scores["area"] == key) & (scores["kind"] == "P")],
+                reader,
+                unit,
+                size,
+                column="score",
+            )
+
+    # The gap-model score.
+    score = None
+    if multi:
+        means = {
+            key: areas[key]["gap_d"]["mean"]
+            for key in area_keys
+            if areas[key]["gap_d"]["shown"]
+        }
+        score = {"unweighted": priorities.unweighted_score(means), "weighted": None}
+        if questionnaire.ask_importance:
+            ids = reader.members(snapshots.WEIGHTED, CUSTOMER)
+            if ids is not None:
+                found = priorities.weighted_score(
+                    _within(area_d, ids), _within(reader.rows["points"], ids)
+                )
+                found["shown"] = found["n"] >= size
+                found["note"] = _hidden(found["n"], size)
+                score["weighted"] = _record(found)
+
+    # Zone of tolerance.
+    zone = []
+    if mode == MeasurementMode.TOLERANCE:
+        for item_id, row in item_rows.items():
+            ids = reader.members(snapshots.pair_unit(item_id), CUSTOMER)
+            found = priorities.zone_of_tolerance(
+                _within(customers[customers["item_id"] == item_id], ids)
+            )
+            if found.empty or found.iloc[0]["n"] < size:
+                zone.append({**row, "shown": False, "note": stats.fewer_than(size)})
+                continue
+            record = _record(found.iloc[0].to_dict())
+            inversions = record["inversions"]
+            record["inversions_note"] = (
+                stats.fewer_than(size) if 0 < inversions < size else ""
+            )
+            zone.append({**row, **record, "shown": True})
+
+    # Importance.
+    stated = None
+    if questionnaire.ask_importance:
+        customer_ids = reader.members(snapshots.IMPORTANCE, CUSTOMER)
+        staff_ids = reader.members(snapshots.IMPORTANCE, INTERNAL)
+        points = reader.rows["points"]
+        mine = _within(points, customer_ids)
+        theirs = _within(points, staff_ids)
+        if mine["response_id"].nunique() >= size:
+            if theirs["response_id"].nunique() < size:
+                theirs = theirs.iloc[0:0]
+            stated = priorities.stated_importance(mine, theirs)
+            for row in stated.to_dict("records"):
+                if row["area"] in areas:
+                    areas[row["area"]]["importance"] = _record(row)
+    derived_any = False
+    if questionnaire.ask_overall:
+        overall = reader.rows["overall"]
+        for key in area_keys:
+            ids = reader.members(snapshots.derived_unit(key), CUSTOMER)
+            chosen = _within(
+                scores[(scores["area"] == key) & (scores["kind"] == "P")], ids
+            )
+            rated = _within(overall, ids)
+            found = priorities.derived_importance(
+                chosen[["response_id", "area", "score"]],
+                dict(zip(rated["response_id"], rated["overall"], strict=True)),
+                min_group_size=size,
+            )
+            if not found.empty:
+                areas[key]["derived"] = _record(found.iloc[0].to_dict())
+                derived_any = derived_any or bool(found.iloc[0]["shown"])
+
+    # The priority matrix and where to act first.
+    matrix_rows, performance, stated_means, derived_r = [], {}, {}, {}
+    for key, area in areas.items():
+        if "importance" in area:
+            stated_means[key] = area["importance"]["customer_mean"]
+        derived = area.get("derived")
+        if derived and derived["shown"]:
+            derived_r[key] = derived["r"]
+        if multi:
+            found = area["gap_d"]
+            if found["shown"]:
+                performance[key] = found
+            y = found["mean"] if found["shown"] else None
+        else:
+            found = area["perception"]
+            if found["shown"]:
+                performance[key] = found
+            y = found["customer_mean"] if found["shown"] else None
+        x = stated_means.get(key) if stated is not None else derived_r.get(key)
+        matrix_rows.append({"area": key, "label": area["label"], "x": x, "y": y})
+    matrix, lines = priorities.priority_matrix(
+        pd.DataFrame(matrix_rows, columns=["area", "label", "x", "y"])
+    )
+    for row in matrix.to_dict("records"):
+        areas[row["area"]]["quadrant"] = row["quadrant"]
+    shares = priorities.importance_shares(
+        stated=stated_means if stated is not None else None,
+        derived=derived_r if stated is None else None,
+    )
+    ranked = priorities.act_first(
+        shares,
+        performance,
+        mode=priorities.PERCEPTION if not multi else mode,
+    )
+    for row in ranked:
+        row["label"] = areas[row["area"]]["label"]
+        row["gap"] = areas[row["area"]]["gap"]
+    x_title = (
+        "Importance (mean points of 100)"
+        if stated is not None
+        else "Derived importance (r with the overall rating)"
+    )
+    y_title = "Perception gap P − E" if multi else "Customer mean"
+    if mode == MeasurementMode.TOLERANCE:
+        y_title = "Perception gap P − D (MSS)"
+    figures = {}
+    if not matrix.empty:
+        figures["priority_matrix"] = priority_charts.priority_quadrants(
+            matrix, lines, x_title=x_title, y_title=y_title
+        )
+    if zone and any(row["shown"] for row in zone):
+        figures["tolerance"] = priority_charts.tolerance_band(
+            [row for row in zone if row["shown"]],
+            scale=(questionnaire.scale_min, questionnaire.scale_max),
+        )
+    context.update(
+        {
+            "multi": multi,
+            "reference": REFERENCE.get(mode, "E"),
+            "areas": [_record_nested(area) for area in areas.values()],
+            "items": [_record_nested(row) for row in item_rows.values()],
+            "score": score,
+            "zone": zone,
+            "stated": stated is not None,
+            "derived": derived_any,
+            "ask_overall": questionnaire.ask_overall,
+            "lines": lines,
+            "x_title": x_title,
+            "y_title": y_title,
+            "act_first": ranked,
+            "figures": figures,
+        }
+    )
+    return context
+
+
+def _record_nested(row: dict) -> dict:
+    return {
+        key: _record(value) if isinstance(value, dict) else _clean(value)
+        for key, value in row.items()
+    }
+
+
+def _gap_of(items: pd.DataFrame, area: str) -> str:
+    """The gap an action on this area belongs to: the area itself when areas
+    are gaps, else the commonest gap of the area's items."""
+    chosen = items[items["area"] == area]
+    if area in GAP_LABELS:
+        return area
+    return chosen["gap"].mode().iloc[0]
+
+
+def _summary(values: pd.Series, size: int) -> dict:
+    found = priorities.one_sample(values.to_numpy(dtype=float))
+    note = _hidden(found["n"], size)
+    if note:
+        found = {**dict.fromkeys(found), "n": found["n"]}
+    return _record({**found, "shown": not note, "note": note})
+
+
+def _knowledge(frame: pd.DataFrame, reader: _Reader, unit: str, size, *, column):
+    """Staff against customers on one unit (their area scores or item
+    values), each side read up to the unit's cutoff; a side below the
+    minimum size hides the comparison."""
+    staff = _within(frame, reader.members(unit, INTERNAL))[column]
+    customers = _within(frame, reader.members(unit, CUSTOMER))[column]
+    row = priorities.knowledge_gap(
+        staff.to_numpy(dtype=float), customers.to_numpy(dtype=float)
+    )
+    notes = {
+        audience: _hidden(row[f"{audience}_n"], size)
+        for audience in (INTERNAL, CUSTOMER)
+    }
+    for audience, note in notes.items():
+        if note:
+            row[f"{audience}_mean"] = row[f"{audience}_sd"] = None
+    if any(notes.values()):
+        for key in stats.COMPARISON_KEYS:
+            row[key] = None
+    row["internal_note"], row["customer_note"] = notes[INTERNAL], notes[CUSTOMER]
+    row["shown"] = not notes[CUSTOMER]
+    return _record(row)
+
+
+def _segment_influence(study, published: Published, weights: dict, sums) -> dict:
+    """Per gap and overall: the respondent-weighted and the segment-weighted
+    customer mean and Δ; the segments' contributions to the overall Δ."""
+    if sums is None:
+        from analysis.dashboard import study_results
+        from analysis.queries import ALL
+
+        sums = study_results(study, ALL, published)["sums"]
+    size = study.min_group_size
+    rows = []
+    contributions, left_out = [], 0
+    for gap in [*GAP_LABELS, stats.OVERALL]:
+        unit = snapshots.OVERALL if gap == stats.OVERALL else snapshots.gap_unit(gap)
+        segments = []
+        for group in sums.groups(CUSTOMER):
+            name, weight = weights.get(group, (None, None))
+            segments.append(
+                {
+                    "segment": name or "No segment",
+                    "weight": weight,
+                    "shown": published.shown(unit, CUSTOMER, group),
+                    **sums.describe(gap, CUSTOMER, group),
+                }
+            )
+        staff = (
+            sums.describe(gap, INTERNAL)
+            if published.shown(unit, INTERNAL)
+            else {"n": 0, "mean": None, "sd": None}
+        )
+        if staff["n"] < size:
+            staff = {"n": staff["n"], "mean": None, "sd": None}
+        plain = (
+            sums.describe(gap, CUSTOMER)
+            if published.shown(unit, CUSTOMER)
+            else {"n": 0, "mean": None, "sd": None}
+        )
+        found = priorities.segment_influence(segments, staff, min_group_size=size)
+        plain_delta = (
+            None
+            if plain["mean"] is None or staff["mean"] is None or plain["n"] < size
+            else staff["mean"] - plain["mean"]
+        )
+        rows.append(
+            {
+                "gap": gap,
+                "label": GAP_LABELS.get(gap, "Overall"),
+                "customer_mean": plain["mean"] if plain["n"] >= size else None,
+                "plain_delta": plain_delta,
+                "weighted_mean": found["mean"],
+                "low": found["low"],
+                "high": found["high"],
+                "weighted_delta": found["delta"],
+                "delta_low": found["delta_low"],
+                "delta_high": found["delta_high"],
+                "used": found["used"],
+                "left_out": found["left_out"],
+            }
+        )
+        if gap == stats.OVERALL:
+            contributions, left_out = found["contributions"], found["left_out"]
+    return {
+        "rows": [_record(row) for row in rows],
+        "contributions": [_record(row) for row in contributions],
+        "left_out": left_out,
+    }
