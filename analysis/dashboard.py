@@ -316,13 +316,15 @@ def trend_table(
     published: Published | None = None,
 ) -> pd.DataFrame:
     """The organization's trend: each open or closed study's published
-    snapshot, within the cut (this study's rows from its numbers)."""
+    snapshot, within the cut (this study's rows from its numbers); only the
+    studies of this study's measurement mode."""
     published = published or snapshots.published(study)
     mine = numbers if numbers is not None else study_numbers(study, cut, published)
     frames = []
     others = Study.objects.filter(
         organization_id=study.organization_id,
         status__in=[Study.Status.OPEN, Study.Status.CLOSED],
+        questionnaire__mode=study.questionnaire.mode,
     ).select_related("questionnaire")
     for other in others:
         if other.pk == study.pk:
