@@ -61,18 +61,23 @@ class _Reader:
         else:
             self.rows = priorities_queries.published_rows(study, published)
         self.entries = self.rows["entries"]
+        self._members: dict = {}
 
     def members(self, unit: str, audience: str) -> set | None:
         """The response ids a unit counts for an audience, or None when the
-        snapshot does not show its total."""
+        snapshot does not show its total. (Units share their cutoffs: each
+        set is built once.)"""
         release = self.published.release(unit, audience)
         if not release.total:
             return None
-        entries = self.entries
-        chosen = entries[
-            (entries["audience"] == audience) & (entries["seq"] <= release.cutoff)
-        ]
-        return set(chosen["response_id"])
+        key = (audience, release.cutoff)
+        if key not in self._members:
+            entries = self.entries
+            chosen = entries[
+                (entries["audience"] == audience) & (entries["seq"] <= release.cutoff)
+            ]
+            self._members[key] = frozenset(chosen["response_id"])
+        return self._members[key]
 
     def audience(self, audience: str) -> set:
         entries = self.entries

@@ -81,8 +81,22 @@ def priority_quadrants(
                 "font": {"color": OKABE_ITO["black"], "size": 12},
             }
         )
-    fig = _figure(*traces, shapes=shapes, annotations=annotations)
+    # Room around the areas, so that no marker or its name sits in a corner
+    # under a quadrant's name.
+    fig = _figure(
+        *traces,
+        shapes=shapes,
+        annotations=annotations,
+        xaxis={"range": _padded(matrix["x"])},
+        yaxis={"range": _padded(matrix["y"])},
+    )
     return _layout(fig, "Priority matrix: importance and performance", x_title, y_title)
+
+
+def _padded(values) -> list[float]:
+    low, high = float(min(values)), float(max(values))
+    pad = 0.25 * (high - low) if high > low else 1.0
+    return [low - pad, high + pad]
 
 
 def _line(axis: str, value: float) -> dict:
