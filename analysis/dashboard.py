@@ -257,6 +257,9 @@ def _study_numbers(study: Study, cut: queries.Cut, published: Published) -> dict
     return {
         "gap_table": results["gap_table"],
         "item_table": results["item_table"],
+        # The published score sums, for the segment influence of
+        # analysis.priorities_view (so it does not aggregate again).
+        "sums": sums,
         "headline": stats.headline_from_sums(sums, min_group_size=size, shown=total),
         "distribution": stats.distribution_from_answers(
             results["answers"],
@@ -443,6 +446,7 @@ def dashboard_data(
         "rates": invitation_counts(study, published),
         "staff_rate": queries.staff_rate(study, published),
         "published": published,
+        "score_sums": numbers["sums"],
         "figures": charts.to_json(figures),
     }
 

@@ -208,7 +208,10 @@ def gap_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[l
     if more:
         from analysis.priorities_view import priorities_context
 
-        extra = priorities_context(study, published)
+        whole = cut.department_id is None and cut.segment_id is None
+        extra = priorities_context(
+            study, published, sums=results["sums"] if whole else None
+        )
     if not extra.get("areas"):
         yield from _gap_rows(results)
         return

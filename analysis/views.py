@@ -77,8 +77,12 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
         ),
     }
     context.update(dashboard_data(study, cut, published))
-    # Expectations, importance and priorities: whole-study figures only.
-    priorities = priorities_context(study, published)
+    # Expectations, importance and priorities: whole-study figures only (the
+    # dashboard's score sums are reused when they are the whole study's).
+    whole = cut.department_id is None and cut.segment_id is None
+    priorities = priorities_context(
+        study, published, sums=context.get("score_sums") if whole else None
+    )
     context["priorities"] = priorities
     context["figures"] = {**context["figures"], **priorities.get("figures", {})}
     return render(request, "analysis/dashboard.html", context)
