@@ -72,7 +72,50 @@ def one_sample(values: Sequence[float]) -> dict:
     mean ± t(0.975, n − 1)·sd/√n, p of the one-sample t-test, and d_z =
     mean / sd. With n < 2 or no spread the interval, p and d_z are None
     (the t statistic is undefined)."""
-    out = describe(values)
+    return _tested(describe(values))
+
+
+def one_sample_from_sums(n: int, total, sumsq) -> dict:
+    """`one_sample` from n, Σx and Σx² (integers stay exact:
+    `stats.describe_sums`)."""
+    return _tested(stats.describe_sums(n, total, sumsq))
+
+
+def knowledge_gap_from_sums(staff: tuple, customers: tuple) -> dict:
+    """`knowledge_gap` from (n, Σx, Σx²) of each side."""
+    internal, customer = stats.describe_sums(*staff), stats.describe_sums(*customers)
+    row = {f"internal_{k}": v for k, v in internal.items()}
+    row.update({f"customer_{k}": v for k, v in customer.items()})
+    row.update(stats.welch(internal, customer))
+    return row
+
+
+def zone_from_sums(sums: Mapping) -> dict:
+    """`zone_of_tolerance`'s row from the sums of one item's customers with A,
+    D and P: n (without inversions), inversions, inside, msa (n, Σ, Σ²), mss
+    (n, Σ, Σ²), a_total, d_total, p_total (of the n)."""
+    n = int(sums["n"])
+    msa = one_sample_from_sums(n, sums["msa_total"], sums["msa_sumsq"])
+    mss = one_sample_from_sums(n, sums["mss_total"], sums["mss_sumsq"])
+    return {
+        "n": n,
+        "inversions": int(sums["inversions"]),
+        "inside": int(sums["inside"]),
+        "inside_share": int(sums["inside"]) / n if n else None,
+        "msa_mean": msa["mean"],
+        "msa_low": msa["low"],
+        "msa_high": msa["high"],
+        "mss_mean": mss["mean"],
+        "mss_low": mss["low"],
+        "mss_high": mss["high"],
+        "a_mean": sums["a_total"] / n if n else None,
+        "d_mean": sums["d_total"] / n if n else None,
+        "p_mean": sums["p_total"] / n if n else None,
+    }
+
+
+def _tested(out: dict) -> dict:
+    out = dict(out)
     out.update(low=None, high=None, p=None, dz=None)
     n, mean, sd = out["n"], out["mean"], out["sd"]
     if sd is None or sd == 0:

@@ -44,22 +44,13 @@ def _record(mapping: dict) -> dict:
 class _Reader:
     """The published respondents, and who of them each unit may count."""
 
-    def __init__(self, study, published: Published) -> None:
+    def __init__(self, study, published: Published, items: pd.DataFrame) -> None:
         self.published = published
         self.size = study.min_group_size
         if published.snapshot is None:
-            self.rows = {
-                "entries": pd.DataFrame(
-                    columns=["response_id", "audience", "group_id", "seq"]
-                ),
-                "ratings": pd.DataFrame(
-                    columns=["response_id", "item_id", "kind", "value"]
-                ),
-                "points": pd.DataFrame(columns=["response_id", "area", "points"]),
-                "overall": pd.DataFrame(columns=["response_id", "overall"]),
-            }
+            self.rows = _empty_rows()
         else:
-            self.rows = priorities_queries.published_rows(study, published)
+            self.rows = priorities_queries.published_rows(study, published, items)
         self.entries = self.rows["entries"]
         self._members: dict = {}
 
@@ -82,6 +73,31 @@ class _Reader:
     def audience(self, audience: str) -> set:
         entries = self.entries
         return set(entries.loc[entries["audience"] == audience, "response_id"])
+
+
+def _empty_rows() -> dict:
+    return {
+        "entries": pd.DataFrame(columns=["response_id", "audience", "group_id", "seq"]),
+        "scores": pd.DataFrame(
+            columns=["response_id", "audience", "seq", "area", "kind", "score"]
+        ),
+        "area_d": pd.DataFrame(columns=["response_id", "seq", "area", "d"]),
+        "item_d": pd.DataFrame(columns=priorities_queries.ITEM_D_COLUMNS),
+        "item_reference": pd.DataFrame(
+            columns=["item_id", "audience", "seq", "n", "total", "sumsq"]
+        ),
+        "points": pd.DataFrame(columns=["response_id", "area", "points"]),
+        "overall": pd.DataFrame(columns=["response_id", "overall"]),
+    }
+
+
+def _sums(frame: pd.DataFrame, release, columns: list[str]) -> dict | None:
+    """The sums of a frame of sums per snapshot up to a release's cutoff;
+    None when the release does not show the total."""
+    if not release.total:
+        return None
+    chosen = frame[frame["seq"] <= release.cutoff]
+    return {column: chosen[column].sum() for column in columns}
 
 
 def _within(frame: pd.DataFrame, ids: set | None) -> pd.DataFrame:
@@ -154,13 +170,11 @@ def _priorities(study, published: Published, weights: dict, sums) -> dict:
     if not asks_more:
         context["figures"] = {}
         return context
-    reader = _Reader(study, published)
     items = priorities_queries.study_items(study)
+    reader = _Reader(study, published, items)
     area_keys = list(dict.fromkeys(items["area"]))
     size = study.min_group_size
-    ratings = reader.rows["ratings"]
-    customers = _within(ratings, reader.audience(CUSTOMER))
-    scores = priorities.area_scores(ratings, items)
+    scores = reader.rows["scores"]
 
     areas = {
         key: {
@@ -181,8 +195,9 @@ def _priorities(study, published: Published, weights: dict, sums) -> dict:
     }
 
     if multi:
-        diffs = priorities.item_differences(customers, mode)
-        area_d = priorities.area_differences(diffs, items)
+        area_d = reader.rows["area_d"]
+        item_d = reader.rows["item_d"]
+        item_parts = dict(tuple(item_d.groupby("item_id"))) if len(item_d) else {}
         for key in area_keys:
             chosen = _within(
                 area_d[area_d["area"] == key],
@@ -192,11 +207,13 @@ def _priorities(study, published: Published, weights: dict, sums) -> dict:
             )
             areas[key]["gap_d"] = _summary(chosen["d"], size)
         for item_id, row in item_rows.items():
-            chosen = _within(
-                diffs[diffs["item_id"] == item_id],
-                reader.members(snapshots.pair_unit(item_id), CUSTOMER),
+            found = _sums(
+                item_parts.get(item_id, item_d.iloc[0:0]),
+                published.release(snapshots.pair_unit(item_id), CUSTOMER),
+                priorities_queries.ITEM_D_COLUMNS[2:],
             )
-            row["gap_d"] = _summary(chosen["d"], size)
+            row["pair_sums"] = found
+            row["gap_d"] = _summary_from_sums(found, size)
         reference = REFERENCE[mode]
         for key in area_keys:
             unit = snapshots.area_unit(key, reference)
@@ -207,16 +224,20 @@ def _priorities(study, published: Published, weights: dict, sums) -> dict:
                 size,
                 column="score",
             )
+        sums = reader.rows["item_reference"]
         for item_id, row in item_rows.items():
             unit = snapshots.item_unit(item_id, reference)
-            row["knowledge"] = _knowledge(
-                ratings[
-                    (ratings["item_id"] == item_id) & (ratings["kind"] == reference)
-                ].dropna(subset=["value"]),
-                reader,
-                unit,
+            mine = sums[sums["item_id"] == item_id]
+            row["knowledge"] = _knowledge_from_sums(
+                {
+                    audience: _sums(
+                        mine[mine["audience"] == audience],
+                        published.release(unit, audience),
+                        ["n", "total", "sumsq"],
+                    )
+                    for audience in (INTERNAL, CUSTOMER)
+                },
                 size,
-                column="value",
             )
     else:
         for key in area_keys:
@@ -251,20 +272,30 @@ def _priorities(study, published: Published, weights: dict, sums) -> dict:
     # Zone of tolerance.
     zone = []
     if mode == MeasurementMode.TOLERANCE:
-        for item_id, row in item_rows.items():
-            ids = reader.members(snapshots.pair_unit(item_id), CUSTOMER)
-            found = priorities.zone_of_tolerance(
-                _within(customers[customers["item_id"] == item_id], ids)
-            )
-            if found.empty or found.iloc[0]["n"] < size:
+        for row in item_rows.values():
+            found = row.get("pair_sums")
+            if not found or found["n"] < size:
                 zone.append({**row, "shown": False, "note": stats.fewer_than(size)})
                 continue
-            record = _record(found.iloc[0].to_dict())
+            record = _record(
+                priorities.zone_from_sums(
+                    {
+                        **found,
+                        "mss_total": found["total"],
+                        "mss_sumsq": found["sumsq"],
+                    }
+                )
+            )
             inversions = record["inversions"]
             record["inversions_note"] = (
                 stats.fewer_than(size) if 0 < inversions < size else ""
             )
             zone.append({**row, **record, "shown": True})
+
+    for row in item_rows.values():
+        row.pop("pair_sums", None)
+    for row in zone:
+        row.pop("pair_sums", None)
 
     # Importance.
     stated = None
@@ -391,6 +422,47 @@ def _gap_of(items: pd.DataFrame, area: str) -> str:
     return chosen["gap"].mode().iloc[0]
 
 
+def _summary_from_sums(found: dict | None, size: int) -> dict:
+    if found is None:
+        return _record({"n": 0, "shown": False, "note": stats.NOT_ENOUGH})
+    result = priorities.one_sample_from_sums(
+        int(found["n"]), found["total"], found["sumsq"]
+    )
+    note = _hidden(result["n"], size)
+    if note:
+        result = {**dict.fromkeys(result), "n": result["n"]}
+    return _record({**result, "shown": not note, "note": note})
+
+
+def _knowledge_from_sums(sides: dict, size: int) -> dict:
+    """Staff against customers on one item from each side's (n, Σ, Σ²) up to
+    the unit's cutoff; a side not shown or below the minimum size hides the
+    comparison."""
+    empty = {"n": 0, "total": 0, "sumsq": 0}
+    staff, customers = (sides[a] or empty for a in (INTERNAL, CUSTOMER))
+    row = priorities.knowledge_gap_from_sums(
+        (int(staff["n"]), staff["total"], staff["sumsq"]),
+        (int(customers["n"]), customers["total"], customers["sumsq"]),
+    )
+    return _hide_sides(row, size)
+
+
+def _hide_sides(row: dict, size: int) -> dict:
+    notes = {
+        audience: _hidden(row[f"{audience}_n"], size)
+        for audience in (INTERNAL, CUSTOMER)
+    }
+    for audience, note in notes.items():
+        if note:
+            row[f"{audience}_mean"] = row[f"{audience}_sd"] = None
+    if any(notes.values()):
+        for key in stats.COMPARISON_KEYS:
+            row[key] = None
+    row["internal_note"], row["customer_note"] = notes[INTERNAL], notes[CUSTOMER]
+    row["shown"] = not notes[CUSTOMER]
+    return _record(row)
+
+
 def _summary(values: pd.Series, size: int) -> dict:
     found = priorities.one_sample(values.to_numpy(dtype=float))
     note = _hidden(found["n"], size)
@@ -408,19 +480,7 @@ def _knowledge(frame: pd.DataFrame, reader: _Reader, unit: str, size, *, column)
     row = priorities.knowledge_gap(
         staff.to_numpy(dtype=float), customers.to_numpy(dtype=float)
     )
-    notes = {
-        audience: _hidden(row[f"{audience}_n"], size)
-        for audience in (INTERNAL, CUSTOMER)
-    }
-    for audience, note in notes.items():
-        if note:
-            row[f"{audience}_mean"] = row[f"{audience}_sd"] = None
-    if any(notes.values()):
-        for key in stats.COMPARISON_KEYS:
-            row[key] = None
-    row["internal_note"], row["customer_note"] = notes[INTERNAL], notes[CUSTOMER]
-    row["shown"] = not notes[CUSTOMER]
-    return _record(row)
+    return _hide_sides(row, size)
 
 
 def _segment_influence(study, published: Published, weights: dict, sums) -> dict:

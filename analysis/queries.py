@@ -160,10 +160,14 @@ def study_sums(
     top = stats.delighted_from(questionnaire.scale_min, questionnaire.scale_max)
     sizes = items.groupby("gap", sort=False)["item_id"].count()
     gaps = list(sizes.index)
-    # Perception ratings only: the other kinds have their own reads
-    # (analysis.priorities_queries).
-    where = "e.study_id = %s AND e.seq <= %s AND a.kind = %s AND a.value IS NOT NULL"
-    where_params = [study.pk, upto, RatingKind.PERCEPTION.value]
+    where = "e.study_id = %s AND e.seq <= %s AND a.value IS NOT NULL"
+    where_params = [study.pk, upto]
+    if len(questionnaire.kinds) > 1:
+        # Perception ratings only: the other kinds have their own reads
+        # (analysis.priorities_queries). A perception questionnaire's answers
+        # are all P (its mode is frozen with its answers): no filter to pay.
+        where += " AND a.kind = %s"
+        where_params.append(RatingKind.PERCEPTION.value)
 
     per_columns, per_params = [], []
     for j, gap in enumerate(gaps):

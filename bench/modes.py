@@ -11,7 +11,8 @@ dashboard's caches off (DASHBOARD_CACHE_SECONDS = 0: every view computes, as
 after each new response), both dashboards are fetched through Django's test
 client in turns (perception, expectation, perception, …) after one warm-up
 each (which publishes the first snapshot); "priorities" is the expectation
-study's `priorities_context` alone, in the same turns. Medians, the ratio
+study's `priorities_context` alone (given the dashboard's score sums, as the
+view gives them), in the same turns. Medians, the ratio
 expectation / perception (target: ≤ 1.5), queries per page and peak RSS.
 Results go to var/bench/results/modes.json.
 """
@@ -72,7 +73,9 @@ def child_page(size: int, runs: int) -> dict:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
+    from analysis.dashboard import study_numbers
     from analysis.priorities_view import priorities_context
+    from analysis.queries import ALL
     from surveys.models import Answer
     from surveys.services import snapshots
 
@@ -100,8 +103,10 @@ def child_page(size: int, runs: int) -> dict:
         functions[mode] = get
         if mode == "expectation":
             published = snapshots.published(study)
-            functions["priorities"] = lambda s=study, p=published: priorities_context(
-                s, p
+            # As the dashboard calls it: with its published score sums.
+            sums = study_numbers(study, ALL, published)["sums"]
+            functions["priorities"] = lambda s=study, p=published, t=sums: (
+                priorities_context(s, p, sums=t)
             )
     times: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(runs):

@@ -289,9 +289,10 @@ def _cells_of(study: Study, responses) -> dict:
             "id", "audience", "department_id", "segment_id"
         )
     }
-    answered = Answer.objects.filter(
-        response__in=responses, kind=RatingKind.PERCEPTION, value__isnull=False
-    )
+    answered = Answer.objects.filter(response__in=responses, value__isnull=False)
+    if len(study.questionnaire.kinds) > 1:
+        # A perception questionnaire's answers are all P: no filter to pay.
+        answered = answered.filter(kind=RatingKind.PERCEPTION)
     for audience, dept, seg, item_id, n in (
         answered.values_list(
             "response__audience",

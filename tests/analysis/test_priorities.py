@@ -360,3 +360,44 @@ def test_no_weighted_segment_gives_no_weighted_figures():
     found = priorities.segment_influence(SEGMENTS[2:], STAFF, min_group_size=5)
     assert found["mean"] is None and found["delta"] is None
     assert found["left_out"] == 3
+
+
+def test_the_sums_versions_match_the_raw_ones():
+    d = [-1, -2, 0, -1, 3]
+    raw = priorities.one_sample(d)
+    found = priorities.one_sample_from_sums(5, sum(d), sum(x * x for x in d))
+    assert found == {key: approx(value) for key, value in raw.items()}
+    staff, customers = [6, 7, 5, 6], [5, 4, 6, 5, 3]
+    raw = priorities.knowledge_gap(staff, customers)
+    found = priorities.knowledge_gap_from_sums(
+        (4, sum(staff), sum(x * x for x in staff)),
+        (5, sum(customers), sum(x * x for x in customers)),
+    )
+    for key in ("delta", "ci_low", "ci_high", "p", "g"):
+        assert found[key] == approx(raw[key])
+
+
+def test_the_zone_from_sums_matches_the_raw_zone():
+    triples = [(3, 6, 5), (4, 6, 7), (2, 5, 2), (3, 5, 4)]
+    rows = []
+    for pk, (a, d, p) in enumerate(triples, 1):
+        rows += [(pk, 1, "A", a), (pk, 1, "D", d), (pk, 1, "P", p)]
+    raw = priorities.zone_of_tolerance(ratings(rows)).iloc[0].to_dict()
+    msa = [p - a for a, d, p in triples]
+    mss = [p - d for a, d, p in triples]
+    found = priorities.zone_from_sums(
+        {
+            "n": 4,
+            "inversions": 0,
+            "inside": 3,
+            "msa_total": sum(msa),
+            "msa_sumsq": sum(x * x for x in msa),
+            "mss_total": sum(mss),
+            "mss_sumsq": sum(x * x for x in mss),
+            "a_total": 12,
+            "d_total": 22,
+            "p_total": 18,
+        }
+    )
+    for key, value in found.items():
+        assert value == approx(raw[key]), key
