@@ -22,7 +22,7 @@ setup: $(STAMP)
 	@mkdir -p var/static
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
-	$(BIN)/python manage.py loaddata --verbosity 0 default_questionnaire
+	$(BIN)/python manage.py loaddata --verbosity 0 default_questionnaire expectations_questionnaire
 
 demo: setup
 	$(BIN)/python manage.py demo

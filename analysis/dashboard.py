@@ -459,15 +459,13 @@ def trend_table(
     others: list[Study] | None = None,
 ) -> pd.DataFrame:
     """The organization's trend: each open or closed study's published
-    snapshot, within the cut (this study's rows from its stored view)."""
+    snapshot, within the cut (this study's rows from its stored view); only
+    the studies of this study's measurement mode."""
     published = published or snapshots.published(study)
     mine = numbers if numbers is not None else study_view(study, cut, published)
     frames = []
     if others is None:
-        others = Study.objects.filter(
-            organization_id=study.organization_id,
-            status__in=[Study.Status.OPEN, Study.Status.CLOSED],
-        ).select_related("questionnaire")
+        others = trend_studies(study)
     for other in others:
         if other.pk == study.pk:
             rows = mine["trend_rows"]
@@ -487,6 +485,16 @@ def trend_table(
         ["date", "study_id", "audience", "gap"], ignore_index=True
     )
     return stats.trend(sums, gaps=GAPS)
+
+
+def trend_studies(study: Study):
+    """The studies a study's trend is drawn from: the organization's open and
+    closed ones of the same measurement mode."""
+    return Study.objects.filter(
+        organization_id=study.organization_id,
+        status__in=[Study.Status.OPEN, Study.Status.CLOSED],
+        questionnaire__mode=study.questionnaire.mode,
+    ).select_related("questionnaire")
 
 
 def _trend_rows_of(study: Study, cut: queries.Cut) -> list[dict]:
@@ -537,12 +545,7 @@ def _trend(
     """The trend's rows, how many studies it spans, and its chart: kept for
     TREND_SECONDS under everything they are drawn from (the studies, their
     latest snapshots, this one's, the cut, the actions)."""
-    others = list(
-        Study.objects.filter(
-            organization_id=study.organization_id,
-            status__in=[Study.Status.OPEN, Study.Status.CLOSED],
-        ).select_related("questionnaire")
-    )
+    others = list(trend_studies(study))
     latest = sorted(
         Snapshot.objects.filter(study__in=others)
         .values("study_id")

@@ -128,9 +128,112 @@ def _alpha(row: dict, audience: str) -> list:
     ]
 
 
+PRIORITY_HEADER = [
+    "perception_gap_n",
+    "perception_gap_mean",
+    "perception_gap_low",
+    "perception_gap_high",
+    "perception_gap_p",
+    "perception_gap_dz",
+    "knowledge_gap_staff_n",
+    "knowledge_gap_customers_n",
+    "knowledge_gap_delta",
+    "knowledge_gap_low",
+    "knowledge_gap_high",
+    "knowledge_gap_p",
+    "knowledge_gap_g",
+    "importance_customers",
+    "importance_staff",
+    "derived_importance_r",
+    "priority",
+]
+
+
+def _gap_d(found: dict | None) -> list:
+    if not found:
+        return [None] * 6
+    if not found["shown"]:
+        return [found["note"], *[None] * 5]
+    return [
+        found["n"],
+        _round(found["mean"]),
+        _round(found["low"]),
+        _round(found["high"]),
+        _round(found["p"], 4),
+        _round(found["dz"]),
+    ]
+
+
+def _knowledge(found: dict | None) -> list:
+    if not found:
+        return [None] * 7
+    return [
+        found["internal_note"] or found["internal_n"],
+        found["customer_note"] or found["customer_n"],
+        _round(found["delta"]),
+        _round(found["ci_low"]),
+        _round(found["ci_high"]),
+        _round(found["p"], 4),
+        _round(found["g"]),
+    ]
+
+
+def _priority_cells(area: dict | None, item: dict | None, ranks: dict) -> list:
+    """The columns of PRIORITY_HEADER for an area row or an item row."""
+    source = area or item or {}
+    importance = (area or {}).get("importance") or {}
+    derived = (area or {}).get("derived") or {}
+    return [
+        *_gap_d(source.get("gap_d")),
+        *_knowledge(source.get("knowledge")),
+        _round(importance.get("customer_mean")),
+        _round(importance.get("internal_mean")),
+        _round(derived.get("r")) if derived.get("shown") else None,
+        _round(ranks.get(area["area"]), 4) if area else None,
+    ]
+
+
 def gap_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[list]:
-    """The header, one row per gap, the overall row, then one row per item."""
+    """The header, one row per gap, the overall row, then one row per item.
+
+    A questionnaire that asks more than the perception (or has importance or
+    the overall rating) adds the columns of PRIORITY_HEADER, the items'
+    perception and knowledge gaps, and a row per area (level "area"):
+    whole-study figures, as on the dashboard."""
     results = study_numbers(study, cut, published)
+    questionnaire = study.questionnaire
+    more = (
+        len(questionnaire.kinds) > 1
+        or questionnaire.ask_importance
+        or questionnaire.ask_overall
+    )
+    extra: dict = {}
+    if more:
+        from analysis.priorities_view import priorities_context
+
+        extra = priorities_context(study, published)
+    if not extra.get("areas"):
+        yield from _gap_rows(results)
+        return
+    items = {row["position"]: row for row in extra["items"]}
+    ranks = {row["area"]: row["priority"] for row in extra["act_first"]}
+    rows = _gap_rows(results)
+    yield [*next(rows), *PRIORITY_HEADER]
+    for row in rows:
+        if row[0] == "item":
+            yield [*row, *_priority_cells(None, items.get(row[2]), ranks)]
+        else:
+            yield [*row, *[None] * len(PRIORITY_HEADER)]
+    for area in extra["areas"]:
+        yield [
+            "area",
+            area["label"],
+            *[None] * (len(GAP_HEADER) - 2),
+            *_priority_cells(area, None, ranks),
+        ]
+
+
+def _gap_rows(results: dict) -> Iterator[list]:
     yield GAP_HEADER
     for row in results["gap_table"].to_dict("records"):
         overall = row["gap"] == stats.OVERALL
@@ -168,18 +271,21 @@ class Safe(list):
 def answer_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[list]:
     """The header, then one row per answer of the respondents in the groups
     the snapshot shows; value empty for "don't know" and for answers the
-    snapshot does not show yet.
+    snapshot does not show yet. A questionnaire that asks more than the
+    perception adds the column `rating` (P, E, A or D): one row per item and
+    rating, each rating released as its own unit.
 
     Rows come as `Safe`: the only text in them (audience, group and gap
     names) repeats, so it is neutralized once per name, not once per cell.
     """
     allowed = study_numbers(study, cut, published)["allowed"]
+    kinds = study.questionnaire.kinds
     shown: dict = {}
 
-    def answer_shown(item_id, audience, group_id, seq) -> bool:
-        key = (item_id, audience, group_id, seq)
+    def answer_shown(item_id, audience, group_id, seq, kind="P") -> bool:
+        key = (item_id, audience, group_id, seq, kind)
         if key not in shown:
-            release = published.release(snapshots.item_unit(item_id), audience)
+            release = published.release(snapshots.item_unit(item_id, kind), audience)
             shown[key] = seq <= release.cutoff and group_id in release.visible
         return shown[key]
 
@@ -192,21 +298,16 @@ def answer_rows(study: Study, cut: queries.Cut, published: Published) -> Iterato
             texts[value] = neutralize(GAP_LABELS.get(value, value))
         return texts[value]
 
-    yield ANSWER_HEADER
-    for (
-        number,
-        audience,
-        department,
-        segment,
-        position,
-        gap,
-        value,
-    ) in queries.anonymized_answers(
-        study, published, cut, allowed=allowed, shown=answer_shown
+    multi = len(kinds) > 1
+    yield [*ANSWER_HEADER, "rating"] if multi else ANSWER_HEADER
+    for row in queries.anonymized_answers(
+        study, published, cut, allowed=allowed, shown=answer_shown, kinds=kinds
     ):
+        number, audience, department, segment, position, gap, value = row[:7]
         yield Safe(
             (number, safe(audience), safe(department), safe(segment), position)
             + (safe(gap), value)
+            + ((row[7],) if multi else ())
         )
 
 

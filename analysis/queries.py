@@ -32,6 +32,7 @@ from surveys.models import (
     Department,
     Item,
     Membership,
+    RatingKind,
     Response,
     Role,
     Segment,
@@ -161,6 +162,12 @@ def study_sums(
     gaps = list(sizes.index)
     where = "e.study_id = %s AND e.seq <= %s AND a.value IS NOT NULL"
     where_params = [study.pk, upto]
+    if len(questionnaire.kinds) > 1:
+        # Perception ratings only: the other kinds have their own reads
+        # (analysis.priorities_queries). A perception questionnaire's answers
+        # are all P (its mode is frozen with its answers): no filter to pay.
+        where += " AND a.kind = %s"
+        where_params.append(RatingKind.PERCEPTION.value)
 
     per_columns, per_params = [], []
     for j, gap in enumerate(gaps):
@@ -380,7 +387,13 @@ def comments(
 
 
 def anonymized_answers(
-    study: Study, published: Published, cut: Cut, *, allowed: dict, shown
+    study: Study,
+    published: Published,
+    cut: Cut,
+    *,
+    allowed: dict,
+    shown,
+    kinds: tuple[str, ...] = (RatingKind.PERCEPTION.value,),
 ):
     """Answer rows of the published snapshot's allowed groups, for the
     anonymized export only.
@@ -393,7 +406,13 @@ def anonymized_answers(
     item: `shown(item_id, audience, group_id, seq)` is False). No names,
     emails, user, invitation or response ids, no times. Answers are fetched
     500 respondents at a time.
+
+    With more than the perception in `kinds` (the expectation and tolerance
+    modes), each row ends with its rating kind, and `shown` is called as
+    `shown(item_id, audience, group_id, seq, kind)`.
     """
+    with_kind = len(kinds) > 1
+    order_of = {kind: index for index, kind in enumerate(kinds)}
     if published.snapshot is None:
         return
     entries = {
@@ -412,18 +431,27 @@ def anonymized_answers(
     for start in range(0, len(order), 500):
         chunk = order[start : start + 500]
         answers: dict[int, list] = {pk: [] for pk in chunk}
-        for response_id, item_id, value in Answer.objects.filter(
-            response_id__in=chunk
-        ).values_list("response_id", "item_id", "value"):
-            answers[response_id].append((items[item_id][0], item_id, value))
+        for response_id, item_id, kind, value in Answer.objects.filter(
+            response_id__in=chunk, kind__in=kinds
+        ).values_list("response_id", "item_id", "kind", "value"):
+            answers[response_id].append(
+                (items[item_id][0], order_of[kind], item_id, kind, value)
+            )
         for number, pk in enumerate(chunk, start=start + 1):
             audience, group_id, name, seq = entries[pk]
             label = _group_label(audience, name)
             internal = audience == Audience.INTERNAL
-            for position, item_id, value in sorted(answers[pk]):
-                if value is not None and not shown(item_id, audience, group_id, seq):
+            for position, _, item_id, kind, value in sorted(
+                answers[pk], key=lambda answer: answer[:3]
+            ):
+                visible = (
+                    shown(item_id, audience, group_id, seq, kind)
+                    if with_kind
+                    else shown(item_id, audience, group_id, seq)
+                )
+                if value is not None and not visible:
                     value = None
-                yield (
+                row = (
                     number,
                     audience,
                     label if internal else None,
@@ -432,6 +460,7 @@ def anonymized_answers(
                     items[item_id][1],
                     value,
                 )
+                yield (*row, kind) if with_kind else row
 
 
 def staff_rate(study: Study, published: Published) -> dict:

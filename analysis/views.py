@@ -61,6 +61,7 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
         dashboard_data,
         latest_with_results,
     )
+    from analysis.priorities_view import priorities_context
 
     study = study_for_manager(request, study_id)
     form = _filter_form(request, study)
@@ -95,6 +96,12 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
             return render(request, "analysis/dashboard_preparing.html", context)
         with replica_reads(require=older.snapshot):
             context.update(dashboard_data(study, cut, older))
+    # Expectations, importance and priorities: whole-study figures only, of
+    # the snapshot shown.
+    with replica_reads(require=context["published"].snapshot):
+        priorities = priorities_context(study, context["published"])
+    context["priorities"] = priorities
+    context["figures"] = {**context["figures"], **priorities.get("figures", {})}
     return render(request, "analysis/dashboard.html", context)
 
 

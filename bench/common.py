@@ -74,7 +74,7 @@ def manage(database: str, *args: str, **extra: str) -> str:
 
 def database_prepare(database: str) -> None:
     """Create (PostgreSQL) the database if missing, migrate it, load the default
-    questionnaire and the cache table. Idempotent."""
+    questionnaires and the cache table. Idempotent."""
     if database.startswith("postgres"):
         import psycopg2
         from psycopg2 import sql
@@ -94,7 +94,13 @@ def database_prepare(database: str) -> None:
         SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     manage(database, "migrate", "--noinput", "-v0")
     manage(database, "createcachetable")
-    manage(database, "loaddata", "-v0", "default_questionnaire")
+    manage(
+        database,
+        "loaddata",
+        "-v0",
+        "default_questionnaire",
+        "expectations_questionnaire",
+    )
 
 
 def run_child(module: str, database: str, *args: str, timeout: float = 3600) -> dict:

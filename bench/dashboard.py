@@ -44,7 +44,8 @@ FROM (
     FROM surveys_answer a
     JOIN surveys_response r ON a.response_id = r.id
     JOIN surveys_item i ON a.item_id = i.id
-    WHERE r.study_id = %s AND r.status = 'submitted' AND a.value IS NOT NULL
+    WHERE r.study_id = %s AND r.status = 'submitted' AND a.kind = 'P'
+      AND a.value IS NOT NULL
     GROUP BY r.audience, i.gap, r.id
 ) s
 GROUP BY s.audience, s.gap
@@ -275,7 +276,7 @@ def naive_gaps(study):
     from surveys.models import Answer
 
     rows = Answer.objects.filter(
-        response__study=study, response__status="submitted"
+        response__study=study, response__status="submitted", kind="P"
     ).values_list("response_id", "response__audience", "item__gap", "value")
     frame = pd.DataFrame.from_records(
         list(rows), columns=["response_id", "audience", "gap", "value"]

@@ -3,6 +3,7 @@ from django.db.models import Count
 
 from surveys.models import (
     Action,
+    Allocation,
     Answer,
     AuditEvent,
     Contact,
@@ -200,8 +201,8 @@ class AnswerInline(admin.TabularInline):
 
 @admin.register(Answer)
 class AnswerAdmin(admin.ModelAdmin):
-    list_display = ["response", "item", "value"]
-    list_filter = ["item__gap", "response__audience", "response__study"]
+    list_display = ["response", "item", "kind", "value"]
+    list_filter = ["kind", "item__gap", "response__audience", "response__study"]
     search_fields = ["item__customer_text", "item__internal_text"]
     raw_id_fields = ["response", "item"]
     list_select_related = ["response", "item"]
@@ -296,3 +297,11 @@ class DataExportAdmin(ReadOnlyAdmin):
     search_fields = ["contact__email"]
     list_select_related = ["contact"]
     exclude = ["token_hash"]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(admin.ModelAdmin):
+    list_display = ["response", "area", "points"]
+    list_filter = ["area", "response__audience", "response__study"]
+    raw_id_fields = ["response"]
+    list_select_related = ["response"]

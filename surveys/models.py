@@ -52,6 +52,40 @@ class Audience(models.TextChoices):
     CUSTOMER = "customer", "Customers"
 
 
+class MeasurementMode(models.TextChoices):
+    """What a questionnaire asks per item (DESIGN.md, "Expectations, importance
+    and priorities"); fixed with the questionnaire."""
+
+    PERCEPTION = "perception", "Perception only"
+    EXPECTATION = "expectation", "Expectation and perception"
+    TOLERANCE = "tolerance", "Zone of tolerance (minimum, desired, perceived)"
+
+
+class RatingKind(models.TextChoices):
+    """One rating of an item. Staff give E, A and D as they believe customers
+    would (predicted expectation)."""
+
+    PERCEPTION = "P", "Perception"
+    EXPECTATION = "E", "Expectation"
+    MINIMUM = "A", "Minimum acceptable"
+    DESIRED = "D", "Desired"
+
+
+# The ratings each mode asks for, in the order a form shows them.
+MODE_KINDS: dict[str, tuple[str, ...]] = {
+    MeasurementMode.PERCEPTION: (RatingKind.PERCEPTION,),
+    MeasurementMode.EXPECTATION: (RatingKind.EXPECTATION, RatingKind.PERCEPTION),
+    MeasurementMode.TOLERANCE: (
+        RatingKind.MINIMUM,
+        RatingKind.DESIRED,
+        RatingKind.PERCEPTION,
+    ),
+}
+
+# Importance: points spread over the questionnaire's areas.
+IMPORTANCE_POINTS = 100
+
+
 # The database accepts any value a supported scale can produce; the questionnaire's
 # own scale is enforced in validation.
 ANSWER_MIN = 1
@@ -364,6 +398,17 @@ class Questionnaire(models.Model):
     label_mid = models.CharField(max_length=60, default="Neither agree nor disagree")
     label_max = models.CharField(max_length=60, default="Strongly agree")
     allow_dont_know = models.BooleanField(default=True)
+    mode = models.CharField(
+        "measurement mode",
+        max_length=16,
+        choices=MeasurementMode.choices,
+        default=MeasurementMode.PERCEPTION,
+        db_default=MeasurementMode.PERCEPTION,
+    )
+    # Respondents spread IMPORTANCE_POINTS over the areas.
+    ask_importance = models.BooleanField(default=False, db_default=False)
+    # One overall rating of the organization's service, on the same scale.
+    ask_overall = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
     # A fresh random stamp on creation and on every change of its items
     # (signals below): with the id, it keys the items a process keeps in memory
@@ -377,6 +422,10 @@ class Questionnaire(models.Model):
     class Meta:
         ordering = ["name", "-version"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=MeasurementMode.values),
+                name="questionnaire_mode_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(scale_min__gte=ANSWER_MIN)
                 & Q(scale_max__lte=ANSWER_MAX)
@@ -397,6 +446,11 @@ class Questionnaire(models.Model):
         return (self.scale_min + self.scale_max) / 2
 
     @property
+    def kinds(self) -> tuple[str, ...]:
+        """The rating kinds each item gets in this questionnaire's mode."""
+        return MODE_KINDS[self.mode]
+
+    @property
     def is_frozen(self) -> bool:
         """Once any study has responses, the questionnaire may no longer change."""
         return Response.objects.filter(study__questionnaire=self).exists()
@@ -414,6 +468,10 @@ class Item(models.Model):
     )
     internal_text = models.TextField(help_text="Wording for staff.")
     customer_text = models.TextField(help_text="Wording for customers.")
+    # What an excellent company would do (the customers' expectation rating).
+    expectation_text = models.TextField(
+        blank=True, default="", db_default="", help_text="Expectation wording."
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -594,6 +652,9 @@ class Response(models.Model):
         max_length=16, choices=Status.choices, default=Status.DRAFT
     )
     comment = models.TextField(blank=True)
+    # The optional overall rating of the service (questionnaire.ask_overall);
+    # empty when not asked, not answered or "don't know".
+    overall_rating = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -624,6 +685,14 @@ class Response(models.Model):
                 condition=Q(status="draft") | Q(submitted_at__isnull=False),
                 name="response_submitted_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(overall_rating__isnull=True)
+                | (
+                    Q(overall_rating__gte=ANSWER_MIN)
+                    & Q(overall_rating__lte=ANSWER_MAX)
+                ),
+                name="response_overall_rating_in_range",
+            ),
         ]
         indexes = [
             models.Index(fields=["study", "audience", "status"]),
@@ -634,17 +703,30 @@ class Response(models.Model):
 
 
 class Answer(models.Model):
+    """One rating of one item by one response: P (perception) in every mode,
+    E, A, D as the questionnaire's mode asks."""
+
     response = models.ForeignKey(
         Response, on_delete=models.CASCADE, related_name="answers"
     )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="answers")
+    kind = models.CharField(
+        max_length=1,
+        choices=RatingKind.choices,
+        default=RatingKind.PERCEPTION,
+        db_default=RatingKind.PERCEPTION,
+    )
     # Empty means "don't know".
     value = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["response", "item"], name="answer_unique_response_item"
+                fields=["response", "item", "kind"],
+                name="answer_unique_response_item_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=RatingKind.values), name="answer_kind_valid"
             ),
             models.CheckConstraint(
                 condition=Q(value__isnull=True)
@@ -655,7 +737,39 @@ class Answer(models.Model):
         indexes = [models.Index(fields=["item", "response"])]
 
     def __str__(self) -> str:
-        return f"{self.item_id}={self.value}"
+        return f"{self.item_id}{self.kind}={self.value}"
+
+
+class Allocation(models.Model):
+    """Points a respondent gave one area of the questionnaire (importance):
+    a response's allocations total IMPORTANCE_POINTS (checked on saving).
+    Staff allocate as they believe customers would."""
+
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="allocations"
+    )
+    # A service dimension or a gap (surveys.areas).
+    area = models.CharField(max_length=16)
+    points = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["response", "area"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "area"], name="allocation_unique_response_area"
+            ),
+            models.CheckConstraint(
+                condition=Q(points__lte=IMPORTANCE_POINTS),
+                name="allocation_points_at_most_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(area__in=[*Dimension.values, *Gap.values]),
+                name="allocation_area_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area}={self.points}"
 
 
 class Action(models.Model):

@@ -10,6 +10,7 @@ from surveys.models import (
     Audience,
     Contact,
     Department,
+    Dimension,
     Gap,
     Invitation,
     Item,
@@ -69,20 +70,26 @@ def make_segment(organization: Organization, name: str | None = None, **kw) -> S
     )
 
 
-def make_questionnaire(items_per_gap: int = 2, **overrides) -> Questionnaire:
-    """A questionnaire with `items_per_gap` paired items for each of the five gaps."""
+def make_questionnaire(
+    items_per_gap: int = 2, *, dimensions: bool = False, **overrides
+) -> Questionnaire:
+    """A questionnaire with `items_per_gap` paired items for each of the five gaps,
+    each with an expectation wording; with `dimensions`, the items of each gap
+    get the service dimension of the same rank (so the areas are dimensions)."""
     fields = {"name": f"Questionnaire {next(_seq)}"}
     fields.update(overrides)
     questionnaire = Questionnaire.objects.create(**fields)
     position = 0
-    for gap in Gap:
+    for rank, gap in enumerate(Gap):
         for i in range(items_per_gap):
             position += 1
             Item.objects.create(
                 questionnaire=questionnaire,
                 gap=gap,
+                dimension=list(Dimension)[rank].value if dimensions else "",
                 internal_text=f"We do {gap.value} thing {i + 1} well.",
                 customer_text=f"They do {gap.value} thing {i + 1} well.",
+                expectation_text=f"Excellent firms do {gap.value} thing {i + 1} well.",
                 position=position,
             )
     return questionnaire

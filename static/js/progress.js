@@ -6,13 +6,21 @@
     var answered = form.querySelector("[data-progress-answered]");
     var bar = form.querySelector("[data-progress-bar]");
     var items = form.querySelectorAll("fieldset.answer-item");
+    // The importance allocation is not an item.
     if (!answered || !items.length) {
       return;
     }
     function update() {
       var count = 0;
       items.forEach(function (item) {
-        if (item.querySelector("input[type=radio]:checked")) {
+        // An item with several ratings counts once every rating has an answer.
+        var ratings = item.querySelectorAll("fieldset.rating");
+        var done = ratings.length
+          ? Array.prototype.every.call(ratings, function (rating) {
+              return rating.querySelector("input[type=radio]:checked");
+            })
+          : item.querySelector("input[type=radio]:checked");
+        if (done) {
           count += 1;
         }
       });

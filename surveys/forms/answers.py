@@ -1,12 +1,30 @@
 """The questionnaire form, shared by staff (internal wording) and customers
-(customer wording): one radio group per item, grouped by gap."""
+(customer wording): one radio group per item and rating kind, grouped by gap.
+
+In the perception mode an item has one rating (P), the field `item_<id>`. The
+other modes add `item_<id>_<kind>` (E; or A and D) beside it, shown side by
+side on wide screens and stacked on a phone (answers_item_multi.html)."""
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.utils.html import format_html
 
-from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Item, Questionnaire
+from surveys.areas import AREA_HINTS, areas
+from surveys.models import (
+    GAP_EXPLANATIONS,
+    IMPORTANCE_POINTS,
+    Audience,
+    Gap,
+    Item,
+    Questionnaire,
+    RatingKind,
+)
+from surveys.text import count
+
+POINTS_PREFIX = "points_"
+OVERALL_FIELD = "overall"
+POINTS_MESSAGE = f"Points are whole numbers from 0 to {IMPORTANCE_POINTS}."
 
 DONT_KNOW = "dk"
 FIELD_PREFIX = "item_"
@@ -14,8 +32,48 @@ FIELD_PREFIX = "item_"
 ITEM_TEMPLATE = "surveys/answers_item.html"
 
 
-def item_field_name(item: Item) -> str:
-    return f"{FIELD_PREFIX}{item.pk}"
+P = RatingKind.PERCEPTION.value
+# What each rating asks, per audience: (title, wording source). Staff give E, A
+# and D as they believe customers would.
+RATING_TITLES = {
+    Audience.CUSTOMER: {
+        "E": "An excellent company",
+        "P": "This company",
+        "A": "The minimum I would accept",
+        "D": "The service I want",
+    },
+    Audience.INTERNAL: {
+        "E": "What customers expect of an excellent company (your estimate)",
+        "P": "What we do",
+        "A": "Customers' minimum acceptable (your estimate)",
+        "D": "Customers' desired service (your estimate)",
+    },
+}
+TOLERANCE_P_TITLE = {
+    Audience.CUSTOMER: "The service I get",
+    Audience.INTERNAL: "What we do",
+}
+
+
+def item_field_name(item: Item | int, kind: str = P) -> str:
+    pk = item if isinstance(item, int) else item.pk
+    return f"{FIELD_PREFIX}{pk}" if kind == P else f"{FIELD_PREFIX}{pk}_{kind}"
+
+
+def parse_field_name(name: str) -> tuple[int, str] | None:
+    """(item id, rating kind) of a field name `item_<id>` or `item_<id>_<kind>`;
+    None when it is neither."""
+    rest = name[len(FIELD_PREFIX) :]
+    pk, _, kind = rest.partition("_")
+    if not pk.isdigit() or (kind and kind not in RatingKind.values):
+        return None
+    return int(pk), kind or P
+
+
+def answer_key(item_id: int, kind: str):
+    """The key of an answer in `cleaned_answers()` and the services: the item id
+    for a perception rating (as before the modes), (item id, kind) otherwise."""
+    return item_id if kind == P else (item_id, kind)
 
 
 def scale_choices(questionnaire: Questionnaire) -> list[tuple[str, str]]:
@@ -71,11 +129,27 @@ def scale_header(questionnaire: Questionnaire) -> dict:
     return {"points": list(range(low, high + 1)), "labels": labels}
 
 
+def overall_choices(questionnaire: Questionnaire) -> list[tuple[str, str]]:
+    """The overall rating's choices: the scale from poor to excellent."""
+    choices = []
+    for value in range(questionnaire.scale_min, questionnaire.scale_max + 1):
+        label = str(value)
+        if value == questionnaire.scale_min:
+            label = f"{value} – Very poor"
+        elif value == questionnaire.scale_max:
+            label = f"{value} – Excellent"
+        choices.append((str(value), label))
+    if questionnaire.allow_dont_know:
+        choices.append((DONT_KNOW, "Don't know"))
+    return choices
+
+
 class AnswersForm(forms.Form):
     """Answers to every item of a questionnaire, plus an optional comment.
 
-    `cleaned_answers()` gives {item_id: value or None for "don't know"} for the items
-    that were answered. With `require_all` every item needs a value or "don't know".
+    `cleaned_answers()` gives {key: value or None for "don't know"} for the
+    ratings that were answered, key = `answer_key(item_id, kind)`. With
+    `require_all` every rating of every item needs a value or "don't know".
     """
 
     # Set True to show the answers (bound or initial) without letting them change.
@@ -100,30 +174,40 @@ class AnswersForm(forms.Form):
         items: list[Item],
         audience: str,
         require_all: bool = False,
+        organization_name: str = "",
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.organization_name = organization_name or "this company"
         self.questionnaire = questionnaire
         self.items = items
         self.require_all = require_all
         self.fields["questionnaire_key"].initial = self.expected_key
         self.positions: dict[str, int] = {}
+        self.kinds: tuple[str, ...] = questionnaire.kinds
+        self.multi = len(self.kinds) > 1
+        self.audience = audience
         choices = scale_choices(questionnaire)
         internal = audience == Audience.INTERNAL
         self.for_customer = not internal
         for position, item in enumerate(items, start=1):
             text = item.internal_text if internal else item.customer_text
-            self.positions[item_field_name(item)] = position
-            self.fields[item_field_name(item)] = forms.ChoiceField(
-                label=f"{position}. {text}",
-                choices=choices,
-                required=False,
-                widget=forms.RadioSelect,
-                error_messages={
-                    "invalid_choice": "That is not a value on this scale; "
-                    "please choose one of the options."
-                },
-            )
+            for kind in self.kinds:
+                name = item_field_name(item, kind)
+                self.positions[name] = position
+                self.fields[name] = forms.ChoiceField(
+                    label=f"{position}. {text}"
+                    if kind == P
+                    else f"{position}. {self.rating_title(kind)}",
+                    choices=choices,
+                    required=False,
+                    widget=forms.RadioSelect,
+                    error_messages={
+                        "invalid_choice": "That is not a value on this scale; "
+                        "please choose one of the options."
+                    },
+                )
+        self._add_importance_and_overall(questionnaire, internal)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -136,6 +220,198 @@ class AnswersForm(forms.Form):
     @property
     def scale_header(self) -> dict:
         return scale_header(self.questionnaire)
+
+    def _add_importance_and_overall(self, questionnaire, internal: bool) -> None:
+        """The importance allocation (points over the areas; staff as they
+        believe customers would) and, for customers, the overall rating."""
+        self.areas = areas(self.items) if questionnaire.ask_importance else []
+        for key, label in self.areas:
+            self.fields[f"{POINTS_PREFIX}{key}"] = forms.IntegerField(
+                label=label if internal else AREA_HINTS[key],
+                help_text=AREA_HINTS[key] if internal else "",
+                required=False,
+                min_value=0,
+                max_value=IMPORTANCE_POINTS,
+                error_messages={
+                    "invalid": POINTS_MESSAGE,
+                    "min_value": POINTS_MESSAGE,
+                    "max_value": POINTS_MESSAGE,
+                },
+                widget=forms.NumberInput(
+                    attrs={
+                        "min": 0,
+                        "max": IMPORTANCE_POINTS,
+                        "step": 1,
+                        "inputmode": "numeric",
+                        "data-points": "",
+                        "class": "form-control importance-points",
+                    }
+                ),
+            )
+        self.asks_overall = questionnaire.ask_overall and not internal
+        if self.asks_overall:
+            self.fields[OVERALL_FIELD] = forms.ChoiceField(
+                label="Overall, how would you rate the service of "
+                f"{self.organization_name}?",
+                choices=overall_choices(questionnaire),
+                required=False,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "invalid_choice": "That is not a value on this scale; "
+                    "please choose one of the options."
+                },
+            )
+
+    @property
+    def importance_fields(self) -> list:
+        return [self[f"{POINTS_PREFIX}{key}"] for key, _ in self.areas]
+
+    @property
+    def importance_errors(self) -> list[str]:
+        return [str(e) for field in self.importance_fields for e in field.errors]
+
+    @property
+    def importance_total(self) -> int | None:
+        """The points entered so far (the server-side running total)."""
+        source = self.data if self.is_bound else self.initial
+        total = 0
+        for key, _ in self.areas:
+            raw = str(source.get(f"{POINTS_PREFIX}{key}", "") or "").strip()
+            if raw.isdigit():
+                total += int(raw)
+        return total
+
+    @property
+    def importance_status(self) -> str:
+        """What is left to do, after the running total."""
+        left = IMPORTANCE_POINTS - (self.importance_total or 0)
+        if left > 0:
+            return f" — {count(left, 'point')} still to give"
+        if left < 0:
+            return f" — {count(-left, 'point')} too many"
+        return " — done"
+
+    @property
+    def importance_legend(self) -> str:
+        if self.for_customer:
+            return (
+                f"How important is each of these to you? Spread {IMPORTANCE_POINTS} "
+                "points over them: the more important, the more points."
+            )
+        return (
+            f"How do you believe customers would spread {IMPORTANCE_POINTS} "
+            "points over these, by how important each is to them?"
+        )
+
+    def _clean_importance(self, cleaned: dict) -> None:
+        """All or nothing: once any points are given they must be whole,
+        not negative, and total exactly IMPORTANCE_POINTS; on submit they
+        are needed."""
+        if not self.areas:
+            return
+        names = [f"{POINTS_PREFIX}{key}" for key, _ in self.areas]
+        if any(name in self.errors for name in names):
+            return
+        given = [cleaned.get(name) for name in names]
+        if all(value is None for value in given):
+            if self.require_all:
+                self.add_error(
+                    names[0],
+                    forms.ValidationError(
+                        f"Please spread {IMPORTANCE_POINTS} points over these.",
+                        code="required",
+                    ),
+                )
+            return
+        total = sum(value or 0 for value in given)
+        if total != IMPORTANCE_POINTS:
+            self.add_error(
+                names[0],
+                forms.ValidationError(
+                    f"The points add up to {total}; they must add up to exactly "
+                    f"{IMPORTANCE_POINTS}.",
+                    code="importance_total",
+                ),
+            )
+
+    def cleaned_allocation(self) -> dict[str, int] | None:
+        """{area: points} when the allocation was given, else None."""
+        if not self.areas:
+            return None
+        points = {
+            key: self.cleaned_data.get(f"{POINTS_PREFIX}{key}") for key, _ in self.areas
+        }
+        if all(value is None for value in points.values()):
+            return None
+        return {key: value or 0 for key, value in points.items()}
+
+    def cleaned_overall(self) -> int | None:
+        raw = self.cleaned_data.get(OVERALL_FIELD) if self.asks_overall else None
+        return int(raw) if raw and raw != DONT_KNOW else None
+
+    def rating_title(self, kind: str) -> str:
+        """The name of a rating, as the form shows it above its scale."""
+        if kind == P and len(self.kinds) == 3:
+            return TOLERANCE_P_TITLE[self.audience]
+        return RATING_TITLES[self.audience][kind]
+
+    def rating_wording(self, item: Item, kind: str) -> str:
+        """The statement a rating is about: the expectation wording for E (the
+        customer wording when an item has none), else the item's own."""
+        own = (
+            item.internal_text
+            if self.audience == Audience.INTERNAL
+            else item.customer_text
+        )
+        if kind == RatingKind.EXPECTATION:
+            return item.expectation_text or item.customer_text
+        return own
+
+    def item_groups(self) -> list[dict]:
+        """Per item, for answers_item_multi.html: position, item, its legend,
+        its ratings [{kind, title, wording, field}] and its errors."""
+        groups = []
+        for position, item in enumerate(self.items, start=1):
+            own = (
+                item.internal_text
+                if self.audience == Audience.INTERNAL
+                else item.customer_text
+            )
+            ratings = [
+                {
+                    "kind": kind,
+                    "title": self.rating_title(kind),
+                    "wording": self.rating_wording(item, kind),
+                    "field": self[item_field_name(item, kind)],
+                }
+                for kind in self.kinds
+            ]
+            groups.append(
+                {
+                    "position": position,
+                    "item": item,
+                    "legend": f"{position}. {own}",
+                    "ratings": ratings,
+                    "field": self[item_field_name(item)],
+                    "invalid": any(r["field"].errors for r in ratings),
+                }
+            )
+        return groups
+
+    def gap_sections(self) -> list[dict]:
+        """Item groups under their gap (staff) or in one section (customers)."""
+        groups = self.item_groups()
+        if self.for_customer:
+            return [{"gap": None, "groups": groups}]
+        return [
+            {
+                "gap": gap,
+                "explanation": GAP_EXPLANATIONS[gap],
+                "groups": [g for g in groups if g["item"].gap == gap],
+            }
+            for gap in Gap
+            if any(g["item"].gap == gap for g in groups)
+        ]
 
     @property
     def expected_key(self) -> str:
@@ -182,7 +458,24 @@ class AnswersForm(forms.Form):
             for key in self.data
             if key.startswith(FIELD_PREFIX) and key not in known
         ]
-        if unknown:
+        stray = []
+        for key in unknown:
+            parsed = parse_field_name(key)
+            name = item_field_name(parsed[0]) if parsed else ""
+            if name in known:
+                # A known item with a rating this mode does not ask for.
+                self.add_error(
+                    name,
+                    forms.ValidationError(
+                        "This survey does not ask for that rating of this "
+                        "statement; the form was changed outside this page. "
+                        "Your answers are kept; check them and send again.",
+                        code="unknown_kind",
+                    ),
+                )
+            else:
+                stray.append(key)
+        if stray:
             raise forms.ValidationError(
                 "The form contained a question that is not part of this questionnaire. "
                 "Please reload the page and try again.",
@@ -195,32 +488,82 @@ class AnswersForm(forms.Form):
                 "this page. Your answers are kept below; check them and send again.",
                 code="tampered",
             )
+        if self.multi:
+            self._check_perception_given(cleaned)
+        self._clean_importance(cleaned)
+        if (
+            self.require_all
+            and self.asks_overall
+            and not cleaned.get(OVERALL_FIELD)
+            and OVERALL_FIELD not in self.errors
+        ):
+            self.add_error(
+                OVERALL_FIELD,
+                forms.ValidationError(
+                    "Please choose an answer"
+                    + (
+                        " or “Don't know”."
+                        if self.questionnaire.allow_dont_know
+                        else "."
+                    ),
+                    code="required",
+                ),
+            )
         if self.require_all:
             for item in self.items:
-                name = item_field_name(item)
-                if not cleaned.get(name) and name not in self.errors:
-                    self.add_error(
-                        name,
-                        forms.ValidationError(
-                            "Please choose an answer"
-                            + (
-                                " or “Don't know”."
-                                if self.questionnaire.allow_dont_know
-                                else "."
+                for kind in self.kinds:
+                    name = item_field_name(item, kind)
+                    if not cleaned.get(name) and name not in self.errors:
+                        self.add_error(
+                            name,
+                            forms.ValidationError(
+                                "Please choose an answer"
+                                + (
+                                    " or “Don't know”."
+                                    if self.questionnaire.allow_dont_know
+                                    else "."
+                                ),
+                                code="required",
                             ),
-                            code="required",
-                        ),
-                    )
+                        )
         return cleaned
 
-    def cleaned_answers(self) -> dict[int, int | None]:
-        answers: dict[int, int | None] = {}
+    def _check_perception_given(self, cleaned: dict) -> None:
+        """An expectation (or a minimum or desired level) means nothing without
+        the perception it is compared with: refused beside the P rating."""
         for item in self.items:
-            raw = self.cleaned_data.get(item_field_name(item))
-            if raw == DONT_KNOW:
-                answers[item.pk] = None
-            elif raw:
-                answers[item.pk] = int(raw)
+            name = item_field_name(item)
+            if cleaned.get(name) or name in self.errors:
+                continue
+            given = [
+                kind
+                for kind in self.kinds
+                if kind != P and cleaned.get(item_field_name(item, kind))
+            ]
+            if given:
+                self.add_error(
+                    name,
+                    forms.ValidationError(
+                        f"You rated “{self.rating_title(given[0])}”; please also "
+                        f"rate “{self.rating_title(P)}”"
+                        + (
+                            " (or choose “Don't know”)."
+                            if self.questionnaire.allow_dont_know
+                            else "."
+                        ),
+                        code="perception_missing",
+                    ),
+                )
+
+    def cleaned_answers(self) -> dict:
+        answers: dict = {}
+        for item in self.items:
+            for kind in self.kinds:
+                raw = self.cleaned_data.get(item_field_name(item, kind))
+                if raw == DONT_KNOW:
+                    answers[answer_key(item.pk, kind)] = None
+                elif raw:
+                    answers[answer_key(item.pk, kind)] = int(raw)
         return answers
 
     def error_summary(self) -> list[dict[str, str]]:
@@ -234,8 +577,31 @@ class AnswersForm(forms.Form):
             if name not in self.fields or name == "questionnaire_key":
                 continue
             bound = self[name]
+            if name.startswith(POINTS_PREFIX):
+                summary.extend(
+                    {
+                        "label": f"Importance ({bound.label})",
+                        "message": str(message),
+                        "anchor": bound.auto_id,
+                    }
+                    for message in errors
+                )
+                continue
+            if name == OVERALL_FIELD:
+                summary.extend(
+                    {
+                        "label": "Overall rating",
+                        "message": str(message),
+                        "anchor": f"{bound.auto_id}_0",
+                    }
+                    for message in errors
+                )
+                continue
             if name in self.positions:
                 label = f"Question {self.positions[name]}"
+                kind = parse_field_name(name)[1]
+                if self.multi:
+                    label += f" ({self.rating_title(kind)})"
                 anchor = f"{bound.auto_id}_0"
             else:
                 label = str(bound.label)
@@ -251,7 +617,12 @@ class AnswersForm(forms.Form):
         answered is valid and can be kept as a draft."""
         errors = self.errors.as_data()
         return bool(errors) and all(
-            name in self.positions and all(e.code == "required" for e in field_errors)
+            (
+                name in self.positions
+                or name == OVERALL_FIELD
+                or (name.startswith(POINTS_PREFIX) and name in self.fields)
+            )
+            and all(e.code == "required" for e in field_errors)
             for name, field_errors in errors.items()
         )
 
@@ -259,27 +630,51 @@ class AnswersForm(forms.Form):
     def missing_count(self) -> int:
         return len(self.items) - self.answered_count
 
+    def _item_answered(self, item: Item) -> bool:
+        source = self.data if self.is_bound else self.initial
+        return all(source.get(item_field_name(item, kind)) for kind in self.kinds)
+
     def resume_fragment(self, requested: str = "") -> str:
         """The URL fragment of the question to come back to after a save: the one
         the person was at (`requested`, an item id sent by the page), else the
-        first one unanswered, else none ("")."""
+        first one not fully answered, else none ("")."""
         names = [item_field_name(item) for item in self.items]
         wanted = f"{FIELD_PREFIX}{requested}"
         if wanted not in names:
-            source = self.data if self.is_bound else self.initial
-            wanted = next((name for name in names if not source.get(name)), "")
+            wanted = next(
+                (
+                    item_field_name(item)
+                    for item in self.items
+                    if not self._item_answered(item)
+                ),
+                "",
+            )
         return f"#fs_{self[wanted].auto_id}" if wanted else ""
 
     @property
     def answered_count(self) -> int:
-        """How many items carry an answer in the submitted or initial data."""
-        source = self.data if self.is_bound else self.initial
-        return sum(1 for item in self.items if source.get(item_field_name(item)))
+        """How many items carry every rating in the submitted or initial data."""
+        return sum(1 for item in self.items if self._item_answered(item))
 
 
-def initial_from_answers(answers: dict[int, int | None]) -> dict[str, str]:
-    """Form initial data from stored answers (a draft being resumed)."""
-    return {
-        f"{FIELD_PREFIX}{item_id}": DONT_KNOW if value is None else str(value)
-        for item_id, value in answers.items()
+def initial_from_response(response) -> dict[str, str]:
+    """Form initial data of a stored draft's allocation and overall rating."""
+    initial = {
+        f"{POINTS_PREFIX}{area}": str(points)
+        for area, points in response.allocations.values_list("area", "points")
     }
+    if response.overall_rating is not None:
+        initial[OVERALL_FIELD] = str(response.overall_rating)
+    return initial
+
+
+def initial_from_answers(answers: dict) -> dict[str, str]:
+    """Form initial data from stored answers (a draft being resumed), keyed as
+    `cleaned_answers()` is."""
+    initial = {}
+    for key, value in answers.items():
+        item_id, kind = key if isinstance(key, tuple) else (key, P)
+        initial[item_field_name(item_id, kind)] = (
+            DONT_KNOW if value is None else str(value)
+        )
+    return initial

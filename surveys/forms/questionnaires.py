@@ -3,7 +3,7 @@
 from crispy_forms.helper import FormHelper
 from django import forms
 
-from surveys.models import Dimension, Gap
+from surveys.models import Dimension, Gap, MeasurementMode
 from surveys.services.questionnaires import SCALE_POINTS_MAX, SCALE_POINTS_MIN
 
 
@@ -38,6 +38,31 @@ class QuestionnaireSettingsForm(_FieldsOnlyForm):
     )
     label_max = forms.CharField(label="Label of the highest point", max_length=60)
     allow_dont_know = forms.BooleanField(label="Offer “Don't know”", required=False)
+    mode = forms.ChoiceField(
+        label="Measurement mode",
+        choices=MeasurementMode.choices,
+        # Left out of a post, the mode stays as it is.
+        required=False,
+        help_text="Fixed once the questionnaire has answers. Perception: one "
+        "rating per item. Expectation: customers also rate what an excellent "
+        "company would do, staff how they believe customers would. Zone of "
+        "tolerance: minimum acceptable, desired and perceived service.",
+        error_messages={
+            "invalid_choice": "Choose one of the measurement modes: perception, "
+            "expectation or tolerance."
+        },
+    )
+
+    def clean_mode(self) -> str | None:
+        return self.cleaned_data["mode"] or None
+
+    ask_importance = forms.BooleanField(
+        label="Ask respondents to spread 100 points over the areas (importance)",
+        required=False,
+    )
+    ask_overall = forms.BooleanField(
+        label="Ask for one overall rating of the service", required=False
+    )
 
     @classmethod
     def initial_for(cls, questionnaire) -> dict:
@@ -48,6 +73,9 @@ class QuestionnaireSettingsForm(_FieldsOnlyForm):
             "label_mid": questionnaire.label_mid,
             "label_max": questionnaire.label_max,
             "allow_dont_know": questionnaire.allow_dont_know,
+            "mode": questionnaire.mode,
+            "ask_importance": questionnaire.ask_importance,
+            "ask_overall": questionnaire.ask_overall,
         }
 
 
@@ -75,6 +103,15 @@ class ItemForm(_FieldsOnlyForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=1000,
     )
+    expectation_text = forms.CharField(
+        label="Expectation wording for customers",
+        help_text="What an excellent company in this field would do, e.g. "
+        "“Excellent insurers answer a claim within a week.” Asked in the "
+        "expectation mode.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        required=False,
+    )
 
     def clean_internal_text(self) -> str:
         return _not_blank(self.cleaned_data["internal_text"], "staff")
@@ -89,4 +126,5 @@ class ItemForm(_FieldsOnlyForm):
             "dimension": item.dimension,
             "internal_text": item.internal_text,
             "customer_text": item.customer_text,
+            "expectation_text": item.expectation_text,
         }

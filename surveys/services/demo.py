@@ -37,6 +37,7 @@ MANAGER_EMAIL = "manager@demo.example"
 MANAGER_PASSWORD = "gapsurvey-manager"
 STAFF_PASSWORD = "gapsurvey-staff"
 DEFAULT_QUESTIONNAIRE = "Five gaps — standard"
+EXPECTATIONS_QUESTIONNAIRE = "Five gaps — expectations"
 
 # name: (staff count, shift of their self-ratings)
 DEPARTMENTS = {
@@ -209,7 +210,85 @@ def _demo_create(*, today: date, seed: int) -> Organization:
         )
         if closed:
             _actions_between_waves(organization, study, opens_on + timedelta(days=60))
+    _expectations_pilot(organization, staff, contacts, today, rng)
     return organization
+
+
+# The expectations pilot's story: reliability matters most to customers and
+# falls well short of what they expect; tangibles matter least and are
+# over-delivered. Staff believe customers care about tangibles more than they
+# do (the knowledge gap on what customers value).
+PILOT_IMPORTANCE = {
+    "tangibles": 0.6,
+    "reliability": 3.6,
+    "responsiveness": 2.0,
+    "assurance": 1.8,
+    "empathy": 1.4,
+}
+PILOT_STAFF_IMPORTANCE = {
+    "tangibles": 2.0,
+    "reliability": 2.0,
+    "responsiveness": 1.6,
+    "assurance": 1.6,
+    "empathy": 1.4,
+}
+# Per dimension: (shift of the perception, extra shift of the expectation).
+PILOT_SHIFTS = {
+    "tangibles": (0.7, -1.6),
+    "reliability": (-0.9, 0.7),
+    "responsiveness": (-0.2, 0.2),
+    "assurance": (0.2, 0.0),
+    "empathy": (0.0, 0.0),
+}
+
+
+def _expectations_pilot(organization, staff, contacts, today: date, rng) -> None:
+    """A third, open study on the expectations questionnaire (E and P,
+    importance, the overall rating) with a clear priority."""
+    questionnaire = Questionnaire.objects.filter(
+        organization=None, name=EXPECTATIONS_QUESTIONNAIRE, version=1
+    ).first()
+    if questionnaire is None:
+        from django.core.management import call_command
+
+        call_command("loaddata", "expectations_questionnaire", verbosity=0)
+        questionnaire = Questionnaire.objects.get(
+            organization=None, name=EXPECTATIONS_QUESTIONNAIRE, version=1
+        )
+    opens_on = today - timedelta(days=10)
+    study = Study.objects.create(
+        organization=organization,
+        questionnaire=questionnaire,
+        name=f"Expectations pilot {opens_on.year}",
+        introduction=(
+            "For each statement, tell us what an excellent company would do, and "
+            "what we do. Then tell us what matters most to you."
+        ),
+        status=Study.Status.OPEN,
+        opens_on=opens_on,
+        closes_on=opens_on + timedelta(days=30),
+        opened_at=_at(opens_on, rng),
+    )
+    items = list(questionnaire.items.all())
+    profile = Profile(
+        internal=INTERNAL,
+        customer=CUSTOMER_LATER,
+        item_shift={item.pk: PILOT_SHIFTS[item.dimension][0] for item in items},
+        kind_item_shift={
+            ("E", item.pk): PILOT_SHIFTS[item.dimension][1] for item in items
+        },
+        importance=PILOT_IMPORTANCE,
+        staff_importance=PILOT_STAFF_IMPORTANCE,
+    )
+    _wave_responses(
+        study=study,
+        staff=staff,
+        contacts=contacts,
+        profile=profile,
+        answer_rate=0.6,
+        rng=rng,
+        last_day=today,
+    )
 
 
 def _wave_responses(

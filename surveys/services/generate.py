@@ -4,6 +4,14 @@ Used by the demo data (`manage.py demo`) and the benchmark generator
 (`manage.py generate_study`). Values are drawn per respondent: a gap mean for the
 audience, shifted by the respondent's group and by the respondent's own leaning,
 plus noise per answer, rounded and clipped to the scale; a few "don't know".
+
+Questionnaires in the expectation or tolerance mode get their other ratings
+(E; or A and D) drawn the same way around the perception's means, shifted per
+kind (and per item where the profile says so); with importance, each
+respondent spreads 100 points over the areas (drawn around the profile's
+importance), and customers give the overall rating when it is asked. The
+perception ratings are drawn first, from the same random stream as before, so
+a perception study is generated exactly as it always was.
 """
 
 import io
@@ -14,7 +22,16 @@ from datetime import datetime
 import numpy as np
 from django.db import connection, transaction
 
-from surveys.models import Answer, Audience, Item, Response, Study
+from surveys.areas import area_of, areas, by_dimension
+from surveys.models import (
+    IMPORTANCE_POINTS,
+    Allocation,
+    Answer,
+    Audience,
+    Item,
+    Response,
+    Study,
+)
 from surveys.services.invitations import invitation_token_new
 
 BATCH = 5000
@@ -46,6 +63,16 @@ class Profile:
     answer_sd: float = 0.9  # how much one respondent's answers scatter
     dont_know_rate: float = 0.03
     item_shift: dict[int, float] = field(default_factory=dict)
+    # The other ratings, around the perception's means: E above it, the
+    # minimum acceptable A below, the desired D above.
+    kind_shift: dict[str, float] = field(
+        default_factory=lambda: {"E": 0.9, "A": -1.2, "D": 1.1}
+    )
+    # Per (kind, item id), e.g. a statement customers expect much of.
+    kind_item_shift: dict[tuple[str, int], float] = field(default_factory=dict)
+    # Relative importance of the areas (Dirichlet weights); equal when absent.
+    importance: dict[str, float] = field(default_factory=dict)
+    staff_importance: dict[str, float] = field(default_factory=dict)
 
 
 def answer_matrix(
@@ -55,9 +82,13 @@ def answer_matrix(
     profile: Profile,
     scale: tuple[int, int],
     rng: np.random.Generator,
+    kind: str = "P",
 ) -> np.ndarray:
-    """Draw a respondents × items matrix of answers; NaN means "don't know"."""
+    """Draw a respondents × items matrix of answers; NaN means "don't know".
+    `kind` "P" is the perception; the other kinds are shifted by the
+    profile's kind_shift and kind_item_shift."""
     low, high = scale
+    extra = 0.0 if kind == "P" else profile.kind_shift.get(kind, 0.0)
     means = np.array(
         [
             [
@@ -67,6 +98,8 @@ def answer_matrix(
                     else profile.customer
                 )[item.gap]
                 + profile.item_shift.get(item.pk, 0.0)
+                + extra
+                + profile.kind_item_shift.get((kind, item.pk), 0.0)
                 + r.shift
                 for item in items
             ]
@@ -84,7 +117,11 @@ def answer_matrix(
 
 
 def _answers_insert(
-    *, response_ids: np.ndarray, item_ids: np.ndarray, values: np.ndarray
+    *,
+    response_ids: np.ndarray,
+    item_ids: np.ndarray,
+    values: np.ndarray,
+    kind: str = "P",
 ) -> int:
     """Insert answer rows straight from arrays (NaN value = "don't know").
 
@@ -95,13 +132,15 @@ def _answers_insert(
     table = connection.ops.quote_name(Answer._meta.db_table)
     columns = ", ".join(
         connection.ops.quote_name(Answer._meta.get_field(name).column)
-        for name in ("response", "item", "value")
+        for name in ("response", "item", "value", "kind")
     )
     rows = zip(response_ids.tolist(), item_ids.tolist(), values.tolist(), strict=True)
     with connection.cursor() as cursor:
         raw = cursor.cursor
         if connection.vendor == "postgresql" and hasattr(raw, "copy_expert"):
-            text = "".join(f"{r},{i},{'' if v != v else int(v)}\n" for r, i, v in rows)
+            text = "".join(
+                f"{r},{i},{'' if v != v else int(v)},{kind}\n" for r, i, v in rows
+            )
             raw.copy_expert(
                 f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)",
                 io.StringIO(text),
@@ -109,8 +148,8 @@ def _answers_insert(
         else:
             cursor.executemany(
                 # Names from the model's meta, quoted; the values are parameters.
-                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s)",  # noqa: S608
-                [(r, i, None if v != v else int(v)) for r, i, v in rows],
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s)",  # noqa: S608
+                [(r, i, None if v != v else int(v), kind) for r, i, v in rows],
             )
     return len(response_ids)
 
@@ -124,20 +163,31 @@ def responses_bulk_create(
     submitted_at: Sequence[datetime],
     rng: np.random.Generator,
 ) -> int:
-    """Write one response per respondent, with answers to every item.
+    """Write one response per respondent, with answers to every item (every
+    rating of the questionnaire's mode), the importance allocation and the
+    customers' overall rating when the questionnaire asks for them.
 
-    Drafts get answers to the first half of the items only. Returns the number of
-    answers written.
+    Drafts get answers to the first half of the items only, and no allocation
+    or overall rating. Returns the number of answers written.
     """
     questionnaire = study.questionnaire
     items = list(questionnaire.items.order_by("position", "id"))
-    values = answer_matrix(
-        items=items,
-        respondents=respondents,
-        profile=profile,
-        scale=(questionnaire.scale_min, questionnaire.scale_max),
-        rng=rng,
-    )
+    scale = (questionnaire.scale_min, questionnaire.scale_max)
+    kinds = ["P", *(k for k in questionnaire.kinds if k != "P")]
+    matrices = {
+        kind: answer_matrix(
+            items=items,
+            respondents=respondents,
+            profile=profile,
+            scale=scale,
+            rng=rng,
+            kind=kind,
+        )
+        for kind in kinds
+    }
+    values = matrices["P"]
+    overall = _overall_ratings(values, respondents, scale, rng, questionnaire)
+    allocations = _allocations(items, respondents, profile, rng, questionnaire)
     item_ids = np.array([item.pk for item in items], dtype=np.int64)
     written = 0
     for start in range(0, len(respondents), BATCH):
@@ -157,21 +207,97 @@ def responses_bulk_create(
                 created_at=when,
                 updated_at=when,
                 submitted_at=when if r.submitted else None,
+                overall_rating=rating,
             )
-            for r, when in zip(chunk, submitted_at[start : start + BATCH], strict=True)
+            for r, when, rating in zip(
+                chunk,
+                submitted_at[start : start + BATCH],
+                overall[start : start + BATCH],
+                strict=True,
+            )
         )
         ids = np.array([response.pk for response in responses], dtype=np.int64)
-        block = values[start : start + len(chunk)]
         # Drafts get answers to the first half of the items only.
-        keep = np.ones(block.shape, dtype=bool)
+        keep = np.ones((len(chunk), len(items)), dtype=bool)
         drafts = np.array([not r.submitted for r in chunk])
         keep[drafts, len(items) // 2 :] = False
-        written += _answers_insert(
-            response_ids=np.repeat(ids, len(items))[keep.ravel()],
-            item_ids=np.tile(item_ids, len(chunk))[keep.ravel()],
-            values=block.ravel()[keep.ravel()],
-        )
+        for kind in kinds:
+            block = matrices[kind][start : start + len(chunk)]
+            written += _answers_insert(
+                response_ids=np.repeat(ids, len(items))[keep.ravel()],
+                item_ids=np.tile(item_ids, len(chunk))[keep.ravel()],
+                values=block.ravel()[keep.ravel()],
+                kind=kind,
+            )
+        if allocations is not None:
+            Allocation.objects.bulk_create(
+                (
+                    Allocation(response_id=pk, area=area, points=points)
+                    for pk, r, row in zip(
+                        ids.tolist(),
+                        chunk,
+                        allocations[start : start + len(chunk)],
+                        strict=True,
+                    )
+                    if r.submitted
+                    for area, points in row.items()
+                ),
+                batch_size=BATCH,
+            )
     return written
+
+
+def _overall_ratings(values, respondents, scale, rng, questionnaire) -> list:
+    """The customers' overall rating, near the mean of their perception
+    ratings; None for staff, drafts, or when the questionnaire does not ask."""
+    if not questionnaire.ask_overall:
+        return [None] * len(respondents)
+    with np.errstate(all="ignore"):
+        centre = np.nanmean(values, axis=1)
+    drawn = np.clip(
+        np.rint(centre + rng.normal(0.0, 0.6, len(respondents))), scale[0], scale[1]
+    )
+    return [
+        int(value)
+        if r.audience == Audience.CUSTOMER and r.submitted and value == value
+        else None
+        for r, value in zip(respondents, drawn, strict=True)
+    ]
+
+
+def points_split(weights: np.ndarray) -> list[int]:
+    """Shares as whole points adding up to exactly IMPORTANCE_POINTS (largest
+    remainders)."""
+    raw = weights / weights.sum() * IMPORTANCE_POINTS
+    points = np.floor(raw).astype(int)
+    rest = IMPORTANCE_POINTS - int(points.sum())
+    for index in np.argsort(-(raw - points))[:rest]:
+        points[index] += 1
+    return points.tolist()
+
+
+def _allocations(items, respondents, profile, rng, questionnaire) -> list | None:
+    """Each respondent's {area: points}, drawn around the profile's
+    importance (staff: their guess of it), or None when not asked."""
+    if not questionnaire.ask_importance:
+        return None
+    keys = [key for key, _ in areas(items)]
+    rows = []
+    for r in respondents:
+        source = (
+            profile.staff_importance or profile.importance
+            if r.audience == Audience.INTERNAL
+            else profile.importance
+        )
+        alpha = np.array([source.get(key, 1.0) for key in keys]) * 6.0
+        rows.append(dict(zip(keys, points_split(rng.dirichlet(alpha)), strict=True)))
+    return rows
+
+
+def item_areas(items) -> dict[int, str]:
+    """{item id: area} of a questionnaire's items (`surveys.areas`)."""
+    dimensions = by_dimension(items)
+    return {item.pk: area_of(item, dimensions) for item in items}
 
 
 # --- a whole study of any size, for the benchmarks (`manage.py generate_study`) ---
@@ -215,6 +341,39 @@ GENERATED_COMMENTS = [
 GENERATED_MANAGER_PASSWORD = "gapsurvey-bench"
 GENERATED_STAFF_PASSWORD = "gapsurvey-bench-staff"
 DEFAULT_QUESTIONNAIRE_NAME = "Five gaps — standard"
+EXPECTATIONS_QUESTIONNAIRE_NAME = "Five gaps — expectations"
+TOLERANCE_QUESTIONNAIRE_NAME = "Five gaps — tolerance (generated)"
+MODES = ("perception", "expectation", "tolerance")
+
+
+def questionnaire_for_mode(mode: str, organization):
+    """The questionnaire a generated study of a mode uses: the default one
+    (perception), the expectations one (expectation), or the organization's
+    tolerance-mode copy of the default one, made once (tolerance)."""
+    from surveys.models import Questionnaire
+    from surveys.services.questionnaires import questionnaire_copy
+
+    if mode not in MODES:
+        raise ValueError(f"Unknown measurement mode {mode!r}.")
+    name = (
+        EXPECTATIONS_QUESTIONNAIRE_NAME
+        if mode == "expectation"
+        else DEFAULT_QUESTIONNAIRE_NAME
+    )
+    source = Questionnaire.objects.get(organization=None, name=name, version=1)
+    if mode != "tolerance":
+        return source
+    found = Questionnaire.objects.filter(
+        organization=organization, name=TOLERANCE_QUESTIONNAIRE_NAME
+    ).first()
+    if found is None:
+        found = questionnaire_copy(
+            questionnaire=source, organization=organization, actor=None, mode=mode
+        )
+        found.name = TOLERANCE_QUESTIONNAIRE_NAME
+        found.ask_importance = found.ask_overall = True
+        found.save(update_fields=["name", "ask_importance", "ask_overall"])
+    return found
 
 
 @dataclass(frozen=True)
@@ -373,6 +532,7 @@ def study_generate(
     unanswered: int = 0,
     unsent: bool = False,
     now: datetime | None = None,
+    mode: str = "perception",
 ) -> GeneratedStudy:
     """Create an open study with `customers` + `staff` submitted responses.
 
@@ -381,22 +541,23 @@ def study_generate(
     every customer response comes through its own invitation. `unanswered` more
     contacts are invited but do not answer (their invitations not yet mailed if
     `unsent`); their plain tokens are returned. Everything is bulk inserted.
+    `mode` picks the questionnaire (`questionnaire_for_mode`): the expectation
+    and tolerance modes write two or three ratings per item, the importance
+    allocation and the overall rating.
     """
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from surveys.models import Invitation, Organization, Questionnaire, token_hash
+    from surveys.models import Invitation, Organization, token_hash
 
     rng = np.random.default_rng(seed)
     now = now or timezone.now()
-    questionnaire = Questionnaire.objects.get(
-        organization=None, name=DEFAULT_QUESTIONNAIRE_NAME, version=1
-    )
     organization, _ = Organization.objects.get_or_create(
         slug=organization_slug,
         defaults={"name": f"Benchmark {organization_slug}"},
     )
+    questionnaire = questionnaire_for_mode(mode, organization)
     manager_email = _ensure_manager(organization)
     departments, segments = _ensure_groups(organization)
     contacts = _ensure_contacts(organization, segments, customers + unanswered, rng)
@@ -406,7 +567,8 @@ def study_generate(
     study = Study.objects.create(
         organization=organization,
         questionnaire=questionnaire,
-        name=f"Generated study: {customers} customers, {staff} staff",
+        name=f"Generated study: {customers} customers, {staff} staff"
+        + ("" if mode == "perception" else f" ({mode} mode)"),
         status=Study.Status.OPEN,
         opens_on=opens.date(),
         closes_on=(now + timedelta(days=30)).date(),

@@ -11,6 +11,7 @@ from surveys.models import (
     Dimension,
     Gap,
     Item,
+    MeasurementMode,
     Organization,
     Questionnaire,
     questionnaire_items_changed,
@@ -55,6 +56,18 @@ def questionnaire_problems(questionnaire: Questionnaire) -> list[str]:
             "Item " + ", ".join(str(p) for p in blank) + " lacks a wording "
             "(every item needs both the staff and the customer wording)."
         )
+    if questionnaire.mode == MeasurementMode.EXPECTATION:
+        unworded = [
+            position
+            for position, item in enumerate(items, start=1)
+            if not item.expectation_text.strip()
+        ]
+        if unworded:
+            problems.append(
+                "Item " + ", ".join(str(p) for p in unworded) + " lacks an "
+                "expectation wording (what an excellent company would do), which "
+                "this questionnaire's mode asks customers to rate."
+            )
     if not SCALE_POINTS_MIN <= questionnaire.scale_points <= SCALE_POINTS_MAX:
         problems.append(
             f"The scale must have between {SCALE_POINTS_MIN} and "
@@ -90,6 +103,9 @@ def _duplicate(
         label_mid=source.label_mid,
         label_max=source.label_max,
         allow_dont_know=source.allow_dont_know,
+        mode=fields.get("mode") or source.mode,
+        ask_importance=source.ask_importance,
+        ask_overall=source.ask_overall,
     )
     Item.objects.bulk_create(
         Item(
@@ -98,6 +114,7 @@ def _duplicate(
             dimension=item.dimension,
             internal_text=item.internal_text,
             customer_text=item.customer_text,
+            expectation_text=item.expectation_text,
             position=position,
         )
         for position, item in enumerate(source.items.all(), start=1)
@@ -107,17 +124,24 @@ def _duplicate(
 
 @transaction.atomic
 def questionnaire_copy(
-    *, questionnaire: Questionnaire, organization: Organization, actor: AbstractBaseUser
+    *,
+    questionnaire: Questionnaire,
+    organization: Organization,
+    actor: AbstractBaseUser,
+    mode: str | None = None,
 ) -> Questionnaire:
     """A new questionnaire of `organization` with the same scale and items, named
     "… (copy for <organization>)" (numbered when that name is taken) so that it
-    is never mistaken for the one it was copied from; the name stays editable."""
+    is never mistaken for the one it was copied from; the name stays editable.
+    `mode` sets the copy's measurement mode (default: the original's)."""
     if questionnaire.organization_id not in (None, organization.pk):
         raise QuestionnaireError("That questionnaire is not available to you.")
+    _check_mode(mode)
     copy = _duplicate(
         questionnaire,
         organization=organization,
         name=_copy_name(questionnaire.name, organization),
+        mode=mode,
     )
     audit_record(
         organization=organization,
@@ -127,6 +151,13 @@ def questionnaire_copy(
         source_id=questionnaire.pk,
     )
     return copy
+
+
+def _check_mode(mode: str | None) -> None:
+    if mode is not None and mode not in MeasurementMode.values:
+        raise QuestionnaireError(
+            "Choose one of the measurement modes: perception, expectation or tolerance."
+        )
 
 
 def _copy_name(name: str, organization: Organization) -> str:
@@ -187,10 +218,28 @@ def questionnaire_update(
     label_mid: str,
     label_max: str,
     allow_dont_know: bool,
+    mode: str | None = None,
+    ask_importance: bool | None = None,
+    ask_overall: bool | None = None,
 ) -> Questionnaire:
-    """Change the name and the scale (1..scale_points) of an editable questionnaire."""
+    """Change the name, the scale (1..scale_points), the measurement mode and
+    the importance and overall-rating options of an editable questionnaire
+    (None keeps an option as it is)."""
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
+    if (
+        mode is not None
+        and mode != questionnaire.mode
+        and questionnaire.organization_id is not None
+        and questionnaire.is_frozen
+    ):
+        raise QuestionnaireFrozen(
+            "The measurement mode cannot change: this questionnaire already has "
+            f"answers given in its {questionnaire.get_mode_display().lower()} "
+            "mode, and they would no longer mean what they meant. Make a new "
+            "version and choose the mode there."
+        )
     _check_editable(questionnaire)
+    _check_mode(mode)
     if not SCALE_POINTS_MIN <= scale_points <= SCALE_POINTS_MAX:
         raise QuestionnaireError(
             f"The scale must have between {SCALE_POINTS_MIN} and "
@@ -205,6 +254,12 @@ def questionnaire_update(
     questionnaire.label_mid = label_mid.strip()
     questionnaire.label_max = label_max.strip()
     questionnaire.allow_dont_know = allow_dont_know
+    if mode is not None:
+        questionnaire.mode = mode
+    if ask_importance is not None:
+        questionnaire.ask_importance = ask_importance
+    if ask_overall is not None:
+        questionnaire.ask_overall = ask_overall
     questionnaire.save()
     audit_record(
         organization=questionnaire.organization,
@@ -213,6 +268,7 @@ def questionnaire_update(
         target=questionnaire,
         scale_points=scale_points,
         allow_dont_know=allow_dont_know,
+        mode=questionnaire.mode,
     )
     return questionnaire
 
@@ -246,6 +302,7 @@ def item_add(
     dimension: str,
     internal_text: str,
     customer_text: str,
+    expectation_text: str = "",
 ) -> Item:
     """Add an item at the end of an editable questionnaire."""
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
@@ -258,6 +315,7 @@ def item_add(
         dimension=dimension,
         internal_text=internal_text.strip(),
         customer_text=customer_text.strip(),
+        expectation_text=expectation_text.strip(),
         position=last + 1,
     )
     audit_record(
@@ -280,6 +338,7 @@ def item_update(
     dimension: str,
     internal_text: str,
     customer_text: str,
+    expectation_text: str = "",
 ) -> Item:
     questionnaire = Questionnaire.objects.select_for_update().get(
         pk=item.questionnaire_id
@@ -290,6 +349,7 @@ def item_update(
     item.dimension = dimension
     item.internal_text = internal_text.strip()
     item.customer_text = customer_text.strip()
+    item.expectation_text = expectation_text.strip()
     item.save()
     audit_record(
         organization=questionnaire.organization,

@@ -6,16 +6,25 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from surveys.areas import areas
 from surveys.models import (
+    IMPORTANCE_POINTS,
+    Allocation,
     Answer,
     Audience,
     Invitation,
     Item,
     Membership,
+    RatingKind,
     Response,
     Study,
 )
 from surveys.selectors import questionnaire_items
+
+P = RatingKind.PERCEPTION.value
+# Answers: {key: value, or None for "don't know"}, key = the item id for a
+# perception rating (as before the measurement modes) or (item id, kind).
+Answers = dict
 
 
 class ResponseError(Exception):
@@ -38,9 +47,27 @@ class InvalidAnswers(ResponseError):
     pass
 
 
+def ratings_of(answers: Answers) -> dict[tuple[int, str], int | None]:
+    """The answers keyed (item id, kind) whatever their form."""
+    return {
+        (key if isinstance(key, tuple) else (key, P)): value
+        for key, value in answers.items()
+    }
+
+
+def response_answers(response: Response) -> Answers:
+    """A response's stored answers, keyed as the services take them."""
+    return {
+        (item_id if kind == P else (item_id, kind)): value
+        for item_id, kind, value in response.answers.values_list(
+            "item_id", "kind", "value"
+        )
+    }
+
+
 def _validate_answers(
     study: Study,
-    answers: dict[int, int | None],
+    answers: Answers,
     submit: bool,
     items: list[Item] | None = None,
 ) -> None:
@@ -48,9 +75,17 @@ def _validate_answers(
     if items is None:
         items = questionnaire_items(questionnaire)
     item_ids = {item.pk for item in items}
-    if set(answers) - item_ids:
+    ratings = ratings_of(answers)
+    if {item_id for item_id, _ in ratings} - item_ids:
         raise InvalidAnswers("The answers name a question that is not in this survey.")
-    for value in answers.values():
+    kinds = questionnaire.kinds
+    if any(kind not in kinds for _, kind in ratings):
+        raise InvalidAnswers("The answers name a rating this survey does not ask for.")
+    if any(kind != P and (item_id, P) not in ratings for item_id, kind in ratings):
+        raise InvalidAnswers(
+            "Every statement rated for expectations needs its perception rating too."
+        )
+    for value in ratings.values():
         if value is None:
             if not questionnaire.allow_dont_know:
                 raise InvalidAnswers("“Don't know” is not offered in this survey.")
@@ -59,18 +94,81 @@ def _validate_answers(
                 f"Answers must be between {questionnaire.scale_min} and "
                 f"{questionnaire.scale_max}."
             )
-    if submit and set(answers) != item_ids:
+    if submit and set(ratings) != {(pk, kind) for pk in item_ids for kind in kinds}:
         raise InvalidAnswers("Every question needs an answer before you submit.")
 
 
+def _validate_extras(
+    study: Study,
+    audience: str,
+    allocation: dict[str, int] | None,
+    overall: int | None,
+    submit: bool,
+    items: list[Item] | None = None,
+) -> None:
+    """The importance allocation and the overall rating, when the
+    questionnaire asks for them: all the areas' points, whole, not negative,
+    totalling IMPORTANCE_POINTS; the overall rating (customers only) on the
+    scale."""
+    questionnaire = study.questionnaire
+    if allocation:
+        if not questionnaire.ask_importance:
+            raise InvalidAnswers("This survey does not ask how important things are.")
+        if items is None:
+            items = questionnaire_items(questionnaire)
+        keys = {key for key, _ in areas(items)}
+        if set(allocation) != keys:
+            raise InvalidAnswers("The points name an area that is not in this survey.")
+        if any(
+            not isinstance(points, int) or isinstance(points, bool) or points < 0
+            for points in allocation.values()
+        ):
+            raise InvalidAnswers(
+                f"Points are whole numbers from 0 to {IMPORTANCE_POINTS}."
+            )
+        if sum(allocation.values()) != IMPORTANCE_POINTS:
+            raise InvalidAnswers(
+                f"The points must add up to exactly {IMPORTANCE_POINTS}."
+            )
+    elif submit and questionnaire.ask_importance:
+        raise InvalidAnswers(
+            f"Please spread {IMPORTANCE_POINTS} points before you submit."
+        )
+    if overall is not None:
+        if not questionnaire.ask_overall or audience != Audience.CUSTOMER:
+            raise InvalidAnswers("This survey does not ask for an overall rating.")
+        if not questionnaire.scale_min <= overall <= questionnaire.scale_max:
+            raise InvalidAnswers(
+                f"Answers must be between {questionnaire.scale_min} and "
+                f"{questionnaire.scale_max}."
+            )
+
+
+def _write_extras(
+    response: Response,
+    allocation: dict[str, int] | None,
+    overall: int | None,
+    *,
+    replace: bool = True,
+) -> None:
+    if replace:
+        Allocation.objects.filter(response=response).delete()
+    if allocation:
+        Allocation.objects.bulk_create(
+            Allocation(response=response, area=area, points=points)
+            for area, points in allocation.items()
+        )
+    response.overall_rating = overall
+
+
 def _write_answers(
-    response: Response, answers: dict[int, int | None], *, replace: bool = True
+    response: Response, answers: Answers, *, replace: bool = True
 ) -> None:
     if replace:
         Answer.objects.filter(response=response).delete()
     Answer.objects.bulk_create(
-        Answer(response=response, item_id=item_id, value=value)
-        for item_id, value in answers.items()
+        Answer(response=response, item_id=item_id, kind=kind, value=value)
+        for (item_id, kind), value in ratings_of(answers).items()
     )
 
 
@@ -83,9 +181,10 @@ def staff_response_save(
     *,
     study: Study,
     membership: Membership,
-    answers: dict[int, int | None],
+    answers: Answers,
     comment: str = "",
     submit: bool,
+    allocation: dict[str, int] | None = None,
 ) -> Response:
     """Save a staff member's draft, or submit it.
 
@@ -101,6 +200,7 @@ def staff_response_save(
     if not study.is_open:
         raise StudyNotOpen("This study is closed: answers can no longer be changed.")
     _validate_answers(study, answers, submit)
+    _validate_extras(study, Audience.INTERNAL, allocation, None, submit)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -116,6 +216,7 @@ def staff_response_save(
     if response.status == Response.Status.SUBMITTED:
         raise AlreadySubmitted("You have already submitted this self-assessment.")
     _write_answers(response, answers)
+    _write_extras(response, allocation, None)
     response.comment = comment
     response.updated_at = now
     response.department_id = membership.department_id
@@ -136,10 +237,12 @@ def customer_draft_get(invitation: Invitation) -> Response | None:
 def customer_response_save(
     *,
     invitation: Invitation,
-    answers: dict[int, int | None],
+    answers: Answers,
     comment: str = "",
     submit: bool,
     items: list[Item] | None = None,
+    allocation: dict[str, int] | None = None,
+    overall: int | None = None,
 ) -> Response:
     """Keep a customer's answers against their invitation, as a draft, or submit them.
 
@@ -156,10 +259,13 @@ def customer_response_save(
     """
     if items is None:
         items = questionnaire_items(invitation.study.questionnaire)
+    extras = {"allocation": allocation, "overall": overall}
     if submit and _first_submit_possible(invitation):
-        _validate_answers(invitation.study, answers, submit=True, items=items)
+        study = invitation.study
+        _validate_answers(study, answers, submit=True, items=items)
+        _validate_extras(study, Audience.CUSTOMER, allocation, overall, True, items)
         try:
-            response = _submit_first(invitation, answers, comment)
+            response = _submit_first(invitation, answers, comment, **extras)
         except IntegrityError:
             # A draft was saved (another tab) since the link was read.
             response = None
@@ -171,6 +277,7 @@ def customer_response_save(
         comment=comment,
         submit=submit,
         items=items,
+        **extras,
     )
 
 
@@ -194,7 +301,12 @@ def _first_submit_possible(invitation: Invitation) -> bool:
 
 @transaction.atomic
 def _submit_first(
-    invitation: Invitation, answers: dict[int, int | None], comment: str
+    invitation: Invitation,
+    answers: Answers,
+    comment: str,
+    *,
+    allocation: dict[str, int] | None,
+    overall: int | None,
 ) -> Response | None:
     """Submit on a link that had no draft when it was read; None when the claim
     fails (answered meanwhile: the locked way explains).
@@ -215,11 +327,14 @@ def _submit_first(
         segment_id=invitation.contact.segment_id if invitation.contact else None,
         status=Response.Status.SUBMITTED,
         comment=comment,
+        overall_rating=overall,
         created_at=now,
         updated_at=now,
         submitted_at=now,
     )
     _write_answers(response, answers, replace=False)
+    if allocation:
+        _write_extras(response, allocation, overall, replace=False)
     return response
 
 
@@ -227,10 +342,12 @@ def _submit_first(
 def _save_locked(
     *,
     invitation: Invitation,
-    answers: dict[int, int | None],
+    answers: Answers,
     comment: str,
     submit: bool,
     items: list[Item],
+    allocation: dict[str, int] | None,
+    overall: int | None,
 ) -> Response:
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
@@ -245,6 +362,7 @@ def _save_locked(
     if invitation.contact is not None and invitation.contact.opted_out_at is not None:
         raise OptedOut("You opted out of these surveys.")
     _validate_answers(study, answers, submit=submit, items=items)
+    _validate_extras(study, Audience.CUSTOMER, allocation, overall, submit, items)
     now = timezone.now()
     # The invitation's row lock serializes saves of one token, so the draft found
     # here is the only one; the unique constraint on the response's invitation is
@@ -264,6 +382,7 @@ def _save_locked(
     elif response.status == Response.Status.SUBMITTED:
         raise AlreadySubmitted("This survey has already been answered. Thank you!")
     _write_answers(response, answers)
+    _write_extras(response, allocation, overall)
     response.comment = comment
     response.updated_at = now
     response.segment_id = invitation.contact.segment_id if invitation.contact else None
@@ -282,12 +401,19 @@ def _save_locked(
 def customer_response_submit(
     *,
     invitation: Invitation,
-    answers: dict[int, int | None],
+    answers: Answers,
     comment: str = "",
+    allocation: dict[str, int] | None = None,
+    overall: int | None = None,
 ) -> Response:
     """Record a customer's complete answers; see customer_response_save."""
     return customer_response_save(
-        invitation=invitation, answers=answers, comment=comment, submit=True
+        invitation=invitation,
+        answers=answers,
+        comment=comment,
+        submit=True,
+        allocation=allocation,
+        overall=overall,
     )
 
 

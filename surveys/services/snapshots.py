@@ -11,9 +11,18 @@ suppression), and a response's group is frozen when it is taken in.
 Each *unit* (respondent counts, each item, each gap's scores, the overall
 score) is released on its own: an item whose new answers number 1 to K−1
 (because of "don't know") keeps its previous figures until it catches up.
+
+Questionnaires that ask more than the perception (DESIGN.md, "Expectations,
+importance and priorities") add units of their own, each counting the
+respondents who enter its numbers: an item's E, A or D ratings, an item's
+pairs (customers with P and E, or with A, D and P and no inversion), each
+area's score per rating kind and its perception gap, the importance
+allocations, the weighted gap-model score, the overall rating, and each
+area's derived importance (P area score and overall rating).
 """
 
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -21,6 +30,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 
+from surveys.areas import area_of, by_dimension
 from surveys.disclosure import (
     NOTHING,
     Release,
@@ -29,9 +39,12 @@ from surveys.disclosure import (
     plan_release,
 )
 from surveys.models import (
+    Allocation,
     Answer,
     Audience,
     Item,
+    MeasurementMode,
+    RatingKind,
     Response,
     Snapshot,
     SnapshotEntry,
@@ -48,8 +61,138 @@ def gap_unit(gap: str) -> str:
     return f"gap:{gap}"
 
 
-def item_unit(item_id: int) -> str:
-    return f"item:{item_id}"
+def item_unit(item_id: int, kind: str = RatingKind.PERCEPTION) -> str:
+    """An item's answers of one rating kind (P: the perception, as ever)."""
+    if kind == RatingKind.PERCEPTION:
+        return f"item:{item_id}"
+    return f"item:{item_id}:{kind}"
+
+
+# The units of the expectation, tolerance and importance figures.
+IMPORTANCE = "importance"
+OVERALL_RATING = "overall_rating"
+WEIGHTED = "weighted"
+DIFFERENCE = "d"
+
+
+def pair_unit(item_id: int) -> str:
+    """Customers with an item's perception gap: P and E (expectation mode),
+    or A, D and P with A ≤ D (tolerance mode)."""
+    return f"pair:{item_id}"
+
+
+def area_unit(area: str, kind: str) -> str:
+    """Respondents with an area score of a rating kind, or (kind "d") with
+    the area's perception gap."""
+    return f"area:{area}:{kind}"
+
+
+def derived_unit(area: str) -> str:
+    """Customers with both the area's P score and the overall rating."""
+    return f"derived:{area}"
+
+
+def _asks_more(questionnaire) -> bool:
+    return (
+        questionnaire.mode != MeasurementMode.PERCEPTION
+        or questionnaire.ask_importance
+        or questionnaire.ask_overall
+    )
+
+
+def _item_areas(study: Study) -> dict[int, str]:
+    rows = list(
+        Item.objects.filter(questionnaire_id=study.questionnaire_id).values_list(
+            "id", "gap", "dimension"
+        )
+    )
+    dimensions = by_dimension([(gap, dimension) for _, gap, dimension in rows])
+    return {pk: area_of((gap, dimension), dimensions) for pk, gap, dimension in rows}
+
+
+def paired(values: dict, item_id: int, mode: str) -> bool:
+    """Whether one respondent's ratings {(item_id, kind): value} give the
+    item's perception gap (see pair_unit); "don't know" is absent."""
+    get = values.get
+    if mode == MeasurementMode.EXPECTATION:
+        return (item_id, "P") in values and (item_id, "E") in values
+    if mode == MeasurementMode.TOLERANCE:
+        a, d = get((item_id, "A")), get((item_id, "D"))
+        return (item_id, "P") in values and a is not None and d is not None and a <= d
+    return False
+
+
+def priority_units(study: Study) -> list[str]:
+    """The extra units of the study's questionnaire, in a fixed order."""
+    questionnaire = study.questionnaire
+    if not _asks_more(questionnaire):
+        return []
+    areas = _item_areas(study)
+    names = list(dict.fromkeys(areas.values()))
+    kinds = questionnaire.kinds
+    units = [item_unit(pk, k) for pk in areas for k in kinds if k != "P"]
+    units += [area_unit(a, k) for a in names for k in kinds]
+    if len(kinds) > 1:
+        units += [pair_unit(pk) for pk in areas]
+        units += [area_unit(a, DIFFERENCE) for a in names]
+    if questionnaire.ask_importance:
+        units.append(IMPORTANCE)
+        if len(kinds) > 1:
+            units.append(WEIGHTED)
+    if questionnaire.ask_overall:
+        units.append(OVERALL_RATING)
+        units += [derived_unit(a) for a in names]
+    return units
+
+
+def _priority_cells(study: Study, responses, info: dict, add) -> None:
+    """Count the respondents of each extra unit (see priority_units)."""
+    questionnaire = study.questionnaire
+    if not _asks_more(questionnaire):
+        return
+    mode, multi = questionnaire.mode, len(questionnaire.kinds) > 1
+    areas = _item_areas(study)
+    values: dict[int, dict] = defaultdict(dict)
+    for response_id, item_id, kind, value in (
+        Answer.objects.filter(response__in=responses, value__isnull=False)
+        .values_list("response_id", "item_id", "kind", "value")
+        .iterator(chunk_size=10000)
+    ):
+        values[response_id][(item_id, kind)] = value
+    points: dict[int, dict] = defaultdict(dict)
+    for response_id, area, n in Allocation.objects.filter(
+        response__in=responses
+    ).values_list("response_id", "area", "points"):
+        points[response_id][area] = n
+    rated = set(
+        responses.filter(overall_rating__isnull=False).values_list("id", flat=True)
+    )
+    for pk, (audience, group) in info.items():
+        mine = values.get(pk, {})
+        scored = set()
+        for item_id, kind in mine:
+            if kind != "P":
+                add(item_unit(item_id, kind), audience, group)
+            scored.add((areas[item_id], kind))
+        for area, kind in scored:
+            add(area_unit(area, kind), audience, group)
+        customer = audience == Audience.CUSTOMER
+        gapped = set()
+        if multi and customer:
+            for item_id, area in areas.items():
+                if paired(mine, item_id, mode):
+                    add(pair_unit(item_id), audience, group)
+                    gapped.add(area)
+            for area in gapped:
+                add(area_unit(area, DIFFERENCE), audience, group)
+        if pk in points:
+            add(IMPORTANCE, audience, group)
+            if gapped and sum(points[pk].get(area, 0) for area in gapped) > 0:
+                add(WEIGHTED, audience, group)
+        if customer and pk in rated:
+            add(OVERALL_RATING, audience, group)
+            for area in {area for area, kind in scored if kind == "P"}:
+                add(derived_unit(area), audience, group)
 
 
 def has_score(answered: int, n_items: int) -> bool:
@@ -149,6 +292,9 @@ def _cells_of(study: Study, responses) -> dict:
         )
     }
     answered = Answer.objects.filter(response__in=responses, value__isnull=False)
+    if len(study.questionnaire.kinds) > 1:
+        # A perception questionnaire's answers are all P: no filter to pay.
+        answered = answered.filter(kind=RatingKind.PERCEPTION)
     for audience, dept, seg, item_id, n in (
         answered.values_list(
             "response__audience",
@@ -168,6 +314,7 @@ def _cells_of(study: Study, responses) -> dict:
         .iterator(chunk_size=10000)
     ):
         per[response_id][gap] = n
+    _priority_cells(study, responses, info, add)
     for pk, (audience, group) in info.items():
         add(RESPONDENTS, audience, group)
         counts = per[pk]
@@ -286,7 +433,12 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
         Response.objects.filter(snapshot_entry__study=study, snapshot_entry__seq=seq),
     )
     items, gaps = _units(study)
-    units = [OVERALL, *map(gap_unit, gaps), *(item_unit(pk) for pk, _ in items)]
+    units = [
+        OVERALL,
+        *map(gap_unit, gaps),
+        *(item_unit(pk) for pk, _ in items),
+        *priority_units(study),
+    ]
     for unit in [RESPONDENTS, *units]:
         for audience in AUDIENCES:
             if unit in releases and audience in releases[unit]:

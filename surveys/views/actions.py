@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from surveys.access import action_for_manager, require_manager, study_for_manager
+from surveys.areas import AREA_LABELS
 from surveys.forms.actions import ActionForm
 from surveys.models import Action, Gap
 from surveys.services.actions import action_close as close_action
@@ -33,6 +34,9 @@ def action_list(request: HttpRequest) -> HttpResponse:
 def action_create(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_for_manager(request, study_id)
     initial = {"gap": request.GET.get("gap")} if request.GET.get("gap") in Gap else {}
+    # From "where to act first": the area it is about opens the description.
+    if request.GET.get("area") in AREA_LABELS:
+        initial["description"] = f"{AREA_LABELS[request.GET['area']]}: "
     form = ActionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         create_action(study=study, actor=request.user, **form.cleaned_data)

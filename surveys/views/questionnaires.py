@@ -148,6 +148,15 @@ def questionnaire_edit(request: HttpRequest, questionnaire_id: int) -> HttpRespo
     questionnaire = _own_questionnaire(request, questionnaire_id)
     if request.method != "POST":
         return _render_edit(request, questionnaire)
+    mode = request.POST.get("mode")
+    if mode and mode != questionnaire.mode and questionnaire.is_frozen:
+        messages.error(
+            request,
+            "The measurement mode cannot change: this questionnaire already has "
+            f"answers given in its {questionnaire.get_mode_display().lower()} "
+            "mode. Make a new version and choose the mode there.",
+        )
+        return redirect("questionnaire_edit", questionnaire_id=questionnaire.pk)
     if refused := _refuse_if_frozen(request, questionnaire):
         return refused
     form = QuestionnaireSettingsForm(request.POST)

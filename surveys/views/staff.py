@@ -33,8 +33,10 @@ from surveys.csv_upload import (
 )
 from surveys.forms.answers import (
     DONT_KNOW,
+    RATING_TITLES,
     AnswersForm,
     initial_from_answers,
+    initial_from_response,
     scale_choices,
 )
 from surveys.forms.staff import StaffAddForm, StaffImportForm
@@ -50,6 +52,7 @@ from surveys.services.responses import (
     AlreadySubmitted,
     InvalidAnswers,
     StudyNotOpen,
+    response_answers,
     staff_response_get,
     staff_response_save,
 )
@@ -341,7 +344,11 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         r.study_id: r
         for r in Response.objects.filter(
             user=request.user, study__organization=membership.organization
-        ).annotate(answered=Count("answers", filter=Q(answers__isnull=False)))
+        ).annotate(
+            answered=Count(
+                "answers", filter=Q(answers__isnull=False, answers__kind="P")
+            )
+        )
     }
     open_rows, closed_rows = [], []
     for study in studies:
@@ -378,12 +385,17 @@ def assessment(request: HttpRequest, study_id: int) -> HttpResponse:
         "items": items,
         "audience": Audience.INTERNAL,
         "require_all": submit,
+        "organization_name": study.organization.name,
     }
     if request.method == "GET":
         initial = {}
         if response is not None:
-            answers = dict(response.answers.values_list("item_id", "value"))
-            initial = initial_from_answers(answers) | {"comment": response.comment}
+            answers = response_answers(response)
+            initial = (
+                initial_from_answers(answers)
+                | initial_from_response(response)
+                | {"comment": response.comment}
+            )
         form = AnswersForm(initial=initial, **form_kwargs)
         return _render_form(request, study, form, draft=response)
     form = AnswersForm(request.POST, **form_kwargs)
@@ -401,6 +413,7 @@ def assessment(request: HttpRequest, study_id: int) -> HttpResponse:
             answers=form.cleaned_answers(),
             comment=form.cleaned_data["comment"],
             submit=submit,
+            allocation=form.cleaned_allocation(),
         )
     except InvalidAnswers as error:
         form.add_error(None, str(error))
@@ -416,7 +429,7 @@ def assessment(request: HttpRequest, study_id: int) -> HttpResponse:
         return redirect("assessment", study_id=study.pk)
     messages.success(
         request,
-        f"Draft saved: {len(form.cleaned_answers())} of {len(items)} "
+        f"Draft saved: {form.answered_count} of {len(items)} "
         "answered. You can come back to finish it.",
     )
     back_to = form.resume_fragment(request.POST.get("resume_at", ""))
@@ -451,15 +464,36 @@ def _read_only(
     rows = []
     if response is not None:
         labels = dict(scale_choices(study.questionnaire))
-        values = dict(response.answers.values_list("item_id", "value"))
-        for position, item in enumerate(study.questionnaire.items.all(), start=1):
-            value = values.get(item.pk)
+        questionnaire = study.questionnaire
+        values = {
+            (item_id, kind): value
+            for item_id, kind, value in response.answers.values_list(
+                "item_id", "kind", "value"
+            )
+        }
+        titles = RATING_TITLES[Audience.INTERNAL]
+        for position, item in enumerate(questionnaire.items.all(), start=1):
+            value = values.get((item.pk, "P"))
             rows.append(
                 {
                     "position": position,
                     "item": item,
-                    "answered": item.pk in values,
+                    "answered": (item.pk, "P") in values,
                     "label": labels.get(DONT_KNOW if value is None else str(value)),
+                    # The other ratings of the expectation and tolerance modes.
+                    "others": [
+                        {
+                            "title": titles[kind],
+                            "answered": (item.pk, kind) in values,
+                            "label": labels.get(
+                                DONT_KNOW
+                                if values.get((item.pk, kind)) is None
+                                else str(values[(item.pk, kind)])
+                            ),
+                        }
+                        for kind in questionnaire.kinds
+                        if kind != "P"
+                    ],
                 }
             )
     return render(

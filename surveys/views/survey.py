@@ -13,7 +13,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys.forms.answers import AnswersForm, initial_from_answers
+from surveys.forms.answers import (
+    AnswersForm,
+    initial_from_answers,
+    initial_from_response,
+)
 from surveys.models import Audience, Invitation, Study
 from surveys.selectors import questionnaire_items
 from surveys.services.invitations import (
@@ -29,6 +33,7 @@ from surveys.services.responses import (
     StudyNotOpen,
     customer_draft_get,
     customer_response_save,
+    response_answers,
 )
 
 MINUTES_PER_TEN_ITEMS = 2
@@ -92,6 +97,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "items": items,
         "audience": Audience.CUSTOMER,
         "require_all": not later,
+        "organization_name": study.organization.name,
     }
     continue_at = ""
     if request.method == "POST":
@@ -126,8 +132,12 @@ def _draft_initial(invitation: Invitation) -> dict:
     draft = customer_draft_get(invitation)
     if draft is None:
         return {}
-    answers = dict(draft.answers.values_list("item_id", "value"))
-    return initial_from_answers(answers) | {"comment": draft.comment}
+    answers = response_answers(draft)
+    return (
+        initial_from_answers(answers)
+        | initial_from_response(draft)
+        | {"comment": draft.comment}
+    )
 
 
 def _save(
@@ -149,14 +159,17 @@ def _save(
     else:
         return None
     answers, comment = form.cleaned_answers(), form.cleaned_data["comment"]
+    allocation, overall = form.cleaned_allocation(), form.cleaned_overall()
     try:
-        if submit or answers or comment:
+        if submit or answers or comment or allocation or overall:
             customer_response_save(
                 invitation=invitation,
                 answers=answers,
                 comment=comment,
                 submit=submit,
                 items=items,
+                allocation=allocation,
+                overall=overall,
             )
             form.kept_as_draft = not submit and not later
     except AlreadySubmitted:

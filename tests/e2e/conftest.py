@@ -145,7 +145,8 @@ def app(tmp_path_factory):
         "from django.core.management import call_command; "
         "call_command('migrate', interactive=False, verbosity=0); "
         "call_command('createcachetable'); "
-        "call_command('loaddata', 'default_questionnaire', verbosity=0)"
+        "call_command('loaddata', 'default_questionnaire', "
+        "'expectations_questionnaire', verbosity=0)"
     )
     logs = tmp_dir / "logs"
     logs.mkdir()

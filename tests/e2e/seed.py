@@ -169,6 +169,88 @@ def study_with_answers(
     }
 
 
+def expectations_study(
+    *, name, manager, password, study, min_group_size, staff, customers, pending
+) -> dict:
+    """An open study on the expectations questionnaire whose answers the
+    test chose.
+
+    staff: [{"email", "password", "e", "p", "points"}] — submitted unless
+    "password" is given (then the test answers in the browser);
+    customers: [{"email", "e", "p", "points", "overall"}], submitted;
+    pending: [emails], invited, not answered (their tokens are returned).
+    e and p are lists in questionnaire order; points {area: points}.
+    """
+    organization, user = _organization(name, manager, password)
+    questionnaire = Questionnaire.objects.get(
+        organization=None, name="Five gaps — expectations"
+    )
+    opened = study_open(
+        study=study_create(
+            organization=organization,
+            actor=user,
+            name=study,
+            questionnaire=questionnaire,
+            closes_on=timezone.localdate() + timedelta(days=30),
+            min_group_size=min_group_size,
+        ),
+        actor=user,
+    )
+    items = list(questionnaire.items.all())
+
+    def ratings(person):
+        found = {}
+        for item, e, p in zip(items, person["e"], person["p"], strict=True):
+            found[item.pk] = p
+            found[(item.pk, "E")] = e
+        return found
+
+    for person in staff:
+        member = get_user_model()(username=person["email"], email=person["email"])
+        if person.get("password"):
+            member.set_password(person["password"])
+        else:
+            member.set_unusable_password()
+        member.save()
+        membership = Membership.objects.create(
+            user=member, organization=organization, role=Role.STAFF
+        )
+        if not person.get("password"):
+            staff_response_save(
+                study=opened,
+                membership=membership,
+                answers=ratings(person),
+                allocation=person["points"],
+                submit=True,
+            )
+    Contact.objects.bulk_create(
+        Contact(organization=organization, email=email)
+        for email in [*(c["email"] for c in customers), *pending]
+    )
+    invitations_create(study=opened, actor=user)
+    invitations = {
+        invitation.contact.email: invitation
+        for invitation in Invitation.objects.filter(study=opened).select_related(
+            "contact"
+        )
+    }
+    for customer in customers:
+        customer_response_submit(
+            invitation=invitations[customer["email"]],
+            answers=ratings(customer),
+            allocation=customer["points"],
+            overall=customer["overall"],
+        )
+    return {
+        "study_id": opened.pk,
+        "items": [
+            {"id": item.pk, "position": n, "dimension": item.dimension}
+            for n, item in enumerate(items, start=1)
+        ],
+        "tokens": {email: invitation_token(invitations[email]) for email in pending},
+    }
+
+
 def main(function: str, arguments: str) -> None:
     result = globals()[function](**json.loads(arguments))
     print(json.dumps(result))

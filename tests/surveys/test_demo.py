@@ -58,15 +58,21 @@ def test_it_has_departments_segments_staff_and_about_200_contacts(demo_output):
     assert 180 <= organization.contacts.count() <= 220
 
 
+def perception_studies():
+    """The two waves on the default questionnaire (the third study, the
+    expectations pilot, has tests of its own)."""
+    return Study.objects.filter(questionnaire__mode="perception")
+
+
 def test_it_has_one_closed_earlier_study_and_one_open_study(demo_output):
-    closed, opened = Study.objects.order_by("opens_on")
+    closed, opened = perception_studies().order_by("opens_on")
     assert closed.status == Study.Status.CLOSED
     assert opened.status == Study.Status.OPEN
     assert closed.closes_on < opened.opens_on
 
 
 def test_staff_rate_themselves_higher_than_customers_on_most_gaps(demo_output):
-    study = Study.objects.get(status=Study.Status.OPEN)
+    study = perception_studies().get(status=Study.Status.OPEN)
     means = {
         (row["response__audience"], row["item__gap"]): row["mean"]
         for row in Answer.objects.filter(
@@ -83,7 +89,7 @@ def test_staff_rate_themselves_higher_than_customers_on_most_gaps(demo_output):
 
 
 def test_it_has_dont_knows_comments_drafts_and_unanswered_invitations(demo_output):
-    study = Study.objects.get(status=Study.Status.OPEN)
+    study = perception_studies().get(status=Study.Status.OPEN)
     assert Answer.objects.filter(response__study=study, value__isnull=True).exists()
     assert Response.objects.filter(study=study).exclude(comment="").exists()
     assert Response.objects.filter(study=study, status="draft").exists()
@@ -92,7 +98,11 @@ def test_it_has_dont_knows_comments_drafts_and_unanswered_invitations(demo_outpu
 
 def test_unanswered_demo_invitations_carry_working_links(demo_output, client):
     invitation = (
-        Invitation.objects.filter(study__status=Study.Status.OPEN, response=None)
+        Invitation.objects.filter(
+            study__in=perception_studies(),
+            study__status=Study.Status.OPEN,
+            response=None,
+        )
         .order_by("pk")
         .first()
     )
@@ -114,3 +124,20 @@ def test_the_logins_are_printed_with_the_servers_address(settings):
     call_command("demo", stdout=out)
     assert "Demo logins (http://127.0.0.1:8123/accounts/login/)" in out.getvalue()
     assert ":8000" not in out.getvalue()
+
+
+def test_the_expectations_pilot_shows_a_clear_priority(demo_output):
+    from analysis.priorities_view import priorities_context
+    from surveys.services import snapshots
+
+    study = Study.objects.get(questionnaire__mode="expectation")
+    assert study.status == Study.Status.OPEN
+    context = priorities_context(study, snapshots.published(study))
+    first = context["act_first"][0]
+    assert first["area"] == "reliability" and not first["uncertain"]
+    areas = {row["area"]: row for row in context["areas"]}
+    assert areas["reliability"]["quadrant"] == "concentrate here"
+    # Tangibles: beyond expectations, and the least important.
+    assert areas["tangibles"]["gap_d"]["mean"] > 0
+    assert areas["tangibles"]["quadrant"] == "possible overkill"
+    assert context["score"]["weighted"]["shown"]

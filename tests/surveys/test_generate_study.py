@@ -133,3 +133,50 @@ def test_answers_are_on_the_scale_with_a_few_dont_knows(questionnaire_loaded):
 def test_it_refuses_to_run_without_the_default_questionnaire():
     with pytest.raises(CommandError, match="loaddata default_questionnaire"):
         generate("--customers", "1", "--staff", "1")
+
+
+@pytest.fixture
+def both_loaded():
+    call_command(
+        "loaddata", "default_questionnaire", "expectations_questionnaire", verbosity=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "kinds"), [("expectation", {"E", "P"}), ("tolerance", {"A", "D", "P"})]
+)
+def test_it_generates_every_rating_of_a_mode_with_importance_and_overall(
+    both_loaded, mode, kinds
+):
+    from surveys.models import Allocation
+
+    generate("--customers", "20", "--staff", "6", "--mode", mode, "--seed", "3")
+    study = Study.objects.get()
+    assert study.questionnaire.mode == mode
+    items = study.questionnaire.items.count()
+    answers = Answer.objects.filter(response__study=study)
+    assert set(answers.values_list("kind", flat=True)) == kinds
+    assert answers.count() == 26 * items * len(kinds)
+    # Everyone allocated exactly 100 points; customers gave the overall rating.
+    for response in Response.objects.filter(study=study):
+        points = Allocation.objects.filter(response=response)
+        assert sum(points.values_list("points", flat=True)) == 100
+    customers = Response.objects.filter(study=study, audience=Audience.CUSTOMER)
+    assert not customers.filter(overall_rating__isnull=True).exists()
+    staff = Response.objects.filter(study=study, audience=Audience.INTERNAL)
+    assert not staff.filter(overall_rating__isnull=False).exists()
+
+
+def test_a_perception_study_is_generated_as_before(questionnaire_loaded):
+    generate("--customers", "10", "--staff", "3", "--seed", "5")
+    study = Study.objects.get()
+    kinds = set(
+        Answer.objects.filter(response__study=study).values_list("kind", flat=True)
+    )
+    assert kinds == {"P"}
+    assert not study.responses.filter(overall_rating__isnull=False).exists()
+
+
+def test_the_expectation_mode_needs_its_questionnaire(questionnaire_loaded):
+    with pytest.raises(CommandError, match="loaddata expectations_questionnaire"):
+        generate("--customers", "1", "--staff", "1", "--mode", "expectation")

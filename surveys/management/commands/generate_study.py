@@ -11,7 +11,12 @@ from django.core.management.base import CommandError, CommandParser
 
 from surveys.management.base import ExplainedCommand
 from surveys.models import Questionnaire
-from surveys.services.generate import DEFAULT_QUESTIONNAIRE_NAME, study_generate
+from surveys.services.generate import (
+    DEFAULT_QUESTIONNAIRE_NAME,
+    EXPECTATIONS_QUESTIONNAIRE_NAME,
+    MODES,
+    study_generate,
+)
 
 
 def _not_negative(value: str) -> int:
@@ -33,6 +38,15 @@ class Command(ExplainedCommand):
             help="Slug of the organization to create or reuse (default: bench).",
         )
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--mode",
+            choices=MODES,
+            default="perception",
+            help="Measurement mode: perception (the default questionnaire), "
+            "expectation (the expectations questionnaire) or tolerance (a "
+            "tolerance-mode copy of the default one); the last two with "
+            "importance and the overall rating.",
+        )
         parser.add_argument(
             "--unanswered",
             type=_not_negative,
@@ -59,6 +73,16 @@ class Command(ExplainedCommand):
                 "The default questionnaire is missing: run "
                 "`manage.py loaddata default_questionnaire` first."
             )
+        if (
+            options["mode"] == "expectation"
+            and not Questionnaire.objects.filter(
+                organization=None, name=EXPECTATIONS_QUESTIONNAIRE_NAME
+            ).exists()
+        ):
+            raise CommandError(
+                "The expectations questionnaire is missing: run "
+                "`manage.py loaddata expectations_questionnaire` first."
+            )
         tokens_file = options["tokens_file"]
         if tokens_file is not None and not tokens_file.parent.is_dir():
             raise CommandError(
@@ -73,6 +97,7 @@ class Command(ExplainedCommand):
             seed=options["seed"],
             unanswered=options["unanswered"],
             unsent=options["unsent"],
+            mode=options["mode"],
         )
         seconds = time.perf_counter() - started
         if tokens_file is not None:

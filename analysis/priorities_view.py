@@ -1,0 +1,550 @@
+"""What the dashboard shows of expectations, importance and priorities.
+
+`priorities_context(study, published)` chains `priorities_queries` (the
+published respondents' rows) → `priorities` (the statistics) →
+`priority_charts` into one dict for templates/analysis/dashboard_priorities.html.
+
+Anonymity: every figure is read from the published snapshot, each unit
+(`surveys.services.snapshots.priority_units`) up to its own cutoff and only
+when the snapshot shows that unit's total for the audience; a figure with
+fewer respondents than the minimum group size is replaced by its note.
+Segment influence reads the published gap scores per segment (the units the
+segment heatmap uses) and leaves out every segment the snapshot hides.
+"""
+
+import hashlib
+import math
+
+import pandas as pd
+from django.conf import settings
+from django.core.cache import cache
+
+from analysis import priorities, priorities_queries, priority_charts, stats
+from surveys.areas import AREA_LABELS
+from surveys.models import Audience, Gap, MeasurementMode
+from surveys.services import snapshots
+from surveys.services.snapshots import Published
+
+CUSTOMER, INTERNAL = Audience.CUSTOMER.value, Audience.INTERNAL.value
+GAP_LABELS = dict(Gap.choices)
+# The expectation-like rating the knowledge gap compares, per mode.
+REFERENCE = {MeasurementMode.EXPECTATION: "E", MeasurementMode.TOLERANCE: "D"}
+
+
+def _clean(value):
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _record(mapping: dict) -> dict:
+    return {key: _clean(value) for key, value in mapping.items()}
+
+
+class _Reader:
+    """The published respondents, and who of them each unit may count."""
+
+    def __init__(self, study, published: Published, items: pd.DataFrame) -> None:
+        self.published = published
+        self.size = study.min_group_size
+        if published.snapshot is None:
+            self.rows = _empty_rows()
+        else:
+            self.rows = priorities_queries.published_rows(study, published, items)
+        self.entries = self.rows["entries"]
+        self._members: dict = {}
+
+    def members(self, unit: str, audience: str) -> set | None:
+        """The response ids a unit counts for an audience, or None when the
+        snapshot does not show its total. (Units share their cutoffs: each
+        set is built once.)"""
+        release = self.published.release(unit, audience)
+        if not release.total:
+            return None
+        key = (audience, release.cutoff)
+        if key not in self._members:
+            entries = self.entries
+            chosen = entries[
+                (entries["audience"] == audience) & (entries["seq"] <= release.cutoff)
+            ]
+            self._members[key] = frozenset(chosen["response_id"])
+        return self._members[key]
+
+    def audience(self, audience: str) -> set:
+        entries = self.entries
+        return set(entries.loc[entries["audience"] == audience, "response_id"])
+
+
+def _empty_rows() -> dict:
+    return {
+        "entries": pd.DataFrame(columns=["response_id", "audience", "group_id", "seq"]),
+        "scores": pd.DataFrame(
+            columns=["response_id", "audience", "seq", "area", "kind", "score"]
+        ),
+        "area_d": pd.DataFrame(columns=["response_id", "seq", "area", "d"]),
+        "item_d": pd.DataFrame(columns=priorities_queries.ITEM_D_COLUMNS),
+        "item_reference": pd.DataFrame(
+            columns=["item_id", "audience", "seq", "n", "total", "sumsq"]
+        ),
+        "points": pd.DataFrame(columns=["response_id", "area", "points"]),
+        "overall": pd.DataFrame(columns=["response_id", "overall"]),
+    }
+
+
+def _sums(frame: pd.DataFrame, release, columns: list[str]) -> dict | None:
+    """The sums of a frame of sums per snapshot up to a release's cutoff;
+    None when the release does not show the total."""
+    if not release.total:
+        return None
+    chosen = frame[frame["seq"] <= release.cutoff]
+    return {column: chosen[column].sum() for column in columns}
+
+
+def _within(frame: pd.DataFrame, ids: set | None) -> pd.DataFrame:
+    if ids is None:
+        return frame.iloc[0:0]
+    return frame[frame["response_id"].isin(ids)]
+
+
+def _hidden(n: int, size: int) -> str:
+    """Why a figure is not shown ("" when it is)."""
+    if n == 0:
+        return stats.NOT_ENOUGH
+    return stats.fewer_than(size) if n < size else ""
+
+
+def priorities_context(study, published: Published, *, sums=None) -> dict:
+    """Everything the dashboard's "expectations and priorities" part shows,
+    suppressed; {"shown": False} when the questionnaire asks nothing beyond
+    the perception and no segment has a weight.
+
+    Cached like the dashboard's numbers: under the snapshot, the study's last
+    change, its minimum group size, its questionnaire and the segments'
+    weights (one query when cached). `sums` is the published
+    `stats.ScoreSums` of the whole study (the dashboard's own); read here
+    when not given."""
+    questionnaire = study.questionnaire
+    asks_more = (
+        len(questionnaire.kinds) > 1
+        or questionnaire.ask_importance
+        or questionnaire.ask_overall
+    )
+    weights = priorities_queries.segment_weights(study)
+    if not asks_more and not any(w for _, w in weights.values()):
+        return {"shown": False}
+    key = "gapsurvey:priorities:v1:" + ":".join(
+        str(part)
+        for part in (
+            study.pk,
+            published.seq,
+            study.changed_at.isoformat(),
+            study.min_group_size,
+            study.questionnaire_id,
+            # Names and weights, hashed: a cache key has no spaces.
+            hashlib.sha256(repr(sorted(weights.items())).encode()).hexdigest()[:16],
+        )
+    )
+    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 24 * 3600)
+    if not seconds:
+        return _priorities(study, published, weights, sums)
+    return cache.get_or_set(
+        key, lambda: _priorities(study, published, weights, sums), seconds
+    )
+
+
+def _priorities(study, published: Published, weights: dict, sums) -> dict:
+    questionnaire = study.questionnaire
+    mode = questionnaire.mode
+    multi = len(questionnaire.kinds) > 1
+    weighted_segments = any(w for _, w in weights.values())
+    asks_more = multi or questionnaire.ask_importance or questionnaire.ask_overall
+    context = {
+        "shown": True,
+        "mode": mode,
+        "mode_label": questionnaire.get_mode_display(),
+        "min_note": stats.fewer_than(study.min_group_size),
+        "segments": _segment_influence(study, published, weights, sums)
+        if weighted_segments
+        else None,
+    }
+    if not asks_more:
+        context["figures"] = {}
+        return context
+    items = priorities_queries.study_items(study)
+    reader = _Reader(study, published, items)
+    area_keys = list(dict.fromkeys(items["area"]))
+    size = study.min_group_size
+    scores = reader.rows["scores"]
+
+    areas = {
+        key: {
+            "area": key,
+            "label": AREA_LABELS.get(key, key),
+            "gap": _gap_of(items, key),
+        }
+        for key in area_keys
+    }
+    item_rows = {
+        row["item_id"]: {
+            "item_id": row["item_id"],
+            "position": row["position"],
+            "text": row["customer_text"],
+            "area": row["area"],
+        }
+        for row in items.to_dict("records")
+    }
+
+    if multi:
+        area_d = reader.rows["area_d"]
+        item_d = reader.rows["item_d"]
+        item_parts = dict(tuple(item_d.groupby("item_id"))) if len(item_d) else {}
+        for key in area_keys:
+            chosen = _within(
+                area_d[area_d["area"] == key],
+                reader.members(
+                    snapshots.area_unit(key, snapshots.DIFFERENCE), CUSTOMER
+                ),
+            )
+            areas[key]["gap_d"] = _summary(chosen["d"], size)
+        for item_id, row in item_rows.items():
+            found = _sums(
+                item_parts.get(item_id, item_d.iloc[0:0]),
+                published.release(snapshots.pair_unit(item_id), CUSTOMER),
+                priorities_queries.ITEM_D_COLUMNS[2:],
+            )
+            row["pair_sums"] = found
+            row["gap_d"] = _summary_from_sums(found, size)
+        reference = REFERENCE[mode]
+        for key in area_keys:
+            unit = snapshots.area_unit(key, reference)
+            areas[key]["knowledge"] = _knowledge(
+                scores[(scores["area"] == key) & (scores["kind"] == reference)],
+                reader,
+                unit,
+                size,
+                column="score",
+            )
+        sums = reader.rows["item_reference"]
+        for item_id, row in item_rows.items():
+            unit = snapshots.item_unit(item_id, reference)
+            mine = sums[sums["item_id"] == item_id]
+            row["knowledge"] = _knowledge_from_sums(
+                {
+                    audience: _sums(
+                        mine[mine["audience"] == audience],
+                        published.release(unit, audience),
+                        ["n", "total", "sumsq"],
+                    )
+                    for audience in (INTERNAL, CUSTOMER)
+                },
+                size,
+            )
+    else:
+        for key in area_keys:
+            unit = snapshots.area_unit(key, "P")
+            areas[key]["perception"] = _knowledge(
+                scores[(scores["area"] == key) & (scores["kind"] == "P")],
+                reader,
+                unit,
+                size,
+                column="score",
+            )
+
+    # The gap-model score.
+    score = None
+    if multi:
+        means = {
+            key: areas[key]["gap_d"]["mean"]
+            for key in area_keys
+            if areas[key]["gap_d"]["shown"]
+        }
+        score = {"unweighted": priorities.unweighted_score(means), "weighted": None}
+        if questionnaire.ask_importance:
+            ids = reader.members(snapshots.WEIGHTED, CUSTOMER)
+            if ids is not None:
+                found = priorities.weighted_score(
+                    _within(area_d, ids), _within(reader.rows["points"], ids)
+                )
+                found["shown"] = found["n"] >= size
+                found["note"] = _hidden(found["n"], size)
+                score["weighted"] = _record(found)
+
+    # Zone of tolerance.
+    zone = []
+    if mode == MeasurementMode.TOLERANCE:
+        for row in item_rows.values():
+            found = row.get("pair_sums")
+            if not found or found["n"] < size:
+                zone.append({**row, "shown": False, "note": stats.fewer_than(size)})
+                continue
+            record = _record(
+                priorities.zone_from_sums(
+                    {
+                        **found,
+                        "mss_total": found["total"],
+                        "mss_sumsq": found["sumsq"],
+                    }
+                )
+            )
+            inversions = record["inversions"]
+            record["inversions_note"] = (
+                stats.fewer_than(size) if 0 < inversions < size else ""
+            )
+            zone.append({**row, **record, "shown": True})
+
+    for row in item_rows.values():
+        row.pop("pair_sums", None)
+    for row in zone:
+        row.pop("pair_sums", None)
+
+    # Importance.
+    stated = None
+    if questionnaire.ask_importance:
+        customer_ids = reader.members(snapshots.IMPORTANCE, CUSTOMER)
+        staff_ids = reader.members(snapshots.IMPORTANCE, INTERNAL)
+        points = reader.rows["points"]
+        mine = _within(points, customer_ids)
+        theirs = _within(points, staff_ids)
+        if mine["response_id"].nunique() >= size:
+            if theirs["response_id"].nunique() < size:
+                theirs = theirs.iloc[0:0]
+            stated = priorities.stated_importance(mine, theirs)
+            for row in stated.to_dict("records"):
+                if row["area"] in areas:
+                    areas[row["area"]]["importance"] = _record(row)
+    derived_any = False
+    if questionnaire.ask_overall:
+        overall = reader.rows["overall"]
+        for key in area_keys:
+            ids = reader.members(snapshots.derived_unit(key), CUSTOMER)
+            chosen = _within(
+                scores[(scores["area"] == key) & (scores["kind"] == "P")], ids
+            )
+            rated = _within(overall, ids)
+            found = priorities.derived_importance(
+                chosen[["response_id", "area", "score"]],
+                dict(zip(rated["response_id"], rated["overall"], strict=True)),
+                min_group_size=size,
+            )
+            if not found.empty:
+                areas[key]["derived"] = _record(found.iloc[0].to_dict())
+                derived_any = derived_any or bool(found.iloc[0]["shown"])
+
+    # The priority matrix and where to act first.
+    matrix_rows, performance, stated_means, derived_r = [], {}, {}, {}
+    for key, area in areas.items():
+        if "importance" in area:
+            stated_means[key] = area["importance"]["customer_mean"]
+        derived = area.get("derived")
+        if derived and derived["shown"]:
+            derived_r[key] = derived["r"]
+        if multi:
+            found = area["gap_d"]
+            if found["shown"]:
+                performance[key] = found
+            y = found["mean"] if found["shown"] else None
+        else:
+            found = area["perception"]
+            if found["shown"]:
+                performance[key] = found
+            y = found["customer_mean"] if found["shown"] else None
+        x = stated_means.get(key) if stated is not None else derived_r.get(key)
+        matrix_rows.append({"area": key, "label": area["label"], "x": x, "y": y})
+    matrix, lines = priorities.priority_matrix(
+        pd.DataFrame(matrix_rows, columns=["area", "label", "x", "y"])
+    )
+    for row in matrix.to_dict("records"):
+        areas[row["area"]]["quadrant"] = row["quadrant"]
+    shares = priorities.importance_shares(
+        stated=stated_means if stated is not None else None,
+        derived=derived_r if stated is None else None,
+    )
+    ranked = priorities.act_first(
+        shares,
+        performance,
+        mode=priorities.PERCEPTION if not multi else mode,
+    )
+    for row in ranked:
+        row["label"] = areas[row["area"]]["label"]
+        row["gap"] = areas[row["area"]]["gap"]
+    x_title = (
+        "Importance (mean points of 100)"
+        if stated is not None
+        else "Derived importance (r with the overall rating)"
+    )
+    y_title = "Perception gap P − E" if multi else "Customer mean"
+    if mode == MeasurementMode.TOLERANCE:
+        y_title = "Perception gap P − D (MSS)"
+    figures = {}
+    if not matrix.empty:
+        figures["priority_matrix"] = priority_charts.priority_quadrants(
+            matrix, lines, x_title=x_title, y_title=y_title
+        )
+    if zone and any(row["shown"] for row in zone):
+        figures["tolerance"] = priority_charts.tolerance_band(
+            [row for row in zone if row["shown"]],
+            scale=(questionnaire.scale_min, questionnaire.scale_max),
+        )
+    context.update(
+        {
+            "multi": multi,
+            "reference": REFERENCE.get(mode, "E"),
+            "areas": [_record_nested(area) for area in areas.values()],
+            "items": [_record_nested(row) for row in item_rows.values()],
+            "score": score,
+            "zone": zone,
+            "stated": stated is not None,
+            "derived": derived_any,
+            "ask_overall": questionnaire.ask_overall,
+            "lines": lines,
+            "x_title": x_title,
+            "y_title": y_title,
+            "act_first": ranked,
+            "figures": figures,
+        }
+    )
+    return context
+
+
+def _record_nested(row: dict) -> dict:
+    return {
+        key: _record(value) if isinstance(value, dict) else _clean(value)
+        for key, value in row.items()
+    }
+
+
+def _gap_of(items: pd.DataFrame, area: str) -> str:
+    """The gap an action on this area belongs to: the area itself when areas
+    are gaps, else the commonest gap of the area's items."""
+    chosen = items[items["area"] == area]
+    if area in GAP_LABELS:
+        return area
+    return chosen["gap"].mode().iloc[0]
+
+
+def _summary_from_sums(found: dict | None, size: int) -> dict:
+    if found is None:
+        return _record({"n": 0, "shown": False, "note": stats.NOT_ENOUGH})
+    result = priorities.one_sample_from_sums(
+        int(found["n"]), found["total"], found["sumsq"]
+    )
+    note = _hidden(result["n"], size)
+    if note:
+        result = {**dict.fromkeys(result), "n": result["n"]}
+    return _record({**result, "shown": not note, "note": note})
+
+
+def _knowledge_from_sums(sides: dict, size: int) -> dict:
+    """Staff against customers on one item from each side's (n, Σ, Σ²) up to
+    the unit's cutoff; a side not shown or below the minimum size hides the
+    comparison."""
+    empty = {"n": 0, "total": 0, "sumsq": 0}
+    staff, customers = (sides[a] or empty for a in (INTERNAL, CUSTOMER))
+    row = priorities.knowledge_gap_from_sums(
+        (int(staff["n"]), staff["total"], staff["sumsq"]),
+        (int(customers["n"]), customers["total"], customers["sumsq"]),
+    )
+    return _hide_sides(row, size)
+
+
+def _hide_sides(row: dict, size: int) -> dict:
+    notes = {
+        audience: _hidden(row[f"{audience}_n"], size)
+        for audience in (INTERNAL, CUSTOMER)
+    }
+    for audience, note in notes.items():
+        if note:
+            row[f"{audience}_mean"] = row[f"{audience}_sd"] = None
+    if any(notes.values()):
+        for key in stats.COMPARISON_KEYS:
+            row[key] = None
+    row["internal_note"], row["customer_note"] = notes[INTERNAL], notes[CUSTOMER]
+    row["shown"] = not notes[CUSTOMER]
+    return _record(row)
+
+
+def _summary(values: pd.Series, size: int) -> dict:
+    found = priorities.one_sample(values.to_numpy(dtype=float))
+    note = _hidden(found["n"], size)
+    if note:
+        found = {**dict.fromkeys(found), "n": found["n"]}
+    return _record({**found, "shown": not note, "note": note})
+
+
+def _knowledge(frame: pd.DataFrame, reader: _Reader, unit: str, size, *, column):
+    """Staff against customers on one unit (their area scores or item
+    values), each side read up to the unit's cutoff; a side below the
+    minimum size hides the comparison."""
+    staff = _within(frame, reader.members(unit, INTERNAL))[column]
+    customers = _within(frame, reader.members(unit, CUSTOMER))[column]
+    row = priorities.knowledge_gap(
+        staff.to_numpy(dtype=float), customers.to_numpy(dtype=float)
+    )
+    return _hide_sides(row, size)
+
+
+def _segment_influence(study, published: Published, weights: dict, sums) -> dict:
+    """Per gap and overall: the respondent-weighted and the segment-weighted
+    customer mean and Δ; the segments' contributions to the overall Δ."""
+    if sums is None:
+        from analysis.dashboard import study_results
+        from analysis.queries import ALL
+
+        sums = study_results(study, ALL, published)["sums"]
+    size = study.min_group_size
+    rows = []
+    contributions, left_out = [], 0
+    for gap in [*GAP_LABELS, stats.OVERALL]:
+        unit = snapshots.OVERALL if gap == stats.OVERALL else snapshots.gap_unit(gap)
+        segments = []
+        for group in sums.groups(CUSTOMER):
+            name, weight = weights.get(group, (None, None))
+            segments.append(
+                {
+                    "segment": name or "No segment",
+                    "weight": weight,
+                    "shown": published.shown(unit, CUSTOMER, group),
+                    **sums.describe(gap, CUSTOMER, group),
+                }
+            )
+        staff = (
+            sums.describe(gap, INTERNAL)
+            if published.shown(unit, INTERNAL)
+            else {"n": 0, "mean": None, "sd": None}
+        )
+        if staff["n"] < size:
+            staff = {"n": staff["n"], "mean": None, "sd": None}
+        plain = (
+            sums.describe(gap, CUSTOMER)
+            if published.shown(unit, CUSTOMER)
+            else {"n": 0, "mean": None, "sd": None}
+        )
+        found = priorities.segment_influence(segments, staff, min_group_size=size)
+        plain_delta = (
+            None
+            if plain["mean"] is None or staff["mean"] is None or plain["n"] < size
+            else staff["mean"] - plain["mean"]
+        )
+        rows.append(
+            {
+                "gap": gap,
+                "label": GAP_LABELS.get(gap, "Overall"),
+                "customer_mean": plain["mean"] if plain["n"] >= size else None,
+                "plain_delta": plain_delta,
+                "weighted_mean": found["mean"],
+                "low": found["low"],
+                "high": found["high"],
+                "weighted_delta": found["delta"],
+                "delta_low": found["delta_low"],
+                "delta_high": found["delta_high"],
+                "used": found["used"],
+                "left_out": found["left_out"],
+            }
+        )
+        if gap == stats.OVERALL:
+            contributions, left_out = found["contributions"], found["left_out"]
+    return {
+        "rows": [_record(row) for row in rows],
+        "contributions": [_record(row) for row in contributions],
+        "left_out": left_out,
+    }

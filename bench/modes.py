@@ -1,0 +1,216 @@
+"""The dashboard in the expectation mode against the perception mode, cold.
+
+    python -m bench.modes [--size 20000] [--runs 5] [--databases postgres]
+
+Two studies of the same size are generated once per database
+(`generate_study --mode perception|expectation`, organizations
+`bench-perception-<size>` and `bench-expectation-<size>`, staff = a tenth):
+the expectation study has twice the answers (E and P), the importance
+allocations and the overall rating. In one child process, with the
+dashboard's caches off (DASHBOARD_CACHE_SECONDS = 0: every view computes, as
+after each new response), both dashboards are fetched through Django's test
+client in turns (perception, expectation, perception, …) after one warm-up
+each (which publishes the first snapshot); "priorities" is the expectation
+study's `priorities_context` alone (given the dashboard's score sums, as the
+view gives them), in the same turns. Medians, the ratio
+expectation / perception (target: ≤ 1.5), queries per page and peak RSS.
+Results go to var/bench/results/modes.json.
+"""
+
+import argparse
+import json
+import sys
+
+from bench import common
+
+MODES = ("perception", "expectation")
+
+
+def _setup():
+    import django
+
+    django.setup()
+
+
+def _study(mode: str, size: int):
+    from surveys.models import Study
+
+    return (
+        Study.objects.filter(organization__slug=f"bench-{mode}-{size}")
+        .select_related("questionnaire", "organization")
+        .order_by("-id")
+        .first()
+    )
+
+
+def child_prepare(size: int) -> dict:
+    import time
+
+    from django.core.management import call_command
+
+    seconds = {}
+    for mode in MODES:
+        if _study(mode, size) is None:
+            started = time.perf_counter()
+            call_command(
+                "generate_study",
+                customers=size,
+                staff=max(size // 10, 10),
+                organization=f"bench-{mode}-{size}",
+                seed=size,
+                mode=mode,
+                stdout=sys.stderr,
+            )
+            seconds[mode] = time.perf_counter() - started
+    return {"generate_s": seconds}
+
+
+def child_page(size: int, runs: int) -> dict:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from analysis.dashboard import study_numbers
+    from analysis.priorities_view import priorities_context
+    from analysis.queries import ALL
+    from surveys.models import Answer
+    from surveys.services import snapshots
+
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    load = common.loadavg()
+    functions, queries, answers = {}, {}, {}
+    for mode in MODES:
+        study = _study(mode, size)
+        manager = get_user_model().objects.get(
+            username=f"manager@{study.organization.slug}.example"
+        )
+        client = Client()
+        client.force_login(manager)
+        url = reverse("dashboard", args=[study.pk])
+
+        def get(client=client, url=url):
+            response = client.get(url)
+            assert response.status_code == 200, response.status_code
+
+        get()  # warm-up: publishes the first snapshot, imports, templates
+        with CaptureQueriesContext(connection) as captured:
+            get()
+        queries[mode] = len(captured.captured_queries)
+        answers[mode] = Answer.objects.filter(response__study=study).count()
+        functions[mode] = get
+        if mode == "expectation":
+            published = snapshots.published(study)
+            # As the dashboard calls it: with its published score sums.
+            sums = study_numbers(study, ALL, published)["sums"]
+            functions["priorities"] = lambda s=study, p=published, t=sums: (
+                priorities_context(s, p, sums=t)
+            )
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(runs):
+        for name, function in functions.items():
+            times[name] += common.timed(function, 1)
+    return {
+        "load": load,
+        "times": times,
+        "queries": queries,
+        "answers": answers,
+        "rss_mb": common.maxrss_mb(),
+    }
+
+
+def child_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("phase", choices=["prepare", "page"])
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    _setup()
+    if args.phase == "prepare":
+        result = child_prepare(args.size)
+    else:
+        result = child_page(args.size, args.runs)
+    print(json.dumps(result, default=float))
+
+
+def report(rows: list[dict]) -> str:
+    return common.table(
+        [
+            "database",
+            "customers + staff",
+            "answers P / E+P",
+            "perception p50 ms",
+            "expectation p50 ms",
+            "priorities alone p50 ms",
+            "expectation / perception",
+            "queries P / E",
+            "RSS MB",
+            "load 1/5/15 min",
+        ],
+        [
+            [
+                r["database"],
+                f"{r['size']:,} + {r['staff']:,}",
+                f"{r['answers']['perception']:,} / {r['answers']['expectation']:,}",
+                f"{r['perception_ms']:,.0f}",
+                f"{r['expectation_ms']:,.0f}",
+                f"{r['priorities_ms']:,.0f}",
+                f"{r['ratio']:.2f}",
+                f"{r['queries']['perception']} / {r['queries']['expectation']}",
+                f"{r['rss_mb']:,.0f}",
+                r["load"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+def main() -> None:
+    if "--child" in sys.argv:
+        argv = sys.argv[1:]
+        argv.remove("--child")
+        child_main(argv)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--databases", default="postgres")
+    args = parser.parse_args()
+    if not (1 <= args.runs <= 50 and 1 <= args.size <= 200_000):
+        raise SystemExit("--runs must be 1..50 and --size 1..200000")
+    rows = common.load("modes").get("rows", [])
+    for database in args.databases.split(","):
+        common.database_prepare(database)
+        print(f"{database} {args.size:,}: preparing", file=sys.stderr, flush=True)
+        prepared = common.run_child("modes", database, "prepare", f"--size={args.size}")
+        print(f"{database} {args.size:,}: pages", file=sys.stderr, flush=True)
+        measured = common.run_child(
+            "modes", database, "page", f"--size={args.size}", f"--runs={args.runs}"
+        )
+        m = {name: common.median(v) for name, v in measured["times"].items()}
+        row = {
+            "database": database,
+            "size": args.size,
+            "staff": max(args.size // 10, 10),
+            "perception_ms": m["perception"],
+            "expectation_ms": m["expectation"],
+            "priorities_ms": m["priorities"],
+            "ratio": m["expectation"] / m["perception"],
+            "queries": measured["queries"],
+            "answers": measured["answers"],
+            "rss_mb": measured["rss_mb"],
+            "load": measured["load"],
+            "runs": args.runs,
+            "generate_s": prepared["generate_s"],
+            "measured_at": common.machine()["date"],
+        }
+        rows = [r for r in rows if (r["database"], r["size"]) != (database, args.size)]
+        rows.append(row)
+        common.save("modes", {"machine": common.machine(), "rows": rows})
+    print(report(rows))
+
+
+if __name__ == "__main__":
+    main()
