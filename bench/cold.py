@@ -5,14 +5,21 @@ against its tenth.
     (also run at the end of `python -m bench.submit --compare`)
 
 Each start is a new gunicorn with one sync worker (the benchmark's settings,
-PostgreSQL). gunicorn's post_worker_init hook (bench/gunicorn_ready.py) marks
-when the worker has loaded the WSGI application (Django set up, models
-imported) and waits for requests; then --submits complete customer submissions,
-one after another, each on its own token, each timed alone: wall time at the
-client and the worker's CPU time (/proc). The first request pays for
-everything the worker loads lazily (the URLconf and the views it imports, the
-database connection, templates); by the tenth it is warm. Reported: medians over
-the starts of the first, the tenth and (first − tenth), the target (≤ 50 ms),
+PostgreSQL), the project's bytecode written first as a deploy would
+(common.compile_bytecode). gunicorn's post_worker_init hook
+(bench/gunicorn_ready.py) marks when the worker has loaded the WSGI
+application (Django set up, models imported) and waits for requests; then
+--submits complete customer submissions, one after another, each on its own
+token, each timed alone: wall time at the client and the worker's CPU time
+(/proc). The first request pays for everything the worker loads lazily (the
+URLconf and every view module it imports, the reverse() table, the database
+connection); by the tenth it is warm.
+
+Two workers, interleaved start by start: the app as shipped, and the same with
+the bench hook importing the URLconf and building the reverse() table at
+worker start (BENCH_WARM_URLCONF=1): the next step this benchmark suggests,
+measured before anyone changes the app. Reported per variant: medians over
+the starts of the first, the last and (first − last), the target (≤ 50 ms),
 and which of numpy, pandas and scipy the worker had mapped after its first
 submit (their shared libraries in /proc/<pid>/maps).
 Results: var/bench/results/cold.json.
@@ -55,8 +62,21 @@ def _wait_for(path: Path, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
-def run(*, starts: int = 5, submits: int = 10, conn_max_age: int = 60) -> dict:
+VARIANTS = {
+    "shipped": "as shipped",
+    "urlconf-at-start": "URLconf loaded at worker start (bench hook)",
+}
+
+
+def run(
+    *,
+    starts: int = 5,
+    submits: int = 10,
+    conn_max_age: int = 60,
+    variants: tuple[str, ...] = tuple(VARIANTS),
+) -> dict:
     WORK.mkdir(parents=True, exist_ok=True)
+    common.compile_bytecode()
     common.database_prepare("postgres")
     tokens_file = WORK / "tokens.txt"
     output = common.manage(
@@ -65,7 +85,7 @@ def run(*, starts: int = 5, submits: int = 10, conn_max_age: int = 60) -> dict:
         "--customers=50",
         "--staff=5",
         "--organization=bench-cold",
-        f"--unanswered={starts * submits}",
+        f"--unanswered={starts * submits * len(variants)}",
         f"--tokens-file={tokens_file}",
     )
     study_id = int(output.split("study_id=")[1].split()[0])
@@ -73,117 +93,136 @@ def run(*, starts: int = 5, submits: int = 10, conn_max_age: int = 60) -> dict:
     template = body["body"]
     (WORK / "body.txt").write_text(template)
     scale = tuple(body["scale"])
-    tokens = tokens_file.read_text().split()
+    tokens = iter(tokens_file.read_text().split())
     ready = WORK / "ready"
-    system = System(
-        name="gapsurvey",
-        command=[str(Path(common.PYTHON).parent / "gunicorn"), "gapsurvey.wsgi"],
-        env=common.child_env(
-            "postgres",
-            DATABASE_CONN_MAX_AGE=str(conn_max_age),
-            GAPSURVEY_RATE_LIMITS="false",
-            BENCH_READY_FILE=str(ready),
-        ),
-        database_url=common.database_url("postgres"),
-        path="/s/{token}/",
-        body=WORK / "body.txt",
-    )
-    found = []
+    gunicorn = [str(Path(common.PYTHON).parent / "gunicorn"), "gapsurvey.wsgi"]
+    found: dict[str, list[dict]] = {variant: [] for variant in variants}
+    # Interleaved: start 1 of each variant, then start 2, ...
     for start in range(starts):
-        ready.unlink(missing_ok=True)
-        with Served(system, 1, "--config=python:bench.gunicorn_ready") as served:
-            _wait_for(ready)
-            time.sleep(0.5)  # the hook runs just before the worker's loop
-            pid = worker_pids(served.process.pid)[0]
-            load = common.loadavg()
-            wall, cpu, statuses, mapped = [], [], [], []
-            for n in range(submits):
-                token = tokens[start * submits + n]
-                payload = fill(template, scale)
-                before = cpu_seconds(pid)
-                started = time.perf_counter()
-                statuses.append(post(served.port, f"/s/{token}/", payload))
-                wall.append((time.perf_counter() - started) * 1000)
-                cpu.append(((cpu_seconds(pid) or 0) - (before or 0)) * 1000)
-                if n == 0:
-                    mapped = _mapped(pid)
-            rss = common.vm_mb(pid, "VmRSS")
-        if any(status != 302 for status in statuses):
-            raise SystemExit(f"cold start {start}: statuses {statuses}")
-        found.append(
-            {
-                "wall_ms": wall,
-                "cpu_ms": cpu,
-                "heavy_mapped_after_first": mapped,
-                "rss_mb_after": rss,
-                "load": load,
-            }
-        )
-        print(
-            f"cold start {start + 1}: first {wall[0]:.0f} ms (CPU {cpu[0]:.0f}), "
-            f"tenth {wall[-1]:.0f} ms (CPU {cpu[-1]:.0f}); heavy mapped: "
-            f"{', '.join(mapped) or 'none'}; load {load}",
-            file=sys.stderr,
-        )
-    result = {
-        "machine": common.machine(),
-        "starts": starts,
+        for variant in variants:
+            system = System(
+                name="gapsurvey",
+                command=gunicorn,
+                env=common.child_env(
+                    "postgres",
+                    DATABASE_CONN_MAX_AGE=str(conn_max_age),
+                    GAPSURVEY_RATE_LIMITS="false",
+                    BENCH_READY_FILE=str(ready),
+                    BENCH_WARM_URLCONF="1" if variant == "urlconf-at-start" else "0",
+                ),
+                database_url=common.database_url("postgres"),
+                path="/s/{token}/",
+                body=WORK / "body.txt",
+            )
+            ready.unlink(missing_ok=True)
+            with Served(system, 1, "--config=python:bench.gunicorn_ready") as served:
+                _wait_for(ready)
+                time.sleep(0.5)  # the hook runs just before the worker's loop
+                pid = worker_pids(served.process.pid)[0]
+                load = common.loadavg()
+                wall, cpu, statuses, mapped = [], [], [], []
+                for n in range(submits):
+                    payload = fill(template, scale)
+                    before = cpu_seconds(pid)
+                    started = time.perf_counter()
+                    statuses.append(post(served.port, f"/s/{next(tokens)}/", payload))
+                    wall.append((time.perf_counter() - started) * 1000)
+                    cpu.append(((cpu_seconds(pid) or 0) - (before or 0)) * 1000)
+                    if n == 0:
+                        mapped = _mapped(pid)
+                rss = common.vm_mb(pid, "VmRSS")
+            if any(status != 302 for status in statuses):
+                raise SystemExit(f"cold start {start} {variant}: statuses {statuses}")
+            found[variant].append(
+                {
+                    "wall_ms": wall,
+                    "cpu_ms": cpu,
+                    "heavy_mapped_after_first": mapped,
+                    "rss_mb_after": rss,
+                    "load": load,
+                }
+            )
+            print(
+                f"cold start {start + 1} {variant}: first {wall[0]:.0f} ms "
+                f"(CPU {cpu[0]:.0f}), last {wall[-1]:.0f} ms (CPU {cpu[-1]:.0f}); "
+                f"heavy mapped: {', '.join(mapped) or 'none'}; load {load}",
+                file=sys.stderr,
+            )
+    rows = [_summary(variant, runs, submits) for variant, runs in found.items()]
+    result = {"machine": common.machine(), "rows": rows}
+    common.save("cold", result)
+    print(report(result))
+    return result
+
+
+def _summary(variant: str, found: list[dict], submits: int) -> dict:
+    def median_of(key: str, index: int) -> float:
+        return common.median([s[key][index] for s in found])
+
+    return {
+        "variant": variant,
+        "starts": len(found),
         "submits": submits,
-        "first_ms": common.median([s["wall_ms"][0] for s in found]),
-        "last_ms": common.median([s["wall_ms"][-1] for s in found]),
+        "first_ms": median_of("wall_ms", 0),
+        "last_ms": median_of("wall_ms", -1),
         "difference_ms": common.median(
             [s["wall_ms"][0] - s["wall_ms"][-1] for s in found]
         ),
-        "first_cpu_ms": common.median([s["cpu_ms"][0] for s in found]),
-        "last_cpu_ms": common.median([s["cpu_ms"][-1] for s in found]),
+        "first_cpu_ms": median_of("cpu_ms", 0),
+        "last_cpu_ms": median_of("cpu_ms", -1),
         "difference_cpu_ms": common.median(
             [s["cpu_ms"][0] - s["cpu_ms"][-1] for s in found]
         ),
         "target_ms": TARGET_MS,
         "runs": found,
     }
-    common.save("cold", result)
-    print(report(result))
-    return result
 
 
 def report(result: dict) -> str:
-    found = result["runs"]
-    difference = result["difference_ms"]
-    verdict = (
-        "met"
-        if difference <= result["target_ms"]
-        else f"MISSED by {difference - result['target_ms']:.0f} ms"
-    )
-    mapped = sorted({name for s in found for name in s["heavy_mapped_after_first"]})
-    table = common.table(
-        [
-            "starts",
-            "first submit ms (median)",
-            f"submit {result['submits']} ms (median)",
-            "first − last ms (median)",
-            "worker CPU ms first / last",
-            "first − last each start",
-            "numpy/pandas/scipy loaded after the first submit",
-            "load 1/5/15 min per start",
-        ],
-        [
+    lines, verdicts = [], []
+    submits = result["rows"][0]["submits"] if result["rows"] else 10
+    for row in result["rows"]:
+        found = row["runs"]
+        difference = row["difference_ms"]
+        mapped = sorted({n for s in found for n in s["heavy_mapped_after_first"]})
+        lines.append(
             [
-                result["starts"],
-                f"{result['first_ms']:.0f}",
-                f"{result['last_ms']:.0f}",
+                VARIANTS.get(row["variant"], row["variant"]),
+                row["starts"],
+                f"{row['first_ms']:.0f}",
+                f"{row['last_ms']:.0f}",
                 f"{difference:.0f}",
-                f"{result['first_cpu_ms']:.0f} / {result['last_cpu_ms']:.0f}",
                 " / ".join(f"{s['wall_ms'][0] - s['wall_ms'][-1]:.0f}" for s in found),
+                f"{row['first_cpu_ms']:.0f} / {row['last_cpu_ms']:.0f}",
                 ", ".join(mapped) or "none",
                 "; ".join(s["load"] for s in found),
             ]
+        )
+        verdict = (
+            "met"
+            if difference <= row["target_ms"]
+            else f"MISSED by {difference - row['target_ms']:.0f} ms"
+        )
+        verdicts.append(
+            f"- cold worker, {VARIANTS.get(row['variant'], row['variant'])}: first "
+            f"submit − submit {row['submits']} = {difference:.0f} ms (target ≤ "
+            f"{row['target_ms']:.0f} ms): {verdict}"
+        )
+    table = common.table(
+        [
+            "worker",
+            "starts",
+            "first submit ms (median)",
+            f"submit {submits} ms (median)",
+            f"first − submit {submits} ms (median)",
+            "… each start",
+            f"worker CPU ms first / submit {submits}",
+            "numpy/pandas/scipy loaded after the first submit",
+            "load 1/5/15 min per start",
         ],
+        lines,
     )
-    return (
-        f"{table}\n\n- cold worker: first submit − submit {result['submits']} = "
-        f"{difference:.0f} ms (target ≤ {result['target_ms']:.0f} ms): {verdict}"
-    )
+    return table + "\n\n" + "\n".join(verdicts)
 
 
 def main() -> None:
