@@ -15,10 +15,13 @@ token, each timed alone: wall time at the client and the worker's CPU time
 URLconf and every view module it imports, the reverse() table, the database
 connection); by the tenth it is warm.
 
-Two workers, interleaved start by start: the app as shipped, and the same with
+Three workers, interleaved start by start: the app as shipped; the same with
 the bench hook importing the URLconf and building the reverse() table at
-worker start (BENCH_WARM_URLCONF=1): the next step this benchmark suggests,
-measured before anyone changes the app. Reported per variant: medians over
+worker start (BENCH_WARM_URLCONF=1); and that plus opening the database
+connection at start (=2): the next step this benchmark suggests, measured
+before anyone changes the app. --profile attaches py-spy (raw stacks,
+1000 Hz) to the first shipped worker for its first submit
+(var/bench/results/cold-profile.txt). Reported per variant: medians over
 the starts of the first, the last and (first − last), the target (≤ 50 ms),
 and which of numpy, pandas and scipy the worker had mapped after its first
 submit (their shared libraries in /proc/<pid>/maps).
@@ -26,6 +29,7 @@ Results: var/bench/results/cold.json.
 """
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -65,7 +69,9 @@ def _wait_for(path: Path, seconds: float = 60) -> None:
 VARIANTS = {
     "shipped": "as shipped",
     "urlconf-at-start": "URLconf loaded at worker start (bench hook)",
+    "urlconf-db-at-start": "URLconf and database connection at worker start",
 }
+WARM = {"shipped": "0", "urlconf-at-start": "1", "urlconf-db-at-start": "2"}
 
 
 def run(
@@ -74,6 +80,7 @@ def run(
     submits: int = 10,
     conn_max_age: int = 60,
     variants: tuple[str, ...] = tuple(VARIANTS),
+    profile: bool = False,
 ) -> dict:
     WORK.mkdir(parents=True, exist_ok=True)
     common.compile_bytecode()
@@ -85,7 +92,7 @@ def run(
         "--customers=50",
         "--staff=5",
         "--organization=bench-cold",
-        f"--unanswered={starts * submits * len(variants)}",
+        f"--unanswered={(starts * len(variants) + 1) * submits}",
         f"--tokens-file={tokens_file}",
     )
     study_id = int(output.split("study_id=")[1].split()[0])
@@ -98,56 +105,81 @@ def run(
     gunicorn = [str(Path(common.PYTHON).parent / "gunicorn"), "gapsurvey.wsgi"]
     found: dict[str, list[dict]] = {variant: [] for variant in variants}
     # Interleaved: start 1 of each variant, then start 2, ...
-    for start in range(starts):
-        for variant in variants:
-            system = System(
-                name="gapsurvey",
-                command=gunicorn,
-                env=common.child_env(
-                    "postgres",
-                    DATABASE_CONN_MAX_AGE=str(conn_max_age),
-                    GAPSURVEY_RATE_LIMITS="false",
-                    BENCH_READY_FILE=str(ready),
-                    BENCH_WARM_URLCONF="1" if variant == "urlconf-at-start" else "0",
-                ),
-                database_url=common.database_url("postgres"),
-                path="/s/{token}/",
-                body=WORK / "body.txt",
-            )
-            ready.unlink(missing_ok=True)
-            with Served(system, 1, "--config=python:bench.gunicorn_ready") as served:
-                _wait_for(ready)
-                time.sleep(0.5)  # the hook runs just before the worker's loop
-                pid = worker_pids(served.process.pid)[0]
-                load = common.loadavg()
-                wall, cpu, statuses, mapped = [], [], [], []
-                for n in range(submits):
-                    payload = fill(template, scale)
-                    before = cpu_seconds(pid)
-                    started = time.perf_counter()
-                    statuses.append(post(served.port, f"/s/{next(tokens)}/", payload))
-                    wall.append((time.perf_counter() - started) * 1000)
-                    cpu.append(((cpu_seconds(pid) or 0) - (before or 0)) * 1000)
-                    if n == 0:
-                        mapped = _mapped(pid)
-                rss = common.vm_mb(pid, "VmRSS")
-            if any(status != 302 for status in statuses):
-                raise SystemExit(f"cold start {start} {variant}: statuses {statuses}")
-            found[variant].append(
-                {
-                    "wall_ms": wall,
-                    "cpu_ms": cpu,
-                    "heavy_mapped_after_first": mapped,
-                    "rss_mb_after": rss,
-                    "load": load,
-                }
-            )
+    # With --profile, one more start of the first variant comes first, under
+    # py-spy (which slows it many times): profiled, not counted.
+    rounds = [(-1, variants[0])] if profile else []
+    rounds += [(start, variant) for start in range(starts) for variant in variants]
+    for start, variant in rounds:
+        system = System(
+            name="gapsurvey",
+            command=gunicorn,
+            env=common.child_env(
+                "postgres",
+                DATABASE_CONN_MAX_AGE=str(conn_max_age),
+                GAPSURVEY_RATE_LIMITS="false",
+                BENCH_READY_FILE=str(ready),
+                BENCH_WARM_URLCONF=WARM[variant],
+            ),
+            database_url=common.database_url("postgres"),
+            path="/s/{token}/",
+            body=WORK / "body.txt",
+        )
+        ready.unlink(missing_ok=True)
+        with Served(system, 1, "--config=python:bench.gunicorn_ready") as served:
+            _wait_for(ready)
+            time.sleep(0.5)  # the hook runs just before the worker's loop
+            pid = worker_pids(served.process.pid)[0]
+            load = common.loadavg()
+            wall, cpu, statuses, mapped = [], [], [], []
+            profiler = None
+            if start < 0:
+                profiler = common.py_spy_record(
+                    pid,
+                    "cold-profile",
+                    "--rate",
+                    "1000",
+                    "--format",
+                    "raw",
+                    suffix=".txt",
+                )
+                time.sleep(1.0)  # py-spy attached
+            for n in range(submits):
+                payload = fill(template, scale)
+                before = cpu_seconds(pid)
+                started = time.perf_counter()
+                statuses.append(post(served.port, f"/s/{next(tokens)}/", payload))
+                wall.append((time.perf_counter() - started) * 1000)
+                cpu.append(((cpu_seconds(pid) or 0) - (before or 0)) * 1000)
+                if n == 0:
+                    mapped = _mapped(pid)
+                    if profiler is not None:
+                        profiler.send_signal(signal.SIGINT)
+                        profiler.wait(timeout=30)
+            rss = common.vm_mb(pid, "VmRSS")
+        if any(status != 302 for status in statuses):
+            raise SystemExit(f"cold start {start} {variant}: statuses {statuses}")
+        if start < 0:
             print(
-                f"cold start {start + 1} {variant}: first {wall[0]:.0f} ms "
-                f"(CPU {cpu[0]:.0f}), last {wall[-1]:.0f} ms (CPU {cpu[-1]:.0f}); "
-                f"heavy mapped: {', '.join(mapped) or 'none'}; load {load}",
+                f"profiled start (not counted): first {wall[0]:.0f} ms, "
+                f"last {wall[-1]:.0f} ms",
                 file=sys.stderr,
             )
+            continue
+        found[variant].append(
+            {
+                "wall_ms": wall,
+                "cpu_ms": cpu,
+                "heavy_mapped_after_first": mapped,
+                "rss_mb_after": rss,
+                "load": load,
+            }
+        )
+        print(
+            f"cold start {start + 1} {variant}: first {wall[0]:.0f} ms "
+            f"(CPU {cpu[0]:.0f}), last {wall[-1]:.0f} ms (CPU {cpu[-1]:.0f}); "
+            f"heavy mapped: {', '.join(mapped) or 'none'}; load {load}",
+            file=sys.stderr,
+        )
     rows = [_summary(variant, runs, submits) for variant, runs in found.items()]
     result = {"machine": common.machine(), "rows": rows}
     common.save("cold", result)
@@ -230,12 +262,18 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--submits", type=int, default=10)
     parser.add_argument("--conn-max-age", type=int, default=60)
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     if not 1 <= args.starts <= 20:
         raise SystemExit("--starts must be 1..20")
     if not 2 <= args.submits <= 50:
         raise SystemExit("--submits must be 2..50")
-    run(starts=args.starts, submits=args.submits, conn_max_age=args.conn_max_age)
+    run(
+        starts=args.starts,
+        submits=args.submits,
+        conn_max_age=args.conn_max_age,
+        profile=args.profile,
+    )
 
 
 if __name__ == "__main__":

@@ -745,4 +745,8 @@ def main(argv: list[str]) -> None:
     if args.cold_starts:
         from bench import cold
 
-        cold.run(starts=args.cold_starts, conn_max_age=args.conn_max_age)
+        cold.run(
+            starts=args.cold_starts,
+            conn_max_age=args.conn_max_age,
+            profile=args.profile,
+        )
