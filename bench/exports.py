@@ -72,11 +72,12 @@ def child_export(size: int, fmt: str, runs: int) -> dict:
         study's size (what a small study always does)."""
 
         def call():
+            kept = settings.INLINE_MAX_RESPONDENTS
             settings.INLINE_MAX_RESPONDENTS = 10**9
             try:
                 function()
             finally:
-                del settings.INLINE_MAX_RESPONDENTS
+                settings.INLINE_MAX_RESPONDENTS = kept
 
         return call
 

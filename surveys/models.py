@@ -5,11 +5,12 @@ rules that must never break are database constraints, not only form checks.
 """
 
 import hashlib
+import secrets
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -335,6 +336,10 @@ class ImportJob(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
+def new_items_version() -> str:
+    return secrets.token_hex(8)
+
+
 class Questionnaire(models.Model):
     # Null organization: available to every organization (the default questionnaire).
     organization = models.ForeignKey(
@@ -360,10 +365,14 @@ class Questionnaire(models.Model):
     label_max = models.CharField(max_length=60, default="Strongly agree")
     allow_dont_know = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # Bumped by every change of its items (signals below): with the id, it keys
-    # the items a process keeps in memory (surveys.selectors.questionnaire_items),
-    # so a submit need not read them again.
-    items_revision = models.PositiveIntegerField(default=0, editable=False)
+    # A fresh random stamp on creation and on every change of its items
+    # (signals below): with the id, it keys the items a process keeps in memory
+    # (surveys.selectors.questionnaire_items), so a submit need not read them
+    # again. Random, not a counter: an id and a count can come back (a database
+    # restored or flushed while processes run), a stamp does not.
+    items_version = models.CharField(
+        max_length=32, default=new_items_version, editable=False
+    )
 
     class Meta:
         ordering = ["name", "-version"]
@@ -820,7 +829,7 @@ class DataExport(models.Model):
 def questionnaire_items_changed(questionnaire_id: int) -> None:
     """Mark a questionnaire's items as changed (every process re-reads them)."""
     Questionnaire.objects.filter(pk=questionnaire_id).update(
-        items_revision=F("items_revision") + 1
+        items_version=new_items_version()
     )
 
 

@@ -8,18 +8,18 @@ from surveys.services.snapshots import RESPONDENTS, Published, published
 
 COUNT_KEYS = ("invited", "sent", "failed", "opened")
 
-# Items by (questionnaire id, items revision): what a form and a submit need,
+# Items by (questionnaire id, items version): what a form and a submit need,
 # read once per process and questionnaire version instead of once per request.
-# Any change of the items bumps the revision (surveys.models), which the
+# Any change of the items stamps a new version (surveys.models), which the
 # questionnaire row carries, so a stale list is never used.
-_ITEMS: dict[tuple[int, int], tuple[Item, ...]] = {}
+_ITEMS: dict[tuple[int, str], tuple[Item, ...]] = {}
 _ITEMS_KEPT = 256
 
 
 def questionnaire_items(questionnaire: Questionnaire) -> list[Item]:
     """The questionnaire's items in order; no query when this process has read
     them since their last change. Treat them as read-only."""
-    key = (questionnaire.pk, questionnaire.items_revision)
+    key = (questionnaire.pk, questionnaire.items_version)
     items = _ITEMS.get(key)
     if items is None:
         items = tuple(

@@ -161,3 +161,21 @@ def test_a_submit_on_an_answered_link_writes_nothing(client, study_a):
             "value", flat=True
         )
     ) == {5}
+
+
+def test_a_questionnaire_id_used_again_never_brings_back_old_items(org_a):
+    """An id can come back (a database restored or flushed while the web
+    processes run): the items kept in memory are keyed by a random stamp."""
+    from surveys.models import Questionnaire
+    from surveys.selectors import questionnaire_items
+
+    first = factories.make_questionnaire(organization=org_a)
+    pk = first.pk
+    old = [item.pk for item in questionnaire_items(first)]
+    first.delete()
+    again = factories.make_questionnaire(organization=org_a, id=pk)
+    assert Questionnaire.objects.get(pk=pk).pk == pk
+    fresh = Questionnaire.objects.get(pk=pk)
+    items = [item.pk for item in questionnaire_items(fresh)]
+    assert items == [item.pk for item in again.items.order_by("position", "id")]
+    assert not set(items) & set(old)
