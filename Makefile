@@ -9,7 +9,7 @@ PORT ?= 8000
 # unless SITE_URL is set in the environment.
 export SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-tools setup worker lint format demo clean
+.PHONY: run test test-tools setup worker lint format demo clean bench bench-submit
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "GapSurvey needs Python 3.11 or newer")'
@@ -74,6 +74,15 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Submissions side by side: the peer (django-survey-and-report, installed by
+# bench/peer/setup.sh into var/bench/peer-venv), GapSurvey and the floor, then
+# cold workers; needs PostgreSQL (BENCH_PG_URL) and wrk. BENCHMARKS.md has the rest.
+bench-submit: $(STAMP)
+	@command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exit 1; }
+	$(BIN)/python -m bench.submit --compare $(BENCH_ARGS)
+
+bench: bench-submit
 
 clean:
 	rm -rf $(VENV) var

@@ -76,20 +76,7 @@ def database_prepare(database: str) -> None:
     """Create (PostgreSQL) the database if missing, migrate it, load the default
     questionnaires and the cache table. Idempotent."""
     if database.startswith("postgres"):
-        import psycopg2
-        from psycopg2 import sql
-
-        url = database_url("postgres")
-        name = url.rsplit("/", 1)[1]
-        admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(
-                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-                )
-        admin.close()
+        database_create(database_url("postgres"))
     else:
         SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     manage(database, "migrate", "--noinput", "-v0")
@@ -100,6 +87,36 @@ def database_prepare(database: str) -> None:
         "-v0",
         "default_questionnaire",
         "expectations_questionnaire",
+    )
+
+
+def database_create(url: str) -> None:
+    """Create the PostgreSQL database of a URL if it does not exist."""
+    import psycopg2
+    from psycopg2 import sql
+
+    name = url.rsplit("/", 1)[1]
+    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+
+
+def compile_bytecode() -> None:
+    """Write the project's bytecode (__pycache__, not in git) as a deploy does,
+    so that a fresh worker measures imports, not compiling: with
+    PYTHONDONTWRITEBYTECODE set (as on this project's machines) nothing else
+    writes it, and every new worker would compile each module from source."""
+    subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", "-j0", "surveys", "analysis", "gapsurvey"]
+        + ["bench"],
+        cwd=ROOT,
+        check=True,
+        timeout=600,
+        stdout=subprocess.DEVNULL,
     )
 
 
@@ -270,13 +287,16 @@ def vm_mb(pid: int, key: str = "VmHWM") -> float | None:
     return None
 
 
-def py_spy_record(pid: int, name: str, *options: str) -> subprocess.Popen:
-    """py-spy sampling a process into RESULTS/<name>.svg (a flame graph)."""
+def py_spy_record(
+    pid: int, name: str, *options: str, suffix: str = ".svg"
+) -> subprocess.Popen:
+    """py-spy sampling a process into RESULTS/<name>.svg (a flame graph; with
+    `--format raw` and suffix ".txt", collapsed stacks)."""
     py_spy = require("py-spy", "pip install -r bench/requirements.txt")
     RESULTS.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [py_spy, "record", "--pid", str(pid), *options]
-        + ["--output", str(RESULTS / f"{name}.svg")],
+        + ["--output", str(RESULTS / f"{name}{suffix}")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

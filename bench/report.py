@@ -3,7 +3,7 @@
 python -m bench.report
 """
 
-from bench import common, dashboard, generate, invite, submit
+from bench import cold, common, compare, dashboard, generate, invite, submit
 
 
 def main() -> None:
@@ -20,6 +20,15 @@ def main() -> None:
     if saved:
         print("\n## Submissions\n")
         print(submit.report(saved["rows"]))
+    saved = common.load("submit-compare")
+    if saved:
+        print("\n## Submissions: peer, GapSurvey, floor\n")
+        print(f"{saved.get('command', '')}; {saved['machine']}\n")
+        print(compare.report(saved))
+    saved = common.load("cold")
+    if saved:
+        print("\n## Cold workers\n")
+        print(cold.report(saved))
     saved = common.load("invite")
     if saved:
         print("\n## Invitations\n")

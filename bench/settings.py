@@ -9,3 +9,5 @@ Debug off is what production runs: no query log, cached templates.
 from gapsurvey.settings import *  # noqa: F403
 
 DEBUG = False
+# The app's URLs plus the floor view of the submission benchmark (bench/floor.py).
+ROOT_URLCONF = "bench.urls"

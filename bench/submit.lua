@@ -1,8 +1,12 @@
--- wrk script: every request is a complete, valid customer survey submission on
--- its own token. Arguments (after `--`): tokens file, body template file.
+-- wrk script: every request is a complete, valid survey submission.
+-- Arguments (after `--`): tokens file ("-" for none), body template file, wrk
+-- threads, scale min, scale max, and optionally the path (default
+-- "/s/{token}/": GapSurvey's customer link, one token per request) and a
+-- Cookie header (the peer's CSRF cookie).
 -- The body template holds the whole form with "{v<n>}" placeholders, one per
 -- item, filled with a random value on the scale per request.
 -- Each wrk thread takes every nth token (n = threads), so no token is used twice.
+-- A path without "{token}" (the peer, the floor) uses no tokens.
 
 local threads = {}
 local counter = 0
@@ -15,13 +19,19 @@ end
 
 function init(args)
   local step = tonumber(args[3])
+  path = args[6] or "/s/{token}/"
+  cookie = args[7]
+  if cookie == "" then cookie = nil end
+  uses_tokens = string.find(path, "{token}", 1, true) ~= nil
   tokens = {}
-  local n = 0
-  for line in io.lines(args[1]) do
-    if n % step == thread_index then
-      table.insert(tokens, line)
+  if uses_tokens then
+    local n = 0
+    for line in io.lines(args[1]) do
+      if n % step == thread_index then
+        table.insert(tokens, line)
+      end
+      n = n + 1
     end
-    n = n + 1
   end
   local file = io.open(args[2], "r")
   template = file:read("*a")
@@ -35,20 +45,25 @@ function init(args)
 end
 
 function request()
-  local token = tokens[next_token]
-  if token == nil then
-    -- Out of tokens: count it; the run's results are then not valid.
-    used_up = used_up + 1
-    token = tokens[1]
-  else
-    next_token = next_token + 1
+  local target = path
+  if uses_tokens then
+    local token = tokens[next_token]
+    if token == nil then
+      -- Out of tokens: count it; the run's results are then not valid.
+      used_up = used_up + 1
+      token = tokens[1]
+    else
+      next_token = next_token + 1
+    end
+    local at = string.find(path, "{token}", 1, true)
+    target = string.sub(path, 1, at - 1) .. token .. string.sub(path, at + 7)
   end
   local body = template:gsub("{v%d+}", function()
     return tostring(math.random(scale_min, scale_max))
   end)
-  return wrk.format("POST", "/s/" .. token .. "/", {
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-  }, body)
+  local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+  if cookie then headers["Cookie"] = cookie end
+  return wrk.format("POST", target, headers, body)
 end
 
 function response(status, headers, body)

@@ -1,5 +1,7 @@
 """Submission benchmark: customer survey POSTs per second under gunicorn.
 
+    python -m bench.submit --compare …   (the peer, GapSurvey and the floor
+                                          side by side: bench/compare.py)
     python -m bench.submit [--duration 20] [--repeat 3] [--connections 4]
         [--workers 2 | --workers 2,4] [--tokens 20000] [--rate-limits off|on]
         [--conn-max-age 60] [--profile]
@@ -64,12 +66,59 @@ def child_main(argv: list[str]) -> None:
                 }
             )
         )
+    elif argv[0] == "queries":
+        # queries gapsurvey|floor <study_id> <token> <token> <token>
+        print(json.dumps(_queries(argv[1], int(argv[2]), argv[3:])))
+    elif argv[0] == "compare-count":
+        # bench.compare: GapSurvey's submissions (through an invitation) and
+        # the floor's (none) in the study.
+        submitted = Response.objects.filter(
+            study_id=int(argv[1]), status="submitted", audience="customer"
+        )
+        print(
+            json.dumps(
+                {
+                    "gapsurvey": submitted.filter(invitation__isnull=False).count(),
+                    "floor": submitted.filter(invitation__isnull=True).count(),
+                }
+            )
+        )
     elif argv[0] == "count":
         study_id = int(argv[1])
         submitted = Response.objects.filter(
             study_id=study_id, status="submitted", invitation__isnull=False
         )
         print(json.dumps({"responses": submitted.count()}))
+
+
+def _queries(system: str, study_id: int, tokens: list[str]) -> dict:
+    """The SQL statements of one complete customer submission (the third of
+    three: the first ones fill the caches a warm worker has), through Django's
+    test client with the benchmark's settings and URLconf; GapSurvey's survey
+    link, each on its own token, or the floor view."""
+    import random
+
+    from django.test import Client
+
+    from bench.querycount import post_counted, summary
+    from surveys.models import Study
+
+    study = Study.objects.select_related("questionnaire").get(pk=study_id)
+    questionnaire = study.questionnaire
+    items = list(questionnaire.items.order_by("position", "id"))
+    scale = (questionnaire.scale_min, questionnaire.scale_max)
+    statuses, each = [], []
+    for n in range(3):
+        data = {f"item_{item.pk}": str(random.randint(*scale)) for item in items}
+        data |= {"questionnaire_key": f"{questionnaire.pk}:{len(items)}", "comment": ""}
+        if system == "gapsurvey":
+            path = f"/s/{tokens[n]}/"
+        else:
+            path = f"/bench/floor/{study_id}/"
+        status, statements = post_counted(Client(), path, data)
+        statuses.append(status)
+        each.append(statements)
+    return summary(statuses, each)
 
 
 def _worker_pids(master: int) -> list[int]:
@@ -82,6 +131,11 @@ def main() -> None:
         argv = sys.argv[1:]
         argv.remove("--child")
         child_main(argv)
+        return
+    if "--compare" in sys.argv:
+        from bench import compare
+
+        compare.main([arg for arg in sys.argv[1:] if arg != "--compare"])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=20)
