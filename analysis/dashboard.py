@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from analysis import charts, queries, stats
+from analysis.followup import closed_loop_panel
 from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Study
 from surveys.selectors import invitation_counts
 from surveys.services import snapshots
@@ -410,6 +411,7 @@ def dashboard_data(
         "trend": charts.trend(trend, trend_actions, labels=CHART_LABELS),
     }
     return {
+        "closed_loop": closed_loop_panel(study),
         "gap_labels": GAP_LABELS,
         "gaps": _gap_rows(gap_table, item_table, actions, study),
         "overall": _records(gap_table[gap_table["gap"] == stats.OVERALL])[0],

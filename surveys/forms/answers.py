@@ -6,7 +6,14 @@ from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.utils.html import format_html
 
-from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Item, Questionnaire
+from surveys.models import (
+    GAP_EXPLANATIONS,
+    Audience,
+    ContactChannel,
+    Gap,
+    Item,
+    Questionnaire,
+)
 
 DONT_KNOW = "dk"
 FIELD_PREFIX = "item_"
@@ -100,9 +107,13 @@ class AnswersForm(forms.Form):
         items: list[Item],
         audience: str,
         require_all: bool = False,
+        ask_consent: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.ask_consent = ask_consent
+        if ask_consent:
+            self._add_consent_fields()
         self.questionnaire = questionnaire
         self.items = items
         self.require_all = require_all
@@ -132,6 +143,48 @@ class AnswersForm(forms.Form):
         # the comment (with its own error) after the items.
         self.helper.form_show_errors = False
         self.helper.layout = Layout(*self._sections(internal))
+
+    def _add_consent_fields(self) -> None:
+        """The customer's optional "May we contact you?" (no by default)."""
+        self.fields["contact_ok"] = forms.BooleanField(
+            label="Yes, you may contact me about my answers.",
+            required=False,
+        )
+        self.fields["contact_channel"] = forms.ChoiceField(
+            label="How would you like to be contacted?",
+            choices=ContactChannel.choices,
+            initial=ContactChannel.EMAIL,
+            required=False,
+            widget=forms.RadioSelect,
+        )
+        self.fields["contact_phone"] = forms.CharField(
+            label="Phone number (only if you prefer a call)",
+            required=False,
+            max_length=30,
+            widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        )
+
+    def clean_contact_phone(self) -> str:
+        from surveys.services.followup import valid_phone
+
+        phone = " ".join(self.cleaned_data.get("contact_phone", "").split())
+        if phone and not valid_phone(phone):
+            raise forms.ValidationError(
+                "Write the phone number with digits (and + ( ) - if you like).",
+                code="phone",
+            )
+        return phone
+
+    def cleaned_consent(self):
+        """The customer's consent (a `Consent`), or None when they did not give it."""
+        from surveys.services.followup import Consent
+
+        if not self.ask_consent or not self.cleaned_data.get("contact_ok"):
+            return None
+        channel = self.cleaned_data.get("contact_channel") or ContactChannel.EMAIL
+        return Consent(
+            channel=channel, phone=self.cleaned_data.get("contact_phone", "")
+        )
 
     @property
     def scale_header(self) -> dict:
@@ -194,6 +247,20 @@ class AnswersForm(forms.Form):
                 "The form does not match this questionnaire: it was changed outside "
                 "this page. Your answers are kept below; check them and send again.",
                 code="tampered",
+            )
+        if (
+            self.ask_consent
+            and cleaned.get("contact_ok")
+            and cleaned.get("contact_channel") == ContactChannel.PHONE
+            and not cleaned.get("contact_phone")
+            and "contact_phone" not in self.errors
+        ):
+            self.add_error(
+                "contact_phone",
+                forms.ValidationError(
+                    "Give a phone number, or choose to be contacted by email.",
+                    code="phone_missing",
+                ),
             )
         if self.require_all:
             for item in self.items:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from surveys.audit import audit_record
 from surveys.csv_upload import CsvError, csv_rows
 from surveys.models import Contact, ContactImport, Invitation, Organization, Segment
+from surveys.services.followup import followup_erase_contact
 from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
 from surveys.services.responses import customer_drafts_delete
@@ -154,6 +155,7 @@ def contact_delete(*, contact: Contact, actor: AbstractBaseUser | None) -> None:
         last_error=""
     )
     customer_drafts_delete(Invitation.objects.filter(contact=contact))
+    followup_erase_contact(contact.pk)
     audit_redact_contact(contact)
     contact.delete()
     audit_record(

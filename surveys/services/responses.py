@@ -16,6 +16,7 @@ from surveys.models import (
     Study,
 )
 from surveys.selectors import questionnaire_items
+from surveys.services.followup import Consent, followup_after_submit
 
 
 class ResponseError(Exception):
@@ -140,6 +141,7 @@ def customer_response_save(
     comment: str = "",
     submit: bool,
     items: list[Item] | None = None,
+    consent: Consent | None = None,
 ) -> Response:
     """Keep a customer's answers against their invitation, as a draft, or submit them.
 
@@ -152,10 +154,30 @@ def customer_response_save(
     A first submit (the link read with no draft behind it) takes three
     statements: claim the invitation, insert the response, insert its answers.
     Anything else (a draft to replace, a refusal to explain, a draft saved in
-    between) goes the locked way.
+    between) goes the locked way. A submit then hands the customer's `consent`
+    to be contacted (None: not given) to follow-up.
     """
     if items is None:
         items = questionnaire_items(invitation.study.questionnaire)
+    response = _customer_save(invitation, answers, comment, submit, items)
+    if submit:
+        followup_after_submit(
+            response=response,
+            invitation=invitation,
+            answers=answers,
+            items=items,
+            consent=consent,
+        )
+    return response
+
+
+def _customer_save(
+    invitation: Invitation,
+    answers: dict[int, int | None],
+    comment: str,
+    submit: bool,
+    items: list[Item],
+) -> Response:
     if submit and _first_submit_possible(invitation):
         _validate_answers(invitation.study, answers, submit=True, items=items)
         try:

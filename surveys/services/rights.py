@@ -47,6 +47,7 @@ from surveys.models import (
     Response,
     token_hash,
 )
+from surveys.services.followup import followup_erase_contact
 from surveys.services.responses import customer_drafts_delete
 from surveys.tokens import new_token, rederived_token
 
@@ -294,6 +295,7 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
     responses = Response.objects.filter(invitation_id__in=invitation_ids)
     plan = _plan(len(invitation_ids), responses)
     customer_drafts_delete(invitation_ids)
+    cases_erased = followup_erase_contact(contact.pk)
     # Unlink before deleting, explicitly: the response must never be deleted with
     # its invitation, whatever on_delete says one day.
     responses.update(invitation=None, comment="")
@@ -313,6 +315,7 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
         comments_removed=plan.comments_removed,
         drafts_deleted=plan.drafts_deleted,
         audit_events_redacted=redacted,
+        cases_erased=cases_erased,
     )
     return plan
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from surveys.forms.answers import AnswersForm, initial_from_answers
 from surveys.models import Audience, Invitation, Study
 from surveys.selectors import questionnaire_items
+from surveys.services.followup import FollowUpRules
 from surveys.services.invitations import (
     contact_opt_in,
     contact_opt_out,
@@ -92,6 +93,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "items": items,
         "audience": Audience.CUSTOMER,
         "require_all": not later,
+        "ask_consent": FollowUpRules.of(study).enabled,
     }
     continue_at = ""
     if request.method == "POST":
@@ -157,6 +159,7 @@ def _save(
                 comment=comment,
                 submit=submit,
                 items=items,
+                consent=form.cleaned_consent() if submit else None,
             )
             form.kept_as_draft = not submit and not later
     except AlreadySubmitted:
