@@ -762,6 +762,11 @@ class SnapshotEntry(models.Model):
     # foreign key, so deleting the group leaves it as it was.
     group_id = models.BigIntegerField(null=True, blank=True)
     group_name = models.CharField(max_length=120, blank=True)
+    # Whether its answers were shown on a follow-up case when it was taken in
+    # (a customer who agreed to be contacted): the publisher then counted it
+    # as known (surveys.disclosure). A case whose response was taken in as
+    # not known never shows its answers.
+    known = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["study", "seq"])]
@@ -811,39 +816,13 @@ class ContactChannel(models.TextChoices):
     PHONE = "phone", "Phone"
 
 
-class FollowUpConsent(models.Model):
-    """A customer's yes to "May we contact you about your answers?": a row only
-    when they said yes, on the response side, so nothing marks the contact.
-    Without it no case ever opens and no page links them to their answers."""
-
-    response = models.OneToOneField(
-        Response, on_delete=models.CASCADE, related_name="followup_consent"
-    )
-    channel = models.CharField(
-        max_length=8, choices=ContactChannel.choices, default=ContactChannel.EMAIL
-    )
-    phone = models.CharField(max_length=40, blank=True)
-    given_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(channel__in=ContactChannel.values),
-                name="followup_consent_channel_valid",
-            ),
-            models.CheckConstraint(
-                condition=~Q(channel="phone") | ~Q(phone=""),
-                name="followup_consent_phone_for_phone",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"consent of response #{self.response_id}"
-
-
 class Case(models.Model):
-    """A follow-up case: a consenting customer whose answers met the study's
-    rules, to be contacted by its owner before it is due."""
+    """A follow-up case: a customer who agreed to be contacted about their
+    answers (on the survey form, no by default) and whose answers met the
+    study's rules, to be contacted by its owner before it is due.
+
+    The agreement lives here, on the response's side, and only here: nothing
+    marks the contact, and a yes whose answers open no case is not kept."""
 
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -878,6 +857,11 @@ class Case(models.Model):
         blank=True,
         related_name="followup_cases",
     )
+    # How the customer asked to be contacted.
+    channel = models.CharField(
+        max_length=8, choices=ContactChannel.choices, default=ContactChannel.EMAIL
+    )
+    phone = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     # What opened it, in words ("Reliability: 2.5, at or below 3").
     trigger = models.CharField(max_length=200)
@@ -905,6 +889,10 @@ class Case(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(due_at__gt=F("opened_at")), name="case_due_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=ContactChannel.values),
+                name="case_channel_valid",
             ),
             models.CheckConstraint(
                 condition=~Q(status="resolved") | Q(resolved_at__isnull=False),

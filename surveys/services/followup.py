@@ -1,9 +1,10 @@
 """Closing the loop: a consenting customer's answers open a follow-up case.
 
 The customer form asks "May we contact you about your answers?" (no by
-default). A yes is stored beside the response (`FollowUpConsent`), never on
-the contact, and only a yes: without it no case opens and no page ever links
-the person to their answers. The study's follow-up rules (`FollowUpRules`, on
+default). A yes is kept only on the case it opens (how to reach them: channel
+and phone), beside the response, never on the contact: without it no case
+opens and no page ever links the person to their answers; a yes whose answers
+open no case is not kept either. The study's follow-up rules (`FollowUpRules`, on
 the study's own row, so a submit reads them for free) decide whether a case
 opens, who owns it and when it is due. Cases move new → contacted → resolved,
 or new → closed without contact (with a reason); every step is a timeline
@@ -30,13 +31,13 @@ from surveys.models import (
     CaseEvent,
     ContactChannel,
     Dimension,
-    FollowUpConsent,
     FollowUpDigest,
     Gap,
     Invitation,
     Item,
     Membership,
     Response,
+    SnapshotEntry,
     Study,
 )
 
@@ -251,37 +252,33 @@ def followup_after_submit(
     consent: Consent | None,
 ) -> Case | None:
     """What a customer's submit means for follow-up; the one call the submit
-    makes. No query at all without consent or without rules (both are known
-    from rows the submit has already read); with consent one insert, and one
-    more when a case opens. The owner's mail is queued on commit."""
+    makes. No query at all unless a case opens (the consent comes from the
+    form, the rules from the study's row the submit has read, the scores from
+    the answers in hand); then one insert, and the owner's mail is queued on
+    commit (one more insert with the database task backend)."""
     if consent is None:
         return None
     study = invitation.study
     rules = FollowUpRules.of(study)
     if not rules.enabled:
         return None
+    why = trigger_for(rules, answers, items)
+    if why is None:
+        return None
     now = response.submitted_at or timezone.now()
-    with transaction.atomic(savepoint=False):
-        FollowUpConsent.objects.create(
-            response=response,
-            channel=consent.channel,
-            phone=consent.phone if consent.channel == ContactChannel.PHONE else "",
-            given_at=now,
-        )
-        why = trigger_for(rules, answers, items)
-        if why is None:
-            return None
-        case = Case.objects.create(
-            organization_id=study.organization_id,
-            study_id=study.pk,
-            response=response,
-            contact_id=invitation.contact_id,
-            segment_id=response.segment_id,
-            owner_id=rules.owner_for(response.segment_id),
-            trigger=why[:200],
-            opened_at=now,
-            due_at=now + datetime.timedelta(hours=rules.due_hours),
-        )
+    case = Case.objects.create(
+        organization_id=study.organization_id,
+        study_id=study.pk,
+        response=response,
+        contact_id=invitation.contact_id,
+        segment_id=response.segment_id,
+        owner_id=rules.owner_for(response.segment_id),
+        channel=consent.channel,
+        phone=consent.phone if consent.channel == ContactChannel.PHONE else "",
+        trigger=why[:200],
+        opened_at=now,
+        due_at=now + datetime.timedelta(hours=rules.due_hours),
+    )
     if case.owner_id is not None:
         _queue_assignment_mail(case.pk)
     return case
@@ -608,22 +605,19 @@ def followup_digests_deliver() -> DigestReport:
 
 def followup_erase_contact(contact_id: int) -> int:
     """Erase what follow-up holds about a contact (before the contact goes):
-    their consents (channel, phone), their cases' link to them and to their
-    answers, every note and message of those cases. The cases stay, as counts
-    and times, for the response-time figures. How many cases were erased."""
-    cases = Case.objects.filter(contact_id=contact_id)
-    response_ids = [
-        pk
-        for pk in Response.objects.filter(
-            Q(invitation__contact_id=contact_id) | Q(case__contact_id=contact_id)
+    their cases' link to them and to their answers, their phone, every note
+    and message of those cases. The cases stay, as counts and times, for the
+    response-time figures. How many cases were erased."""
+    case_ids = list(
+        Case.objects.filter(
+            Q(contact_id=contact_id) | Q(response__invitation__contact_id=contact_id)
         ).values_list("pk", flat=True)
-    ]
-    FollowUpConsent.objects.filter(response_id__in=response_ids).delete()
-    case_ids = list(cases.values_list("pk", flat=True))
+    )
     CaseEvent.objects.filter(case_id__in=case_ids).update(text="")
     return Case.objects.filter(pk__in=case_ids).update(
         contact=None,
         response=None,
+        phone="",
         close_reason="",
         customer_note="",
         erased_at=timezone.now(),
@@ -642,10 +636,21 @@ def cases_visible_to(membership: Membership):
     return cases
 
 
+def case_answers_withheld(case: Case) -> bool:
+    """Whether a case must not show its answers: its response was published
+    before the case opened (as not known, surveys.disclosure), so showing them
+    could give away others of its group. In practice only a snapshot taken in
+    the instant between a submit and its case."""
+    return SnapshotEntry.objects.filter(
+        response_id=case.response_id, known=False
+    ).exists()
+
+
 def case_answers(case: Case) -> list[dict]:
     """The case's customer's answers per item in the customer wording:
-    [{"position", "text", "value"} ...] (value None = "don't know")."""
-    if case.response_id is None:
+    [{"position", "text", "value"} ...] (value None = "don't know"); none when
+    withheld (`case_answers_withheld`)."""
+    if case.response_id is None or case_answers_withheld(case):
         return []
     rows = (
         Case.objects.filter(pk=case.pk)

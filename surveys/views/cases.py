@@ -21,7 +21,7 @@ from surveys.forms.followup import (
     CaseStatusForm,
     FollowUpRulesForm,
 )
-from surveys.models import Case, FollowUpConsent
+from surveys.models import Case
 from surveys.services import followup
 from surveys.services.followup import FollowUpError
 from surveys.views.paging import paginate
@@ -100,15 +100,10 @@ def my_cases(request: HttpRequest) -> HttpResponse:
 
 def _render_case(request: HttpRequest, case: Case, status: int = 200, **forms):
     membership = require_membership(request)
-    consent = (
-        FollowUpConsent.objects.filter(response_id=case.response_id).first()
-        if case.response_id
-        else None
-    )
     context = {
         "case": case,
-        "consent": consent,
         "answers": followup.case_answers(case),
+        "withheld": case.response_id and followup.case_answers_withheld(case),
         "comment": case.response.comment if case.response_id else "",
         "events": case.events.select_related("actor"),
         "is_manager": membership.is_manager,

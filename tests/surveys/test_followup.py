@@ -21,7 +21,6 @@ from surveys.models import (
     Case,
     CaseEvent,
     Contact,
-    FollowUpConsent,
     FollowUpDigest,
     Gap,
     Response,
@@ -121,7 +120,6 @@ def test_without_consent_no_case_and_no_identity_anywhere(
     mail.outbox.clear()
     assert submit(token, answers(open_study, "1")).status_code == 302
     assert Response.objects.filter(study=open_study, status="submitted").count() == 1
-    assert not FollowUpConsent.objects.exists()
     assert not Case.objects.exists()
     assert mail.outbox == []
     pages = [
@@ -140,19 +138,30 @@ def test_without_consent_no_case_and_no_identity_anywhere(
         assert "came late twice" not in text
 
 
-def test_consent_is_stored_beside_the_response_not_on_the_contact(invited, open_study):
+def test_consent_is_kept_on_the_case_beside_the_response_not_on_the_contact(
+    invited, open_study
+):
     invitation, token = invited
+    data = answers(open_study, "2") | consent(
+        contact_channel="phone", contact_phone="+44 20 7946 0000"
+    )
+    assert submit(token, data).status_code == 302
+    case = Case.objects.get()
+    assert case.response.invitation_id == invitation.pk
+    assert (case.channel, case.phone) == ("phone", "+44 20 7946 0000")
+    contact = Contact.objects.get(pk=invitation.contact_id)
+    assert contact.opted_out_at is None
+
+
+def test_a_yes_whose_answers_open_no_case_is_not_kept(invited, open_study):
+    _, token = invited
     data = answers(open_study, "6") | consent(
         contact_channel="phone", contact_phone="+44 20 7946 0000"
     )
     assert submit(token, data).status_code == 302
-    stored = FollowUpConsent.objects.get()
-    assert stored.response.invitation_id == invitation.pk
-    assert (stored.channel, stored.phone) == ("phone", "+44 20 7946 0000")
-    # High scores under a "low score" rule: consent kept, no case.
     assert not Case.objects.exists()
-    contact = Contact.objects.get(pk=invitation.contact_id)
-    assert contact.opted_out_at is None
+    response = Response.objects.get(status="submitted")
+    assert "7946" not in str(Response.objects.filter(pk=response.pk).values().get())
 
 
 def test_phone_chosen_without_a_number_is_refused_and_nothing_is_written(
@@ -163,7 +172,7 @@ def test_phone_chosen_without_a_number_is_refused_and_nothing_is_written(
     assert page.status_code == 400
     assert "Give a phone number" in page.content.decode()
     assert not Response.objects.filter(status="submitted").exists()
-    assert not FollowUpConsent.objects.exists()
+    assert not Case.objects.exists()
 
 
 def test_a_malformed_phone_number_is_refused(invited, open_study):
@@ -739,8 +748,7 @@ def test_erasing_a_contact_erases_their_cases_identity_and_notes(
     contact_erase(contact=contact, actor=alice.user)
     case.refresh_from_db()
     assert case.contact_id is None and case.response_id is None
-    assert case.erased_at is not None
-    assert not FollowUpConsent.objects.exists()
+    assert case.erased_at is not None and case.phone == ""
     assert set(case.events.values_list("text", flat=True)) == {""}
     html = alice_client.get(reverse("case_detail", args=[case.pk])).content.decode()
     for secret in ("Pat", "pat@example.com", "0123 456 789", "came late", "mornings"):
@@ -774,7 +782,7 @@ def _submit_queries(token, data) -> int:
     return len(captured.captured_queries)
 
 
-def test_a_submit_opening_a_case_adds_at_most_two_queries(
+def test_a_submit_opening_a_case_adds_at_most_one_query(
     org_a, alice, django_assert_max_num_queries
 ):
     questionnaire = factories.make_questionnaire()
@@ -791,10 +799,11 @@ def test_a_submit_opening_a_case_adds_at_most_two_queries(
     with django_assert_max_num_queries(baseline):
         submit(token, low)  # no consent: nothing more
     _, token = factories.make_invitation(followed)
-    with django_assert_max_num_queries(baseline + 2):
+    # One insert (the case); the owner's mail is queued on commit, one more
+    # insert with the database task backend: two in all, as the issue allows.
+    with django_assert_max_num_queries(baseline + 1):
         submit(token, low | consent())
     assert Case.objects.filter(study=followed).count() == 1
-    assert FollowUpConsent.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -823,4 +832,97 @@ def test_two_racing_submits_open_exactly_one_case(on_postgres):
     assert sorted(statuses) == [200, 302]
     assert Response.objects.filter(study=study).count() == 1
     assert Case.objects.filter(study=study).count() == 1
-    assert FollowUpConsent.objects.filter(response__study=study).count() == 1
+
+
+# --- anonymity: a case shows one person's answers; no one else may fall out ---------
+
+
+def test_known_respondents_beside_one_other_give_that_one_away():
+    from surveys.disclosure import Release, disclosures
+
+    released = [Release(cutoff=1, visible=frozenset({"a"}), total=True)]
+    assert disclosures({("a", 1): 3}, released, 3) == []
+    assert disclosures({("a", 1): 3}, released, 3, known={("a", 1): 2}) == [
+        frozenset({("a", 1)})
+    ]
+    # All of them known, or enough others: nobody is given away.
+    assert disclosures({("a", 1): 3}, released, 3, known={("a", 1): 3}) == []
+    assert disclosures({("a", 1): 5}, released, 3, known={("a", 1): 2}) == []
+
+
+def test_a_group_of_k_with_all_but_one_on_cases_is_not_published(org_a, alice):
+    from surveys.services.snapshots import published, snapshot_publish
+
+    study = factories.make_study(org_a, min_group_size=3)
+    set_rules(study, alice.user, trigger="always", threshold=None)
+    retail = factories.make_segment(org_a, "Retail")
+
+    def customer(agrees: bool):
+        contact = factories.make_contact(org_a, segment=retail)
+        _, token = factories.make_invitation(study, contact)
+        assert submit(token, answers(study, "3") | (consent() if agrees else {}))
+        return contact
+
+    customer(True)
+    customer(True)
+    customer(False)
+    assert Case.objects.filter(study=study).count() == 2
+    # Three answers, two of them on cases: the third would be the published
+    # total minus what the case pages show. Nothing is published.
+    assert snapshot_publish(study) is None
+    assert published(study).answered("customer") is None
+    customer(False)
+    customer(False)
+    snapshot = snapshot_publish(study)
+    assert snapshot is not None
+    assert published(study).answered("customer") == 5
+    assert snapshot.state["known"]["respondents"]["customer"] == {str(retail.pk): 2}
+    assert study.snapshot_entries.filter(known=True).count() == 2
+
+
+def test_a_case_whose_answers_were_published_unknown_withholds_them(
+    open_study, alice, alice_client
+):
+    from surveys.models import SnapshotEntry
+
+    case = factories.make_case(open_study, owner=alice.user)
+    SnapshotEntry.objects.create(
+        response=case.response, study=open_study, seq=1, audience="customer"
+    )
+    html = alice_client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert 'data-testid="case-answers"' not in html
+    assert "not shown" in html
+
+
+CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_as_production_runs_it_a_case_and_its_queued_mail_add_two_statements():
+    """The submit's own transaction the outermost (as in production), the
+    database task backend, transaction control aside: the case's insert and the
+    task's, nothing sent in the request."""
+    organization = factories.make_organization()
+    owner = factories.make_member(organization, Role.MANAGER)
+    study = factories.make_study(organization)
+    set_rules(study, owner.user)
+    low = answers(study, "1")
+    client = Client()
+    _, warm = factories.make_invitation(study)
+    submit(warm, low, client)
+
+    def statements(data) -> int:
+        _, token = factories.make_invitation(study)
+        with CaptureQueriesContext(connection) as captured:
+            assert submit(token, data, client).status_code == 302
+        return sum(
+            not q["sql"].lstrip().upper().startswith(CONTROL)
+            for q in captured.captured_queries
+        )
+
+    mail.outbox.clear()
+    without = statements(low)
+    with_case = statements(low | consent())
+    assert with_case - without <= 2
+    assert Case.objects.filter(study=study).count() == 1
+    assert mail.outbox == []  # the worker mails, not the request
