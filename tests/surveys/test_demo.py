@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import Avg
+from django.utils import timezone
 
 from surveys.models import (
     Action,
@@ -114,3 +115,26 @@ def test_the_logins_are_printed_with_the_servers_address(settings):
     call_command("demo", stdout=out)
     assert "Demo logins (http://127.0.0.1:8123/accounts/login/)" in out.getvalue()
     assert ":8000" not in out.getvalue()
+
+
+def test_the_open_wave_has_follow_up_rules_and_cases_in_every_status(demo_output):
+    from surveys.models import Case
+    from surveys.services.followup import FollowUpRules
+
+    study = Study.objects.get(organization__slug="demo", status=Study.Status.OPEN)
+    assert FollowUpRules.of(study).enabled
+    cases = Case.objects.filter(study=study)
+    assert set(cases.values_list("status", flat=True)) == {
+        "new",
+        "contacted",
+        "resolved",
+        "closed",
+    }
+    staff1 = Membership.objects.get(user__email="staff1@demo.example")
+    assert cases.filter(owner=staff1.user).exists()
+    for case in cases:
+        assert case.due_at > case.opened_at
+        assert case.response.invitation.contact_id == case.contact_id
+        assert case.first_contact_at is None or case.first_contact_at <= timezone.now()
+        assert case.resolved_at is None or case.resolved_at <= timezone.now()
+        assert case.closed_at is None or case.closed_at <= timezone.now()
