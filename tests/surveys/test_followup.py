@@ -926,3 +926,29 @@ def test_as_production_runs_it_a_case_and_its_queued_mail_add_two_statements():
     assert with_case - without <= 2
     assert Case.objects.filter(study=study).count() == 1
     assert mail.outbox == []  # the worker mails, not the request
+
+
+def test_the_contacts_own_copy_holds_their_cases_the_managers_does_not(case, alice):
+    from surveys.services.rights import contact_data
+
+    followup.case_note_add(case=case, actor=alice.user, text="Prefers mornings")
+    own = contact_data(case.contact)
+    [held] = own["follow_up_cases"]
+    assert held["status"] == "New"
+    assert held["timeline"] == [
+        {"what": "Note", "at": held["timeline"][0]["at"], "note": "Prefers mornings"}
+    ]
+    assert "follow_up_cases" not in contact_data(case.contact, answers=False)
+
+
+def test_a_draft_then_a_submit_with_consent_opens_the_case(invited, open_study):
+    _, token = invited
+    first = answers(open_study, "2")
+    item_names = [k for k in first if k.startswith("item_")]
+    partial = {k: v for k, v in first.items() if k != item_names[0]}
+    page = submit(token, partial | {"action": "later"})
+    assert page.status_code == 302
+    assert Response.objects.get().status == Response.Status.DRAFT
+    assert submit(token, first | consent()).status_code == 302
+    case = Case.objects.get()
+    assert case.response.status == Response.Status.SUBMITTED
