@@ -508,6 +508,11 @@ def case_assignment_deliver(case_id: int) -> bool:
     )
     if case is None or not case.owner.email or not case.is_open:
         return False
+    if not Membership.objects.filter(
+        organization_id=case.organization_id, user_id=case.owner_id
+    ).exists():
+        # The rules named someone who has left since: a manager reassigns it.
+        return False
     case_assigned_message(case).send()
     Case.objects.filter(pk=case.pk, owner_id=case.owner_id).update(
         owner_mailed_at=timezone.now()

@@ -952,3 +952,13 @@ def test_a_draft_then_a_submit_with_consent_opens_the_case(invited, open_study):
     assert submit(token, first | consent()).status_code == 302
     case = Case.objects.get()
     assert case.response.status == Response.Status.SUBMITTED
+
+
+def test_an_owner_who_left_the_organization_is_not_mailed(case, alice, bob):
+    from surveys.models import Membership
+
+    Case.objects.filter(pk=case.pk).update(owner=bob.user)
+    Membership.objects.filter(pk=bob.pk).delete()
+    mail.outbox.clear()
+    assert followup.case_assignment_deliver(case.pk) is False
+    assert mail.outbox == []
