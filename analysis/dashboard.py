@@ -4,15 +4,17 @@ The view checks access and renders; this module decides nothing about who may
 see what except suppression, which happens in stats before anything is shown.
 """
 
+import hashlib
 from collections.abc import Sequence
 
 import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Max
 
-from analysis import charts, queries, stats
+from analysis import charts, queries, results, stats
 from analysis.followup import closed_loop_panel
-from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Study
+from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Snapshot, Study
 from surveys.selectors import invitation_counts
 from surveys.services import snapshots
 from surveys.services.snapshots import Published
@@ -21,9 +23,13 @@ GAPS = [gap.value for gap in Gap]
 GAP_LABELS = dict(Gap.choices)
 CHART_LABELS = {**GAP_LABELS, stats.OVERALL: "Overall"}
 RANKING_SIZE = 10
-# settings.DASHBOARD_CACHE_SECONDS = 0 turns the cache off (e.g. to benchmark
-# the aggregation itself rather than a cache hit).
+# The trend is kept in the cache (at most TREND_SECONDS);
+# settings.DASHBOARD_CACHE_SECONDS = 0 turns that off.
 DEFAULT_CACHE_SECONDS = 24 * 3600
+# How long a trend (rows and chart) is kept under what it is drawn from.
+TREND_SECONDS = 300
+# How old a big study's sending counts may be on its dashboard.
+SENDING_COUNTS_SECONDS = 60
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -97,14 +103,6 @@ def _in_cut(frame: pd.DataFrame, cut: queries.Cut) -> pd.DataFrame:
     return frame[keep]
 
 
-def _raw_sums(study: Study, published: Published, items: pd.DataFrame):
-    key = _cache_key("sums", study.pk, published.seq, study.changed_at.isoformat())
-    return _cached(
-        key,
-        lambda: queries.study_sums(study, items, published.seq, overall=stats.OVERALL),
-    )
-
-
 def _upto(frame: pd.DataFrame, published: Published, units: pd.Series) -> pd.Series:
     cutoffs = {
         (unit, audience): published.release(unit, audience).cutoff
@@ -116,13 +114,20 @@ def _upto(frame: pd.DataFrame, published: Published, units: pd.Series) -> pd.Ser
 
 
 def published_sums(
-    study: Study, published: Published, cut: queries.Cut, items: pd.DataFrame
+    study: Study,
+    published: Published,
+    cut: queries.Cut,
+    items: pd.DataFrame,
+    *,
+    raw: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(score sums, item sums, complete item sums, all-complete item sums) of
     the published snapshot within a cut, each unit read up to its own cutoff:
     a gap's scores and its alpha up to the gap's, an item's answers up to the
     item's, alpha over all items up to the overall score's."""
-    scores, answers = _raw_sums(study, published, items)
+    scores, answers = raw or queries.study_sums(
+        study, items, published.seq, overall=stats.OVERALL
+    )
     scores = _in_cut(scores, cut)
     answers = _in_cut(answers, cut)
     sums = ["n", "total", "sumsq"]
@@ -170,7 +175,12 @@ def published_sums(
 
 
 def study_results(
-    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+    study: Study,
+    cut: queries.Cut = queries.ALL,
+    published: Published | None = None,
+    *,
+    raw: tuple[pd.DataFrame, tuple] | None = None,
+    names: dict | None = None,
 ) -> dict:
     """The numbers of one study's published snapshot within a cut: gap and
     item tables, alpha.
@@ -182,11 +192,13 @@ def study_results(
     published = published or snapshots.published(study)
     questionnaire = study.questionnaire
     size = study.min_group_size
-    items = queries.study_items(study)
+    items, sums_read = raw or (queries.study_items(study), None)
     score_sums, every, complete, complete_all = published_sums(
-        study, published, cut, items
+        study, published, cut, items, raw=sums_read
     )
-    sums = stats.ScoreSums(score_sums, names=queries.group_names(study))
+    if names is None:
+        names = queries.group_names(study)
+    sums = stats.ScoreSums(score_sums, names=names)
     alpha = stats.cronbach_alpha_from_sums(sums, complete, items, complete_all)
     gap_table = stats.gap_table_from_sums(
         sums, gaps=GAPS, min_group_size=size, alpha=alpha
@@ -220,34 +232,164 @@ def study_results(
     }
 
 
+class ResultsPreparing(Exception):
+    """A cut of a big snapshot whose results the worker has not stored yet
+    (it has been asked to)."""
+
+
 def study_numbers(
-    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+    study: Study,
+    cut: queries.Cut = queries.ALL,
+    published: Published | None = None,
+    *,
+    inline: bool = True,
 ) -> dict:
     """Every suppressed number of one study's published snapshot within a cut
-    (small frames only).
+    (small frames only), as stored for the snapshot (`analysis.results`);
+    what the exports read. See `_stored`."""
+    return _stored(study, cut, published, "numbers", inline=inline)
 
-    Cached under the snapshot, the study's last change, its minimum group
-    size and the cut: a snapshot's numbers never change, so a dashboard of
-    22,000 responses aggregates once per snapshot, not once per view.
+
+def study_view(
+    study: Study,
+    cut: queries.Cut = queries.ALL,
+    published: Published | None = None,
+    *,
+    inline: bool = True,
+) -> dict:
+    """The part of the dashboard that depends only on the snapshot and the
+    cut — tables as rows, the charts but the trend, which comments to show —
+    as stored for the snapshot; what the page reads. See `_stored`."""
+    return _stored(study, cut, published, "view", inline=inline)
+
+
+def _stored(
+    study: Study,
+    cut: queries.Cut,
+    published: Published | None,
+    part: str,
+    *,
+    inline: bool,
+) -> dict:
+    """A stored part of a snapshot's results for a cut.
+
+    The worker stores every cut right after a snapshot is published
+    (`snapshot_results_build`). A cut asked for before that is computed here
+    once and stored — unless `inline` is False and the snapshot holds more
+    than settings.INLINE_MAX_RESPONDENTS respondents: then the worker
+    is asked for it and ResultsPreparing is raised, so no page waits for a
+    big computation. What is returned has always been through the store's
+    encoding, so a first view and a later one see the same values.
     """
     published = published or snapshots.published(study)
-    key = _cache_key(
-        "study",
-        study.pk,
-        published.seq,
-        study.changed_at.isoformat(),
-        study.min_group_size,
-        study.questionnaire_id,
-        cut.department_id,
-        cut.segment_id,
-    )
-    return _cached(key, lambda: _study_numbers(study, cut, published))
+    if published.snapshot is None:
+        return results.roundtrip(_computed(study, cut, published)[part])
+    found = results.read(study, published.snapshot.pk, cut, part)
+    if found is None:
+        if not inline and snapshots.is_big(published.snapshot):
+            results_request(published, cut)
+            raise ResultsPreparing()
+        computed, seconds = results.timed(lambda: _computed(study, cut, published))
+        results.store(study, published.snapshot.pk, cut, computed, seconds)
+        found = results.roundtrip(computed[part])
+    return found
 
 
-def _study_numbers(study: Study, cut: queries.Cut, published: Published) -> dict:
+def _computed(
+    study: Study,
+    cut: queries.Cut,
+    published: Published,
+    raw=None,
+    candidates: list | None = None,
+    names: dict | None = None,
+) -> dict:
+    """{"numbers": …, "view": …} of a snapshot's cut, computed."""
+    numbers = _study_numbers(study, cut, published, raw=raw, names=names)
+    return {
+        "numbers": numbers,
+        "view": _snapshot_view(study, cut, published, numbers, candidates),
+    }
+
+
+def results_request(published: Published, cut: queries.Cut) -> None:
+    """Ask the worker for a snapshot's results (once in a few minutes): all
+    the cuts it computes anyway, and this one."""
+    from analysis.tasks import ask, snapshot_results_build
+
+    ask(snapshot_results_build, published.snapshot.pk, results.cut_key(cut))
+
+
+def latest_with_results(study: Study, cut: queries.Cut) -> Published | None:
+    """The newest published state whose results of the cut are stored."""
+    seq = results.newest_seq(study, cut)
+    return None if seq is None else snapshots.published_at(study, seq)
+
+
+def result_cuts(published: Published) -> list[queries.Cut]:
+    """The cuts the filters allow on a snapshot: everyone, each department and
+    each segment it shows, and their pairs while there are at most
+    settings.RESULTS_MAX_CUTS cuts in all."""
+    shown = {
+        audience: [
+            group
+            for group in published.release(snapshots.RESPONDENTS, audience).visible
+            if group is not None
+        ]
+        for audience in stats.AUDIENCES
+    }
+    departments, segments = shown[stats.INTERNAL], shown[stats.CUSTOMER]
+    cuts = [queries.ALL]
+    cuts += [queries.Cut(department_id=d) for d in departments]
+    cuts += [queries.Cut(segment_id=s) for s in segments]
+    pairs = [queries.Cut(d, s) for d in departments for s in segments]
+    if len(cuts) + len(pairs) <= settings.RESULTS_MAX_CUTS:
+        cuts += pairs
+    return cuts
+
+
+def snapshot_results_build(
+    study: Study, published: Published, also: queries.Cut | None = None
+) -> int:
+    """Compute and store the numbers of every cut the filters allow on a
+    published snapshot (the worker's job after publishing), and `also` when
+    a page asked for a cut beyond those; the database is read once for all
+    of them. How many cuts were computed."""
+    if published.snapshot is None:
+        return 0
+    snapshot_id = published.snapshot.pk
+    cuts = result_cuts(published)
+    if also is not None and also not in cuts:
+        cuts.append(also)
+    missing = [cut for cut in cuts if not results.exists(study, snapshot_id, cut)]
+    if not missing:
+        return 0
+    items = queries.study_items(study)
+    raw = queries.study_sums(study, items, published.seq, overall=stats.OVERALL)
+    candidates = queries.comment_candidates(published)
+    names = queries.group_names(study)
+    done = 0
+    for cut in missing:
+        computed, seconds = results.timed(
+            lambda cut=cut: _computed(
+                study,
+                cut,
+                published,
+                raw=(items, raw),
+                candidates=candidates,
+                names=names,
+            )
+        )
+        results.store(study, snapshot_id, cut, computed, seconds)
+        done += 1
+    return done
+
+
+def _study_numbers(
+    study: Study, cut: queries.Cut, published: Published, raw=None, names=None
+) -> dict:
     size = study.min_group_size
-    results = study_results(study, cut, published)
-    sums = results["sums"]
+    found = study_results(study, cut, published, raw=raw, names=names)
+    sums = found["sums"]
 
     def visible(audience):
         return lambda gap, group: published.shown(_unit(gap), audience, group)
@@ -256,12 +398,12 @@ def _study_numbers(study: Study, cut: queries.Cut, published: Published) -> dict
         return shown(published, cut, _unit(gap), audience)
 
     return {
-        "gap_table": results["gap_table"],
-        "item_table": results["item_table"],
+        "gap_table": found["gap_table"],
+        "item_table": found["item_table"],
         "headline": stats.headline_from_sums(sums, min_group_size=size, shown=total),
         "distribution": stats.distribution_from_answers(
-            results["answers"],
-            results["items"],
+            found["answers"],
+            found["items"],
             gaps=GAPS,
             min_group_size=size,
             shown=total,
@@ -315,21 +457,23 @@ def trend_table(
     cut: queries.Cut = queries.ALL,
     numbers: dict | None = None,
     published: Published | None = None,
+    others: list[Study] | None = None,
 ) -> pd.DataFrame:
     """The organization's trend: each open or closed study's published
-    snapshot, within the cut (this study's rows from its numbers)."""
+    snapshot, within the cut (this study's rows from its stored view)."""
     published = published or snapshots.published(study)
-    mine = numbers if numbers is not None else study_numbers(study, cut, published)
+    mine = numbers if numbers is not None else study_view(study, cut, published)
     frames = []
-    others = Study.objects.filter(
-        organization_id=study.organization_id,
-        status__in=[Study.Status.OPEN, Study.Status.CLOSED],
-    ).select_related("questionnaire")
+    if others is None:
+        others = Study.objects.filter(
+            organization_id=study.organization_id,
+            status__in=[Study.Status.OPEN, Study.Status.CLOSED],
+        ).select_related("questionnaire")
     for other in others:
         if other.pk == study.pk:
             rows = mine["trend_rows"]
         else:
-            rows = study_numbers(other, cut, snapshots.published(other))["trend_rows"]
+            rows = _trend_rows_of(other, cut)
         if not rows:
             continue
         frame = pd.DataFrame.from_records(rows)
@@ -346,6 +490,18 @@ def trend_table(
     return stats.trend(sums, gaps=GAPS)
 
 
+def _trend_rows_of(study: Study, cut: queries.Cut) -> list[dict]:
+    """Another study's line of the trend: its latest snapshot's, or while a
+    big one is being prepared, the newest one stored (none before that)."""
+    try:
+        return study_view(study, cut, snapshots.published(study), inline=False)[
+            "trend_rows"
+        ]
+    except ResultsPreparing:
+        older = latest_with_results(study, cut)
+        return [] if older is None else study_view(study, cut, older)["trend_rows"]
+
+
 TREND_COLUMNS = [
     "study_id",
     "name",
@@ -359,8 +515,10 @@ TREND_COLUMNS = [
 ]
 
 
-def _cached(key: str, compute):
+def _cached(key: str, compute, most: int | None = None):
     seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)
+    if most is not None:
+        seconds = min(seconds, most)
     if not seconds:
         return compute()
     return cache.get_or_set(key, compute, seconds)
@@ -370,19 +528,69 @@ def _cache_key(*parts) -> str:
     return "gapsurvey:dashboard:v3:" + ":".join(str(part) for part in parts)
 
 
-def dashboard_data(
-    study: Study, cut: queries.Cut = queries.ALL, published: Published | None = None
+def _trend(
+    study: Study,
+    cut: queries.Cut,
+    view: dict,
+    published: Published,
+    actions: pd.DataFrame,
 ) -> dict:
-    """Everything the dashboard shows of the published snapshot, suppressed,
-    with its figures as JSON."""
-    published = published or snapshots.published(study)
+    """The trend's rows, how many studies it spans, and its chart: kept for
+    TREND_SECONDS under everything they are drawn from (the studies, their
+    latest snapshots, this one's, the cut, the actions)."""
+    others = list(
+        Study.objects.filter(
+            organization_id=study.organization_id,
+            status__in=[Study.Status.OPEN, Study.Status.CLOSED],
+        ).select_related("questionnaire")
+    )
+    latest = sorted(
+        Snapshot.objects.filter(study__in=others)
+        .values("study_id")
+        .annotate(last=Max("id"))
+        .values_list("study_id", "last")
+    )
+    basis = repr(
+        (
+            latest,
+            [(o.pk, o.name, o.changed_at, o.min_group_size) for o in others],
+            actions.to_csv(),
+        )
+    )
+    key = _cache_key(
+        "trend",
+        study.pk,
+        results.cut_key(cut),
+        published.snapshot.pk if published.snapshot else 0,
+        hashlib.sha256(basis.encode()).hexdigest(),
+    )
+
+    def compute():
+        trend = trend_table(study, cut, view, published, others=others)
+        chart = charts.trend(
+            trend, stats.actions_in_trend(actions, trend), labels=CHART_LABELS
+        )
+        return {
+            "records": _records(trend),
+            "studies": trend["study_id"].nunique() if not trend.empty else 0,
+            "figure": charts.to_json({"trend": chart}),
+        }
+
+    return _cached(key, compute, most=TREND_SECONDS)
+
+
+def _snapshot_view(
+    study: Study,
+    cut: queries.Cut,
+    published: Published,
+    numbers: dict,
+    candidates: list | None = None,
+) -> dict:
+    """What the page shows of a snapshot's cut that nothing else moves: the
+    tables as rows, every chart but the trend (which other studies move), and
+    which comments to show (ids; the text is read with the page)."""
     questionnaire = study.questionnaire
-    numbers = study_numbers(study, cut, published)
     gap_table, item_table = numbers["gap_table"], numbers["item_table"]
-    trend = trend_table(study, cut, numbers, published)
-    actions = queries.organization_actions(study)
-    trend_actions = stats.actions_in_trend(actions, trend)
-    comments = queries.comments(study, published, cut, allowed=numbers["allowed"])
     scale = (questionnaire.scale_min, questionnaire.scale_max)
     figures = {
         "paired": charts.paired_bars(gap_table, labels=CHART_LABELS, scale=scale),
@@ -408,18 +616,11 @@ def dashboard_data(
             diverging=True,
         ),
         "likert": charts.likert(numbers["distribution"], labels=CHART_LABELS),
-        "trend": charts.trend(trend, trend_actions, labels=CHART_LABELS),
     }
     return {
-        "closed_loop": closed_loop_panel(study),
-        "gap_labels": GAP_LABELS,
-        "gaps": _gap_rows(gap_table, item_table, actions, study),
+        "gaps": _gap_rows(gap_table, item_table),
         "overall": _records(gap_table[gap_table["gap"] == stats.OVERALL])[0],
         "ranking": _ranking(item_table),
-        "ranking_titles": [
-            ("over", "Where staff rate the service higher than customers"),
-            ("under", "Where customers rate it higher than staff"),
-        ],
         "headline": numbers["headline"],
         "extremes": {
             side: None if row is None else {**row, "label": GAP_LABELS[row["gap"]]}
@@ -429,8 +630,43 @@ def dashboard_data(
         "departments": _pivot(numbers["departments"], GAPS),
         "segments": _pivot(numbers["segments"], GAPS),
         "segment_deltas": _pivot(numbers["segment_deltas"], GAPS),
-        "trend": _records(trend),
-        "trend_studies": trend["study_id"].nunique() if not trend.empty else 0,
+        "trend_rows": numbers["trend_rows"],
+        "comment_choice": queries.comment_choice(
+            published, cut, allowed=numbers["allowed"], candidates=candidates
+        ),
+        "figures": charts.to_json(figures),
+    }
+
+
+def dashboard_data(
+    study: Study,
+    cut: queries.Cut = queries.ALL,
+    published: Published | None = None,
+    *,
+    inline: bool = True,
+) -> dict:
+    """Everything the dashboard shows of the published snapshot, suppressed,
+    with its figures as JSON: the stored view of the snapshot's cut, and what
+    moves without it (the trend, actions, comments' text, sending counts).
+    Raises ResultsPreparing (see `_stored`) when `inline` is False and a big
+    snapshot's results are not stored yet."""
+    published = published or snapshots.published(study)
+    view = study_view(study, cut, published, inline=inline)
+    actions = queries.organization_actions(study)
+    trend = _trend(study, cut, view, published, actions)
+    comments = queries.comment_texts(view["comment_choice"])
+    figures = {**view["figures"], **trend["figure"]}
+    return {
+        **view,
+        "closed_loop": closed_loop_panel(study),
+        "gap_labels": GAP_LABELS,
+        "gaps": _with_actions(view["gaps"], actions, study),
+        "ranking_titles": [
+            ("over", "Where staff rate the service higher than customers"),
+            ("under", "Where customers rate it higher than staff"),
+        ],
+        "trend": trend["records"],
+        "trend_studies": trend["studies"],
         "comments": {
             audience.value: _records(comments[comments["audience"] == audience])
             for audience in (Audience.INTERNAL, Audience.CUSTOMER)
@@ -440,10 +676,16 @@ def dashboard_data(
             (Audience.CUSTOMER.value, "Customers"),
         ],
         "min_note": stats.fewer_than(study.min_group_size),
-        "rates": invitation_counts(study, published),
+        "rates": invitation_counts(
+            study,
+            published,
+            max_age=SENDING_COUNTS_SECONDS
+            if snapshots.is_big(published.snapshot)
+            else 0,
+        ),
         "staff_rate": queries.staff_rate(study, published),
         "published": published,
-        "figures": charts.to_json(figures),
+        "figures": figures,
     }
 
 
@@ -457,34 +699,29 @@ def _ranking(item_table: pd.DataFrame) -> dict:
     }
 
 
-def _gap_rows(
-    gap_table: pd.DataFrame,
-    item_table: pd.DataFrame,
-    actions: pd.DataFrame,
-    study: Study,
-) -> list[dict]:
-    """Per gap: its row, its items and its actions (this study's, and any
-    still-open action of the organization on that gap)."""
-    open_statuses = {"planned", "in_progress"}
+def _gap_rows(gap_table: pd.DataFrame, item_table: pd.DataFrame) -> list[dict]:
+    """Per gap: its row and its items."""
     items_by_gap: dict[str, list[dict]] = {}
     for item in _records(item_table):
         items_by_gap.setdefault(item["gap"], []).append(item)
+    return [
+        {
+            **row,
+            "label": GAP_LABELS[row["gap"]],
+            "explanation": GAP_EXPLANATIONS[row["gap"]],
+            "items": items_by_gap.get(row["gap"], []),
+        }
+        for row in _records(gap_table)
+        if row["gap"] != stats.OVERALL
+    ]
+
+
+def _with_actions(rows: list[dict], actions: pd.DataFrame, study: Study) -> list[dict]:
+    """The gap rows with their actions: this study's, and any still-open
+    action of the organization on that gap."""
+    open_statuses = {"planned", "in_progress"}
     actions_by_gap: dict[str, list[dict]] = {}
     for action in _records(actions):
         if action["study_id"] == study.pk or action["status"] in open_statuses:
             actions_by_gap.setdefault(action["gap"], []).append(action)
-    rows = []
-    for row in _records(gap_table):
-        gap = row["gap"]
-        if gap == stats.OVERALL:
-            continue
-        rows.append(
-            {
-                **row,
-                "label": GAP_LABELS[gap],
-                "explanation": GAP_EXPLANATIONS[gap],
-                "items": items_by_gap.get(gap, []),
-                "actions": actions_by_gap.get(gap, []),
-            }
-        )
-    return rows
+    return [{**row, "actions": actions_by_gap.get(row["gap"], [])} for row in rows]

@@ -14,12 +14,15 @@ import io
 import math
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 
+from django.db import transaction
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
-from analysis import queries, stats
+from analysis import queries, results, stats
 from analysis.dashboard import GAP_LABELS, study_numbers
+from analysis.models import ExportChunk, ExportFile
 from surveys.models import Study
 from surveys.services import snapshots
 from surveys.services.snapshots import Published
@@ -276,16 +279,116 @@ def _xlsx_file(rows: Iterable[list], title: str):
     return handle
 
 
+# Stored exports are kept and served in chunks of this many bytes.
+CHUNK_BYTES = 1024 * 1024
+
+
+class ExportPreparing(Exception):
+    """A big study's answers export that the worker is building (asked)."""
+
+
+def _content(rows: Iterable[list], fmt: str, title: str) -> Iterator[bytes]:
+    """The export file's bytes, as they come."""
+    if fmt == "csv":
+        for block in _csv_blocks(rows):
+            yield block.encode("utf-8")
+        return
+    with _xlsx_file(rows, title=title) as handle:
+        while data := handle.read(CHUNK_BYTES):
+            yield data
+
+
+def _rows(study: Study, cut: queries.Cut, published: Published, kind: str):
+    if kind == "gaps":
+        return gap_rows(study, cut, published)
+    return answer_rows(study, cut, published)
+
+
+def _files(published: Published, cut: queries.Cut, kind: str, fmt: str):
+    return ExportFile.objects.filter(
+        snapshot=published.snapshot, cut=results.cut_key(cut), kind=kind, fmt=fmt
+    )
+
+
+def stored_file(
+    study: Study, cut: queries.Cut, published: Published, *, kind: str, fmt: str
+) -> ExportFile | None:
+    """The export as the worker stored it for the snapshot, if it did (under
+    the study's current settings)."""
+    found = _files(published, cut, kind, fmt).first()
+    return found if found and found.basis == results.basis(study) else None
+
+
+def export_file_build(
+    study: Study, cut: queries.Cut, published: Published, *, kind: str, fmt: str
+) -> ExportFile:
+    """Build an export of a snapshot's cut and store it in chunks (the
+    worker's job): the same bytes the download would stream."""
+    started = time.perf_counter()
+    with transaction.atomic():
+        _files(published, cut, kind, fmt).delete()
+        stored = ExportFile.objects.create(
+            snapshot=published.snapshot,
+            cut=results.cut_key(cut),
+            kind=kind,
+            fmt=fmt,
+            basis=results.basis(study),
+        )
+        pending = bytearray()
+        count = size = 0
+        for data in _content(_rows(study, cut, published, kind), fmt, kind):
+            pending += data
+            size += len(data)
+            while len(pending) >= CHUNK_BYTES:
+                ExportChunk.objects.create(
+                    file=stored, n=count, data=bytes(pending[:CHUNK_BYTES])
+                )
+                del pending[:CHUNK_BYTES]
+                count += 1
+        if pending or not count:
+            ExportChunk.objects.create(file=stored, n=count, data=bytes(pending))
+        stored.size = size
+        stored.seconds = time.perf_counter() - started
+        stored.save(update_fields=["size", "seconds"])
+    return stored
+
+
+def _chunks(stored: ExportFile) -> Iterator[bytes]:
+    """A stored export, one chunk in memory at a time."""
+    for pk in stored.chunks.order_by("n").values_list("pk", flat=True):
+        yield bytes(ExportChunk.objects.values_list("data", flat=True).get(pk=pk))
+
+
+def export_request(
+    published: Published, cut: queries.Cut, *, kind: str, fmt: str
+) -> None:
+    """Ask the worker to build an export (once in a few minutes)."""
+    from analysis.tasks import ask, export_file_build
+
+    ask(export_file_build, published.snapshot.pk, results.cut_key(cut), kind, fmt)
+
+
 def export_response(
     study: Study, cut: queries.Cut, published: Published, *, kind: str, fmt: str
 ) -> HttpResponse:
     """The export of the published snapshot as a download:
-    `study-<id>-<kind>.<fmt>`."""
-    if kind == "gaps":
-        rows = gap_rows(study, cut, published)
-    else:
-        rows = answer_rows(study, cut, published)
-    if fmt == "csv":
+    `study-<id>-<kind>.<fmt>`.
+
+    A big study's answers (`snapshots.is_big`) are served as the worker
+    stored them; one not stored yet raises ExportPreparing, the worker having
+    been asked for it. Everything else is written as it is sent.
+    """
+    rows = _rows(study, cut, published, kind)
+    if kind == "answers" and snapshots.is_big(published.snapshot):
+        stored = stored_file(study, cut, published, kind=kind, fmt=fmt)
+        if stored is None:
+            export_request(published, cut, kind=kind, fmt=fmt)
+            raise ExportPreparing()
+        response = StreamingHttpResponse(
+            _chunks(stored), content_type=CONTENT_TYPES[fmt]
+        )
+        response["Content-Length"] = str(stored.size)
+    elif fmt == "csv":
         response = StreamingHttpResponse(
             _csv_blocks(rows), content_type=CONTENT_TYPES["csv"]
         )

@@ -20,7 +20,7 @@ import random
 from datetime import date
 
 import pandas as pd
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Q
 
 from analysis import stats
@@ -211,7 +211,9 @@ def study_sums(
         columns=", ".join(per_columns), where=where, **_tables()
     ) + " UNION ALL ".join(branches)
     params = [*per_params, *where_params, *branch_params]
-    with connection.cursor() as cursor:
+    # Raw SQL follows the database router like the ORM does (a replica inside
+    # gapsurvey.replica.replica_reads, else the primary).
+    with connections[router.db_for_read(Answer)].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     # Sums come back as int, or Decimal on PostgreSQL (SUM of a bigint).
@@ -267,14 +269,18 @@ def _shuffled(ids: list[int], seed: str, salt: str) -> list[int]:
     return ordered
 
 
+def _allowed_in_cut(cut: Cut, allowed: dict, audience: str) -> list:
+    """The allowed group ids of an audience (None = no group) within the cut."""
+    ids = allowed.get(audience, [])
+    chosen = cut.department_id if audience == Audience.INTERNAL else cut.segment_id
+    return ids if chosen is None else [i for i in ids if i == chosen]
+
+
 def _published_entries(published: Published, cut: Cut, allowed: dict):
     """The published entries of the allowed groups within the cut."""
     in_group = Q(pk__in=[])
     for audience in (Audience.INTERNAL, Audience.CUSTOMER):
-        ids = allowed.get(audience, [])
-        chosen = cut.department_id if audience == Audience.INTERNAL else cut.segment_id
-        if chosen is not None:
-            ids = [i for i in ids if i == chosen]
+        ids = _allowed_in_cut(cut, allowed, audience)
         if not ids:
             continue
         in_group |= Q(audience=audience) & snapshots.group_q("group_id", ids)
@@ -287,39 +293,90 @@ def _group_label(audience: str, name: str) -> str:
     return name or (NO_DEPARTMENT if audience == Audience.INTERNAL else NO_SEGMENT)
 
 
+COMMENT_LIMIT = 50
+COMMENT_COLUMNS = ["audience", "group", "comment"]
+
+
+def comment_candidates(published: Published) -> list[tuple]:
+    """(response id, audience, group id, group name) of every published entry
+    with a comment, up to the snapshot: read once when every cut's comments
+    are chosen together (no comment text is read)."""
+    if published.snapshot is None:
+        return []
+    return list(
+        SnapshotEntry.objects.filter(study=published.study, seq__lte=published.seq)
+        .exclude(response__comment="")
+        .values_list("response_id", "audience", "group_id", "group_name")
+    )
+
+
+def comment_choice(
+    published: Published,
+    cut: Cut,
+    *,
+    allowed: dict[str, list[int | None]],
+    limit: int = COMMENT_LIMIT,
+    candidates: list[tuple] | None = None,
+) -> list[list]:
+    """Which comments the page shows: [audience, response id, group label],
+    of the published snapshot's allowed groups only, in the snapshot's own
+    random order (never newest first, which would point at the latest
+    respondent), at most `limit` per audience.
+
+    `allowed` maps an audience to the group ids (department for staff, segment
+    for customers; None for "no group") that the snapshot shows. Ids only:
+    the text is read by `comment_texts`, so comments of any other group never
+    leave the database. `candidates` (from `comment_candidates`) saves the
+    query when many cuts are chosen at once.
+    """
+    if published.snapshot is None:
+        return []
+    if candidates is None:
+        candidates = (
+            _published_entries(published, cut, allowed)
+            .exclude(response__comment="")
+            .values_list("response_id", "audience", "group_id", "group_name")
+        )
+    wanted = {
+        audience: set(_allowed_in_cut(cut, allowed, audience))
+        for audience in (Audience.INTERNAL, Audience.CUSTOMER)
+    }
+    names: dict[str, dict[int, str]] = {audience: {} for audience in wanted}
+    for response_id, audience, group_id, group_name in candidates:
+        if group_id in wanted.get(audience, ()):
+            names[audience][response_id] = group_name
+    choice = []
+    for audience, groups in names.items():
+        chosen = _shuffled(list(groups), published.snapshot.seed, audience)[:limit]
+        choice += [[audience, pk, _group_label(audience, groups[pk])] for pk in chosen]
+    return choice
+
+
+def comment_texts(choice: list[list]) -> pd.DataFrame:
+    """The chosen comments' text, in the chosen order (audience, group,
+    comment); one erased since the choice is left out."""
+    found = dict(
+        Response.objects.filter(pk__in=[pk for _, pk, _ in choice])
+        .exclude(comment="")
+        .values_list("pk", "comment")
+    )
+    rows = [
+        (audience, label, found[pk]) for audience, pk, label in choice if pk in found
+    ]
+    return pd.DataFrame.from_records(rows, columns=COMMENT_COLUMNS).astype("object")
+
+
 def comments(
     study: Study,
     published: Published,
     cut: Cut,
     *,
     allowed: dict[str, list[int | None]],
-    limit: int = 50,
+    limit: int = COMMENT_LIMIT,
 ) -> pd.DataFrame:
-    """Free-text comments of the published snapshot's allowed groups only.
-
-    `allowed` maps an audience to the group ids (department for staff, segment
-    for customers; None for "no group") that the snapshot shows. Comments of
-    any other group never leave the database. Columns: audience, group,
-    comment; in the snapshot's own random order (never newest first, which
-    would point at the latest respondent), at most `limit` per audience.
-    """
-    columns = ["audience", "group", "comment"]
-    if published.snapshot is None:
-        return pd.DataFrame(columns=columns)
-    entries = _published_entries(published, cut, allowed).exclude(response__comment="")
-    rows = []
-    for audience in (Audience.INTERNAL, Audience.CUSTOMER):
-        groups = dict(
-            entries.filter(audience=audience).values_list("response_id", "group_name")
-        )
-        chosen = _shuffled(list(groups), published.snapshot.seed, audience)[:limit]
-        found = dict(
-            Response.objects.filter(pk__in=chosen).values_list("pk", "comment")
-        )
-        rows += [
-            (audience, _group_label(audience, groups[pk]), found[pk]) for pk in chosen
-        ]
-    return pd.DataFrame.from_records(rows, columns=columns).astype("object")
+    """Free-text comments of the published snapshot's allowed groups only
+    (`comment_choice`, then `comment_texts`)."""
+    return comment_texts(comment_choice(published, cut, allowed=allowed, limit=limit))
 
 
 def anonymized_answers(

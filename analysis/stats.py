@@ -22,7 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+from scipy import special
 
 INTERNAL = "internal"
 CUSTOMER = "customer"
@@ -126,11 +126,26 @@ def describe_sums(n: int, total: float, sumsq: float) -> dict:
     return {"n": n, "mean": float(mean), "sd": math.sqrt(variance)}
 
 
+# Student's t and F through scipy.special: what scipy.stats.t.ppf, t.sf and
+# f.ppf compute inside (the same values), without the per-call overhead of the
+# distribution objects (≈0.2 ms a call; the worker makes thousands per snapshot).
+
+
+def t_quantile(q: float, df: float) -> float:
+    """scipy.stats.t.ppf(q, df)."""
+    return float(special.stdtrit(df, q))
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """The two-sided p of a t statistic: 2·scipy.stats.t.sf(|t|, df)."""
+    return float(2 * special.stdtr(df, -abs(t)))
+
+
 def mean_interval(n: int, mean: float | None, sd: float | None) -> tuple:
     """The 95 % t interval of a mean, (low, high); (None, None) if undefined."""
     if mean is None or sd is None or n < 2:
         return None, None
-    half = scipy_stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    half = t_quantile(0.975, n - 1) * sd / math.sqrt(n)
     return mean - half, mean + half
 
 
@@ -167,15 +182,12 @@ def welch(internal: dict, customer: dict) -> dict:
     se = math.sqrt(v1 + v2)
     if se > 0:
         df = (v1 + v2) ** 2 / (v1 * v1 / (n1 - 1) + v2 * v2 / (n2 - 1))
-        half = scipy_stats.t.ppf(0.975, df) * se
-        result = scipy_stats.ttest_ind_from_stats(
-            m1, s1, n1, m2, s2, n2, equal_var=False
-        )
+        half = t_quantile(0.975, df) * se
         out.update(
             ci_low=out["delta"] - half,
             ci_high=out["delta"] + half,
             ci_half=half,
-            p=_none(result.pvalue),
+            p=_none(t_two_sided_p(out["delta"] / se, df)),
             df=df,
         )
     out["g"] = hedges_g(internal, customer)
@@ -284,8 +296,8 @@ def feldt_interval(alpha: float | None, n: int, k: int) -> tuple:
     if alpha is None or n < 3 or k < 2:
         return None, None
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    low = 1 - (1 - alpha) * scipy_stats.f.ppf(0.975, df1, df2)
-    high = 1 - (1 - alpha) * scipy_stats.f.ppf(0.025, df1, df2)
+    low = 1 - (1 - alpha) * float(special.fdtri(df1, df2, 0.975))
+    high = 1 - (1 - alpha) * float(special.fdtri(df1, df2, 0.025))
     return float(low), float(high)
 
 

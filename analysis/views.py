@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from analysis.forms import DashboardFilterForm
+from gapsurvey.replica import replica_iter, replica_reads
 from surveys.access import require_manager, study_for_manager
 from surveys.audit import audit_record
 from surveys.services.snapshots import (
@@ -54,7 +55,12 @@ def _filter_form(request: HttpRequest, study) -> DashboardFilterForm:
 @require_GET
 def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
     from analysis import queries
-    from analysis.dashboard import cut_problem, dashboard_data
+    from analysis.dashboard import (
+        ResultsPreparing,
+        cut_problem,
+        dashboard_data,
+        latest_with_results,
+    )
 
     study = study_for_manager(request, study_id)
     form = _filter_form(request, study)
@@ -75,7 +81,20 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
             study.snapshots.order_by("-seq").values_list("seq", flat=True)[:12]
         ),
     }
-    context.update(dashboard_data(study, cut, published))
+    # Access, filters and the (lazy) publish above read and write the primary;
+    # the results of the snapshot shown may come from a replica that has it.
+    try:
+        with replica_reads(require=published.snapshot):
+            context.update(dashboard_data(study, cut, published, inline=False))
+    except ResultsPreparing:
+        # A big snapshot the worker is still computing: the newest results
+        # stored meanwhile, or a page that says they are on their way.
+        context["preparing"] = published.seq
+        older = latest_with_results(study, cut)
+        if older is None:
+            return render(request, "analysis/dashboard_preparing.html", context)
+        with replica_reads(require=older.snapshot):
+            context.update(dashboard_data(study, cut, older))
     return render(request, "analysis/dashboard.html", context)
 
 
@@ -96,7 +115,22 @@ def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResp
     refused = cut_problem(published, cut)
     if refused:
         return _refusal(refused.replace(" The results below are for everyone.", ""))
-    response = exports.export_response(study, cut, published, kind=kind, fmt=fmt)
+    try:
+        with replica_reads(require=published.snapshot):
+            response = exports.export_response(
+                study, cut, published, kind=kind, fmt=fmt
+            )
+    except exports.ExportPreparing:
+        return render(
+            request,
+            "analysis/export_preparing.html",
+            {"study": study, "kind": kind, "fmt": fmt, "seq": published.seq},
+            status=202,
+        )
+    if response.streaming:  # iterated after this view returns
+        response.streaming_content = replica_iter(
+            response.streaming_content, require=published.snapshot
+        )
     audit_record(
         organization=study.organization,
         actor=request.user,

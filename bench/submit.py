@@ -1,8 +1,8 @@
 """Submission benchmark: customer survey POSTs per second under gunicorn.
 
     python -m bench.submit [--duration 20] [--repeat 3] [--connections 4]
-        [--workers 2] [--tokens 20000] [--rate-limits off|on] [--conn-max-age 60]
-        [--followup off|case] [--profile]
+        [--workers 2 | --workers 2,4] [--tokens 20000] [--rate-limits off|on]
+        [--conn-max-age 60] [--followup off|case] [--profile]
 
 gunicorn (sync workers, default 2) serves the app on 127.0.0.1 with PostgreSQL;
 `wrk` (Debian package wrk) drives it with bench/submit.lua for --duration
@@ -10,6 +10,8 @@ seconds, --repeat times against the same server (each run on its own share of
 the tokens): every request is a complete valid submission (all items of the
 default questionnaire, random values) on its own token, so every one writes a
 response. The row reports the medians of the runs, and each run beside them.
+`--workers 2,4` sweeps the worker count: each round runs every count in turn
+(a fresh gunicorn each), a row per count, and prints their ratio.
 
 The study: `generate_study --customers 1000 --staff 100 --unanswered <tokens>` in
 organization `bench-submit` (a new study each run; tokens are single-use), the
@@ -116,7 +118,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers",
+        default="2",
+        help="gunicorn worker processes; a list (2,4) sweeps them, interleaved",
+    )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=20000)
@@ -130,7 +136,13 @@ def main() -> None:
         raise SystemExit("--duration must be 1..300 s")
     if not 1 <= args.repeat <= 10:
         raise SystemExit("--repeat must be 1..10")
-    wrk = common.require("wrk", "apt-get install -y wrk")
+    try:
+        sweep = [int(n) for n in args.workers.split(",")]
+    except ValueError:
+        raise SystemExit("--workers is a number or a list of numbers: 2,4")
+    if not sweep or not all(1 <= n <= 16 for n in sweep):
+        raise SystemExit("--workers must be 1..16 each")
+    common.require("wrk", "apt-get install -y wrk")
 
     database = "postgres"
     common.database_prepare(database)
@@ -151,18 +163,97 @@ def main() -> None:
         body["body"] += "&contact_ok=on&contact_channel=email"
     BODY.write_text(body["body"])
 
-    port = common.free_port()
     env = common.child_env(
         database,
         DATABASE_CONN_MAX_AGE=str(args.conn_max_age),
         GAPSURVEY_RATE_LIMITS="true" if args.rate_limits == "on" else "false",
         GAPSURVEY_SURVEY_RATE=str(10**9),
     )
+    scale_min, scale_max = body["scale"]
+    tokens = TOKENS.read_text().split()
+    # Interleaved: round 1 at each worker count, then round 2, ... so that a
+    # change in the machine's load falls on every count alike.
+    share = len(tokens) // (args.repeat * len(sweep))
+    runs: dict[int, list[dict]] = {workers: [] for workers in sweep}
+    worker_rss: dict[int, list] = {}
+    part_number = 0
+    for run in range(args.repeat):
+        for workers in sweep:
+            part = TOKENS.with_name(f"tokens-{part_number}.txt")
+            part.write_text(
+                "\n".join(tokens[part_number * share : (part_number + 1) * share])
+                + "\n"
+            )
+            part_number += 1
+            measured, rss = _measure(
+                args,
+                env,
+                workers=workers,
+                tokens=part,
+                scale=(scale_min, scale_max),
+                profile=args.profile and run == 0 and workers == sweep[0],
+            )
+            runs[workers].append(measured)
+            worker_rss[workers] = rss
+
+    counted = common.run_child("submit", database, "count", str(study_id))
+    written = counted["responses"] - BACKGROUND_CUSTOMERS
+    keys = ["submissions_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
+    rows = []
+    for workers in sweep:
+        mine = runs[workers]
+        result = {key: common.median([r[key] for r in mine]) for key in keys}
+        result.update(
+            label=(args.label + " " if args.label else "")
+            + f"c={args.connections} w={workers} rl={args.rate_limits}"
+            + (" followup=case" if args.followup == "case" else ""),
+            followup=args.followup,
+            cases_opened=counted.get("cases", 0),
+            connections=args.connections,
+            workers=workers,
+            rate_limits=args.rate_limits,
+            conn_max_age=args.conn_max_age,
+            duration=args.duration,
+            repeat=args.repeat,
+            runs=mine,
+            requests=sum(r["requests"] for r in mine),
+            status_302=sum(r["status_302"] for r in mine),
+            tokens_used_up=sum(r["tokens_used_up"] for r in mine),
+            study_id=study_id,
+            # The study's responses of the whole sweep (every count together).
+            responses_written=written if len(sweep) == 1 else None,
+            responses_written_sweep=written,
+            worker_peak_rss_mb=worker_rss[workers],
+            load="; ".join(r["load"] for r in mine),
+            measured_at=common.machine()["date"],
+        )
+        rows = common.save_row("submit", result)
+        if result["tokens_used_up"]:
+            print(f"WARNING: tokens ran out; raise --tokens (now {args.tokens})")
+    print(report(rows))
+    if len(sweep) > 1:
+        base = common.median([r["submissions_per_s"] for r in runs[sweep[0]]])
+        statuses = sum(r["status_302"] for mine in runs.values() for r in mine)
+        print(f"written / 302 over the sweep: {written} / {statuses}")
+        for workers in sweep[1:]:
+            rate = common.median([r["submissions_per_s"] for r in runs[workers]])
+            print(
+                f"{workers} workers / {sweep[0]} workers: {rate / base:.2f}x "
+                f"({rate:.0f} / {base:.0f} submissions/s, medians of "
+                f"{args.repeat} interleaved runs)"
+            )
+
+
+def _measure(args, env, *, workers: int, tokens: Path, scale, profile: bool):
+    """One wrk run against a fresh gunicorn of `workers` processes; the run's
+    figures and the workers' peak RSS."""
+    wrk = common.require("wrk", "apt-get install -y wrk")
+    port = common.free_port()
     gunicorn = subprocess.Popen(
         [
             str(Path(common.PYTHON).parent / "gunicorn"),
             "gapsurvey.wsgi",
-            f"--workers={args.workers}",
+            f"--workers={workers}",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
         ],
@@ -173,98 +264,57 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         common.wait_http(base + "/accounts/login/")
-        workers = _worker_pids(gunicorn.pid)
-        # Warm both workers up (imports, templates, connections) without using
-        # tokens: GETs of the login page and of an unknown token (404).
-        for _ in range(20):
-            for path in ("/accounts/login/",):
-                try:
-                    urllib.request.urlopen(base + path, timeout=5)
-                except urllib.error.HTTPError:
-                    pass
-        if args.profile:
+        pids = _worker_pids(gunicorn.pid)
+        # Warm the workers up (imports, templates, connections) without using
+        # tokens: GETs of the login page.
+        for _ in range(10 * workers):
+            try:
+                urllib.request.urlopen(base + "/accounts/login/", timeout=5)
+            except urllib.error.HTTPError:
+                pass
+        if profile:
             profiler = common.py_spy_record(
-                workers[0],
+                pids[0],
                 "submit-profile",
                 *("--duration", str(args.duration), "--rate", "250"),
             )
-        scale_min, scale_max = body["scale"]
-        tokens = TOKENS.read_text().split()
-        share = len(tokens) // args.repeat
-        runs = []
-        for run in range(args.repeat):
-            part = TOKENS.with_name(f"tokens-{run}.txt")
-            part.write_text("\n".join(tokens[run * share : (run + 1) * share]) + "\n")
-            load = common.loadavg()
-            done = subprocess.run(
-                [
-                    wrk,
-                    f"--threads={args.threads}",
-                    f"--connections={args.connections}",
-                    f"--duration={args.duration}s",
-                    "--timeout=10s",
-                    "--script",
-                    str(common.ROOT / "bench" / "submit.lua"),
-                    base,
-                    "--",
-                    str(part),
-                    str(BODY),
-                    str(args.threads),
-                    str(scale_min),
-                    str(scale_max),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=args.duration + 60,
-            )
-            sys.stderr.write(done.stdout)
-            line = next(
-                row for row in done.stdout.splitlines() if row.startswith("BENCH_JSON ")
-            )
-            measured = json.loads(line.removeprefix("BENCH_JSON "))
-            measured["submissions_per_s"] = measured["status_302"] / measured["seconds"]
-            measured["load"] = load
-            runs.append(measured)
-            if profiler is not None:
-                profiler.wait(timeout=args.duration + 60)
-                profiler = None
-        worker_rss = [common.vm_mb(pid) for pid in workers]
+        load = common.loadavg()
+        done = subprocess.run(
+            [
+                wrk,
+                f"--threads={args.threads}",
+                f"--connections={args.connections}",
+                f"--duration={args.duration}s",
+                "--timeout=10s",
+                "--script",
+                str(common.ROOT / "bench" / "submit.lua"),
+                base,
+                "--",
+                str(tokens),
+                str(BODY),
+                str(args.threads),
+                str(scale[0]),
+                str(scale[1]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=args.duration + 60,
+        )
+        sys.stderr.write(done.stdout)
+        line = next(
+            row for row in done.stdout.splitlines() if row.startswith("BENCH_JSON ")
+        )
+        measured = json.loads(line.removeprefix("BENCH_JSON "))
+        measured["submissions_per_s"] = measured["status_302"] / measured["seconds"]
+        measured["load"] = load
+        measured["workers"] = workers
+        rss = [common.vm_mb(pid) for pid in pids]
     finally:
         if profiler is not None:
             profiler.wait(timeout=args.duration + 60)
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
-
-    counted = common.run_child("submit", database, "count", str(study_id))
-    written = counted["responses"] - BACKGROUND_CUSTOMERS
-    keys = ["submissions_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
-    result = {key: common.median([r[key] for r in runs]) for key in keys}
-    result.update(
-        label=args.label
-        or f"c={args.connections} w={args.workers} rl={args.rate_limits}"
-        + (" followup=case" if args.followup == "case" else ""),
-        followup=args.followup,
-        cases_opened=counted.get("cases", 0),
-        connections=args.connections,
-        workers=args.workers,
-        rate_limits=args.rate_limits,
-        conn_max_age=args.conn_max_age,
-        duration=args.duration,
-        repeat=args.repeat,
-        runs=runs,
-        requests=sum(r["requests"] for r in runs),
-        status_302=sum(r["status_302"] for r in runs),
-        tokens_used_up=sum(r["tokens_used_up"] for r in runs),
-        study_id=study_id,
-        responses_written=written,
-        worker_peak_rss_mb=worker_rss,
-        load="; ".join(r["load"] for r in runs),
-        measured_at=common.machine()["date"],
-    )
-    rows = common.save_row("submit", result)
-    print(report(rows))
-    if result["tokens_used_up"]:
-        print(f"WARNING: tokens ran out; raise --tokens (now {args.tokens})")
+    return measured, rss
 
 
 def report(rows: list[dict]) -> str:
@@ -293,7 +343,11 @@ def report(rows: list[dict]) -> str:
                 f"{r['p99_ms']:.1f}",
                 f"{r['max_ms']:.0f}",
                 r["requests"] - r["status_302"],
-                f"{r['responses_written']} / {r['status_302']}",
+                (
+                    f"{r['responses_written']} / {r['status_302']}"
+                    if r.get("responses_written") is not None
+                    else f"(sweep) {r.get('responses_written_sweep')}"
+                ),
                 " / ".join(f"{m:.0f}" for m in r["worker_peak_rss_mb"]),
                 r.get("load", "?"),
             ]

@@ -4,6 +4,7 @@ Every setting has a safe local default so that `make run` works on a fresh machi
 production sets DJANGO_DEBUG=false, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and friends.
 """
 
+import copy
 import os
 from pathlib import Path
 
@@ -140,6 +141,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+# A read replica (e.g. a PostgreSQL streaming standby). Only the read-only part of
+# the dashboard and the exports reads from it (gapsurvey/replica.py); writes,
+# transactions, access checks and the snapshot publish stay on `default`.
+# Without DATABASE_REPLICA_URL the alias mirrors `default` (same database, and in
+# tests Django's TEST MIRROR: the test database itself) and nothing is routed to
+# it unless REPLICA_READS is turned on (the tests do, to prove the routing).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=envbool("DATABASE_CONN_HEALTH_CHECKS", False),
+    )
+else:
+    DATABASES["replica"] = copy.deepcopy(DATABASES["default"])
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+REPLICA_READS = bool(DATABASE_REPLICA_URL)
+DATABASE_ROUTERS = ["gapsurvey.replica.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -250,11 +270,23 @@ INVITATION_CLAIM_LEASE_SECONDS = envint("GAPSURVEY_SEND_LEASE_SECONDS", 600)
 # Uploads (CSV imports) are refused above this size with a clear message.
 MAX_UPLOAD_BYTES = envint("GAPSURVEY_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
 MAX_IMPORT_ROWS = envint("GAPSURVEY_MAX_IMPORT_ROWS", 20000)
-# A confirmed contacts import of more rows than this runs in the task queue, in
-# chunks of IMPORT_CHUNK_ROWS with progress on its page, instead of in the request.
+# A confirmed contacts or staff import of more rows than this runs in the task
+# queue, in chunks of IMPORT_CHUNK_ROWS with progress on its page, instead of in
+# the request.
 IMPORT_INLINE_MAX_ROWS = envint("GAPSURVEY_IMPORT_INLINE_ROWS", 500)
 IMPORT_CHUNK_ROWS = envint("GAPSURVEY_IMPORT_CHUNK_ROWS", 1000)
+# An import preview lists at most this many rows (only the rejected ones when any
+# are); the counts above it cover the whole file.
+IMPORT_PREVIEW_ROWS = envint("GAPSURVEY_IMPORT_PREVIEW_ROWS", 200)
 # Bounds on what one organization can create, so that every page stays fast.
+# Stored results (analysis.results): the cuts computed per published snapshot in
+# the worker: everyone, each department, each segment, and their pairs while
+# there are at most this many cuts in all (others are computed on first view).
+RESULTS_MAX_CUTS = envint("GAPSURVEY_RESULTS_MAX_CUTS", 500)
+# Studies whose published snapshots hold more respondents than this are
+# published and computed by the worker alone: a page asks for it and shows the
+# newest stored results (or says they are being prepared), never waiting.
+INLINE_MAX_RESPONDENTS = envint("GAPSURVEY_INLINE_MAX_RESPONDENTS", 5000)
 MAX_DEPARTMENTS = envint("GAPSURVEY_MAX_DEPARTMENTS", 200)
 MAX_SEGMENTS = envint("GAPSURVEY_MAX_SEGMENTS", 200)
 # An organization's logo upload (surveys.branding); it is re-encoded smaller.

@@ -18,8 +18,8 @@ from surveys.models import (
     Action,
     Case,
     Contact,
-    ContactImport,
     Department,
+    ImportJob,
     Membership,
     MembershipInvite,
     Questionnaire,
@@ -207,10 +207,13 @@ def action_for_manager(request: HttpRequest, action_id: int) -> Action:
     )
 
 
-def contact_import_for_manager(request: HttpRequest, job_id: int) -> ContactImport:
-    """A queued contacts import of the organization the person manages; else 404."""
+def import_job_for_manager(request: HttpRequest, job_id: int, kind: str) -> ImportJob:
+    """A queued import of that kind (contacts or staff) of the organization the
+    person manages; else 404."""
     organization_id = _managed_organization_id(request)
-    return get_object_or_404(ContactImport, pk=job_id, organization_id=organization_id)
+    return get_object_or_404(
+        ImportJob, pk=job_id, kind=kind, organization_id=organization_id
+    )
 
 
 def case_for_member(request: HttpRequest, case_id: int) -> Case:

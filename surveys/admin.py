@@ -6,9 +6,9 @@ from surveys.models import (
     Answer,
     AuditEvent,
     Contact,
-    ContactImport,
     DataExport,
     Department,
+    ImportJob,
     Invitation,
     Item,
     Membership,
@@ -88,10 +88,17 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "organization", "department"]
 
 
-@admin.register(ContactImport)
-class ContactImportAdmin(admin.ModelAdmin):
-    list_display = ["organization", "status", "total_rows", "created", "created_at"]
-    list_filter = ["status"]
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "organization",
+        "kind",
+        "status",
+        "total_rows",
+        "created",
+        "created_at",
+    ]
+    list_filter = ["kind", "status"]
     search_fields = ["organization__name"]
     list_select_related = ["organization"]
     exclude = ["text"]  # the file's addresses; the job's counts are what matter

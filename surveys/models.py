@@ -262,10 +262,15 @@ class Contact(models.Model):
         return self.email
 
 
-class ContactImport(models.Model):
-    """A confirmed contacts import too big for one web request: run by the task
-    queue, planned in chunks with progress, applied all-or-nothing in one short
-    final transaction. It belongs to the organization it was previewed in."""
+class ImportJob(models.Model):
+    """A confirmed CSV import (contacts or staff) too big for one web request:
+    run by the task queue, checked in chunks with progress, applied all-or-nothing
+    in one short final transaction. It belongs to the organization it was
+    previewed in."""
+
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts", "Contacts"
+        STAFF = "staff", "Staff"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting to start"
@@ -274,8 +279,9 @@ class ContactImport(models.Model):
         FAILED = "failed", "Nothing imported"
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="contact_imports"
+        Organization, on_delete=models.CASCADE, related_name="import_jobs"
     )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CONTACTS)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -290,9 +296,12 @@ class ContactImport(models.Model):
     )
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
+    # Contacts: created / updated / unchanged. Staff: added / - / already members.
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+    # Staff: welcome mails the mail server refused (sent after the apply commits).
+    mails_failed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -302,12 +311,16 @@ class ContactImport(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "running", "done", "failed"]),
-                name="contact_import_status_valid",
-            )
+                name="import_job_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["contacts", "staff"]),
+                name="import_job_kind_valid",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Contacts import #{self.pk} ({self.status})"
+        return f"{self.get_kind_display()} import #{self.pk} ({self.status})"
 
     @property
     def percent(self) -> int:
@@ -724,6 +737,8 @@ class Snapshot(models.Model):
     final = models.BooleanField(default=False)
     # Submitted answers that a final snapshot had to leave out.
     left_out = models.PositiveIntegerField(default=0)
+    # Respondents published up to and including this snapshot (both audiences).
+    respondents = models.PositiveIntegerField(default=0)
     # Orders this snapshot's exported answers and comments; never shown.
     seed = models.CharField(max_length=64)
     state = models.JSONField(default=dict)

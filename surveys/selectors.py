@@ -1,5 +1,6 @@
 """Reads shared by several pages (the response-rate panel, the dashboard)."""
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from surveys.models import Audience, Invitation, Item, Questionnaire, Study
@@ -36,7 +37,9 @@ def _rate(answered: int, sent: int) -> float | None:
     return answered / sent if sent else None
 
 
-def invitation_counts(study: Study, state: Published | None = None) -> dict:
+def invitation_counts(
+    study: Study, state: Published | None = None, *, max_age: int = 0
+) -> dict:
     """Invitation funnel of a study, overall and per customer segment.
 
     Output: {"overall": row, "segments": [row, ...]} where each row is
@@ -48,19 +51,17 @@ def invitation_counts(study: Study, state: Published | None = None) -> dict:
     "answered" is what the published snapshot shows (`state`, read when not
     given), so it moves in steps of at least the minimum group size, and is
     None where the snapshot hides the segment (or the total); the sending
-    counts are live.
+    counts are live, or up to `max_age` seconds old (for big studies, whose
+    invitations take long to count).
     """
-    grouped = (
-        Invitation.objects.filter(study=study)
-        .values("contact__segment__name")
-        .annotate(
-            invited=Count("pk"),
-            sent=Count("pk", filter=Q(sent_at__isnull=False)),
-            failed=Count("pk", filter=Q(failed_at__isnull=False)),
-            opened=Count("pk", filter=Q(opened_at__isnull=False)),
+    if max_age:
+        grouped = cache.get_or_set(
+            f"gapsurvey:sending-counts:{study.pk}",
+            lambda: _sending_counts(study),
+            max_age,
         )
-        .order_by("contact__segment__name")
-    )
+    else:
+        grouped = _sending_counts(study)
     overall = {"segment": None, "answered": None, **dict.fromkeys(COUNT_KEYS, 0)}
     segments = []
     for group in grouped:
@@ -77,6 +78,20 @@ def invitation_counts(study: Study, state: Published | None = None) -> dict:
         )
     segments.sort(key=lambda row: (row["segment"] is None, (row["segment"] or "")))
     return {"overall": overall, "segments": segments}
+
+
+def _sending_counts(study: Study) -> list[dict]:
+    return list(
+        Invitation.objects.filter(study=study)
+        .values("contact__segment__name")
+        .annotate(
+            invited=Count("pk"),
+            sent=Count("pk", filter=Q(sent_at__isnull=False)),
+            failed=Count("pk", filter=Q(failed_at__isnull=False)),
+            opened=Count("pk", filter=Q(opened_at__isnull=False)),
+        )
+        .order_by("contact__segment__name")
+    )
 
 
 def _published_answered(study: Study, state: Published, overall, segments) -> None:

@@ -10,6 +10,7 @@ import logging
 
 from django_tasks import task
 
+from surveys.models import ImportJob
 from surveys.services.contacts import contacts_import_job_run
 from surveys.services.followup import (
     case_assignment_deliver,
@@ -22,6 +23,7 @@ from surveys.services.invitations import (
     reminders_deliver,
 )
 from surveys.services.rights import data_export_deliver
+from surveys.services.staff import staff_import_job_run
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +66,18 @@ def data_export_send(export_id: int) -> bool:
 
 
 @task()
-def contacts_import_run(job_id: int) -> dict:
-    """Run a confirmed contacts import too big for a web request."""
-    job = contacts_import_job_run(job_id=job_id)
-    logger.info("Contacts import %s: %s", job_id, job.status)
+def import_run(job_id: int) -> dict:
+    """Run a confirmed CSV import (contacts or staff) too big for a web request."""
+    runners = {
+        ImportJob.Kind.CONTACTS: contacts_import_job_run,
+        ImportJob.Kind.STAFF: staff_import_job_run,
+    }
+    kind = ImportJob.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    if kind is None:  # its organization was deleted meanwhile, and the job with it
+        logger.info("Import %s: gone before it ran", job_id)
+        return {"status": "gone", "created": 0, "updated": 0}
+    job = runners[kind](job_id=job_id)
+    logger.info("%s import %s: %s", job.get_kind_display(), job_id, job.status)
     return {"status": job.status, "created": job.created, "updated": job.updated}
 
 
@@ -88,3 +98,17 @@ def followup_digest_send() -> dict:
     """Mail each owner their overdue cases, once a day (safe to repeat)."""
     report = followup_digests_deliver()
     return {"sent": report.sent, "skipped": report.skipped}
+
+
+@task()
+def snapshots_publish(study_id: int) -> int | None:
+    """Publish what can be published of a big study (pages ask for it at most
+    once a minute); the new snapshot's number, or None."""
+    from surveys.models import Study
+    from surveys.services.snapshots import snapshot_publish_check
+
+    study = Study.objects.filter(pk=study_id).first()
+    if study is None:
+        return None
+    snapshot = snapshot_publish_check(study)
+    return snapshot.seq if snapshot else None

@@ -12,8 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from surveys.audit import audit_record
 from surveys.models import (
     Action,
-    ContactImport,
     Gap,
+    ImportJob,
     MembershipInvite,
     OrganizationLogo,
     Role,
@@ -103,6 +103,7 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     "contact_import": ("page", MANAGERS),
     "contact_import_confirm": ("action", MANAGERS),
     "contact_import_status": ("page", MANAGERS),
+    "staff_import_status": ("page", MANAGERS),
     "invitation_list": ("page", MANAGERS),
     "invitation_remind": ("action", MANAGERS),
     "invitation_retry": ("action", MANAGERS),
@@ -195,7 +196,10 @@ def world(org_a, org_b, alice, bob, charlie, support):
         "department_id": support.pk,
         "segment_id": segment.pk,
         "contact_id": contact.pk,
-        "job_id": ContactImport.objects.create(organization=org_a, text="email\n").pk,
+        "job_id": ImportJob.objects.create(organization=org_a, text="email\n").pk,
+        "staff_job_id": ImportJob.objects.create(
+            organization=org_a, kind=ImportJob.Kind.STAFF, text="email,name\n"
+        ).pk,
         "membership_id": bob.pk,
         "invitation_id": invitation.pk,
         "action_id": action.pk,

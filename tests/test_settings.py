@@ -61,3 +61,44 @@ def test_the_invitation_claim_lease_comes_from_the_environment():
     assert manage("shell", "-c", read).stdout.split()[-1] == "0:10:00"
     short = manage("shell", "-c", read, GAPSURVEY_SEND_LEASE_SECONDS="15")
     assert short.stdout.split()[-1] == "0:00:15"
+
+
+SHOW_DATABASES = (
+    "from django.conf import settings as s; d = s.DATABASES; "
+    "print(d['replica']['HOST'], d['replica']['NAME'], "
+    "d['replica']['TEST']['MIRROR'], s.REPLICA_READS)"
+)
+
+
+def test_a_replica_url_makes_a_replica_alias_and_turns_replica_reads_on():
+    result = manage(
+        "shell",
+        "-c",
+        SHOW_DATABASES,
+        DATABASE_URL="postgres://app@10.0.0.1:5432/gapsurvey",
+        DATABASE_REPLICA_URL="postgres://app@10.0.0.2:5432/gapsurvey",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == [
+        "10.0.0.2",
+        "gapsurvey",
+        "default",
+        "True",
+    ]
+
+
+def test_without_a_replica_url_the_alias_mirrors_the_primary_and_is_unused():
+    result = manage(
+        "shell",
+        "-c",
+        SHOW_DATABASES,
+        DATABASE_URL="postgres://app@10.0.0.1:5432/gapsurvey",
+        DATABASE_REPLICA_URL="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == [
+        "10.0.0.1",
+        "gapsurvey",
+        "default",
+        "False",
+    ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0007_organization_face'),
+        ("surveys", "0007_organization_face"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='questionnaire',
-            name='items_revision',
+            model_name="questionnaire",
+            name="items_revision",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
     ]

@@ -15,12 +15,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
-from django.utils import timezone
 
 from surveys.audit import audit_record
 from surveys.csv_upload import CsvError, csv_rows
-from surveys.models import Contact, ContactImport, Invitation, Organization, Segment
+from surveys.models import Contact, ImportJob, Invitation, Organization, Segment
 from surveys.services.followup import followup_erase_contact
+from surveys.services.imports import ImportApplied, import_job_run, import_job_start
 from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
 from surveys.services.responses import customer_drafts_delete
@@ -416,12 +416,12 @@ def _contacts_import_apply(
     return plan
 
 
-# --- big imports, through the task queue ------------------------------------------
+# --- big imports, through the task queue (surveys.services.imports) -------------
 
 
 def contacts_import_start(
     *, organization: Organization, actor: AbstractBaseUser | None, text: str
-) -> ImportPlan | ContactImport:
+) -> ImportPlan | ImportJob:
     """Apply a confirmed import: at once when it is small (the applied plan is
     returned), else as a queued job (returned) that the task queue runs, so no
     web request and no long transaction holds the database for it."""
@@ -430,55 +430,38 @@ def contacts_import_start(
     )
     if len(rows) <= settings.IMPORT_INLINE_MAX_ROWS:
         return contacts_import(organization=organization, actor=actor, text=text)
-    from surveys.tasks import contacts_import_run  # the tasks import the services
-
-    job = ContactImport.objects.create(
-        organization=organization, actor=actor, text=text, total_rows=len(rows)
+    return import_job_start(
+        organization=organization,
+        actor=actor,
+        kind=ImportJob.Kind.CONTACTS,
+        text=text,
+        total_rows=len(rows),
     )
-    transaction.on_commit(lambda: contacts_import_run.enqueue(job.pk))
-    return job
 
 
-def _job_finish(job: ContactImport, **fields) -> None:
-    fields |= {"finished_at": timezone.now(), "text": ""}
-    ContactImport.objects.filter(pk=job.pk).update(**fields)
+def _job_check(job: ImportJob, progress) -> ImportPlan:
+    plan = contacts_import_plan(
+        organization=job.organization, text=job.text, progress=progress
+    )
+    progress(len(plan.rows), len(plan.rows))
+    return plan
 
 
-def contacts_import_job_run(*, job_id: int) -> ContactImport:
-    """Run a queued import: plan in chunks (progress written after each, each a
-    short write of its own), then apply in one final transaction. All or
-    nothing: a rejected row or a clash found at the end writes no contact.
-    Safe to run twice: a finished job is left alone."""
-    claimed = ContactImport.objects.filter(
-        pk=job_id,
-        status__in=[ContactImport.Status.QUEUED, ContactImport.Status.RUNNING],
-    ).update(status=ContactImport.Status.RUNNING)
-    job = ContactImport.objects.select_related("organization", "actor").get(pk=job_id)
-    if not claimed:
-        return job
+def _job_apply(job: ImportJob, plan: ImportPlan) -> ImportApplied:
+    _contacts_import_apply(organization=job.organization, actor=job.actor, plan=plan)
+    return ImportApplied(
+        created=plan.creates, updated=plan.updates, unchanged=plan.unchanged
+    )
 
-    def progress(done: int, total: int) -> None:
-        ContactImport.objects.filter(pk=job_id).update(
-            processed_rows=done, total_rows=total
-        )
 
-    try:
-        plan = contacts_import_plan(
-            organization=job.organization, text=job.text, progress=progress
-        )
-        progress(len(plan.rows), len(plan.rows))
-        _contacts_import_apply(
-            organization=job.organization, actor=job.actor, plan=plan
-        )
-    except (CsvError, ContactError) as error:
-        _job_finish(job, status=ContactImport.Status.FAILED, error=str(error))
-    else:
-        _job_finish(
-            job,
-            status=ContactImport.Status.DONE,
-            created=plan.creates,
-            updated=plan.updates,
-            unchanged=plan.unchanged,
-        )
-    job.refresh_from_db()
-    return job
+def contacts_import_job_run(*, job_id: int) -> ImportJob:
+    """Run a queued contacts import: plan in chunks with progress, then apply in
+    one final transaction. All or nothing: a rejected row or a clash found at the
+    end writes no contact. Safe to run twice: a finished job is left alone."""
+    return import_job_run(
+        job_id=job_id,
+        kind=ImportJob.Kind.CONTACTS,
+        check=_job_check,
+        apply=_job_apply,
+        refusals=(CsvError, ContactError),
+    )

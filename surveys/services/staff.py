@@ -12,25 +12,34 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from surveys.audit import audit_record
-from surveys.csv_upload import CsvRow
+from surveys.csv_upload import CsvError, CsvRow, csv_rows
 from surveys.models import (
     Department,
+    ImportJob,
     Membership,
     MembershipInvite,
     Organization,
     Role,
 )
 from surveys.services.accounts import set_password_link, user_get_or_create
+from surveys.services.imports import (
+    ImportApplied,
+    Progress,
+    import_job_run,
+    import_job_start,
+)
 from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
 from surveys.text import count
@@ -332,6 +341,8 @@ class StaffImportPlan:
     new_departments: list[str] = field(default_factory=list)
     # The same, each with the existing departments it is close to (a typo?).
     new_department_names: list[NewName] = field(default_factory=list)
+    # Line -> the unsaved account that row would create (see _accounts_prepare).
+    new_accounts: dict[int, AbstractBaseUser] | None = None
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -350,9 +361,13 @@ class StaffImportPlan:
 
 
 def staff_import_plan(
-    *, organization: Organization, rows: list[CsvRow]
+    *,
+    organization: Organization,
+    rows: list[CsvRow],
+    progress: Progress | None = None,
 ) -> StaffImportPlan:
     """What importing these rows would do, row by row, without writing anything.
+    `progress(done, total)` is called after every IMPORT_CHUNK_ROWS rows.
 
     Whether an address has an account elsewhere is never part of the plan: a
     manager learns nothing about accounts outside their organization.
@@ -378,7 +393,10 @@ def staff_import_plan(
     seen: dict[str, int] = {}
     new_departments: dict[str, str] = {}
     planned = []
-    for row in rows:
+    chunk = settings.IMPORT_CHUNK_ROWS
+    for index, row in enumerate(rows, start=1):
+        if progress is not None and index % chunk == 0:
+            progress(index, len(rows))
         email = one_line(row.values.get("email", ""))
         name = one_line(row.values.get("name", ""))
         department = one_line(row.values.get("department", ""))
@@ -442,14 +460,7 @@ class StaffImportResult:
     mails_failed: int = 0
 
 
-@transaction.atomic
-def _staff_import_db(
-    *, organization: Organization, actor: AbstractBaseUser | None, rows: list[CsvRow]
-) -> StaffImportResult:
-    # Planned again inside the transaction: the database may have changed since
-    # the preview, and what is applied must be what is valid now.
-    _lock_organization(organization)
-    plan = staff_import_plan(organization=organization, rows=rows)
+def _refuse_rejected(plan: StaffImportPlan) -> None:
     if plan.rejected:
         first = plan.rejected[0]
         raise StaffError(
@@ -457,22 +468,139 @@ def _staff_import_db(
             f"imported (line {first.line}: {first.reason}) Correct the file and "
             "upload it again."
         )
-    added = []
-    for row in plan.to_create:
-        department = department_get_or_create(
-            organization=organization, name=row.department
+
+
+def _in_chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _users_by_email(emails: list[str]) -> dict[str, AbstractBaseUser]:
+    """The existing accounts of these addresses (case-insensitive), the oldest
+    account of an address winning, as in `user_get_or_create`."""
+    User = get_user_model()
+    found: dict[str, AbstractBaseUser] = {}
+    for chunk in _in_chunks(sorted({email.lower() for email in emails})):
+        users = (
+            User.objects.annotate(lower_email=Lower("email"))
+            .filter(lower_email__in=chunk)
+            .order_by("-id")
         )
-        try:
+        for user in users:
+            found[user.email.lower()] = user
+    for email in emails:  # SQL's LOWER may not fold what Python's lower() does
+        if email.lower() not in found and not email.isascii():
+            user = User.objects.filter(email__iexact=email).order_by("id").first()
+            if user is not None:
+                found[email.lower()] = user
+    return found
+
+
+def _accounts_prepare(plan: StaffImportPlan) -> None:
+    """Build (unsaved) the account each row to create would get, with its
+    unusable password: 20,000 of those take seconds of CPU, better spent before
+    the final transaction than inside it."""
+    User = get_user_model()
+    plan.new_accounts = {}
+    for row in plan.to_create:
+        email = User.objects.normalize_email(row.email).strip()
+        first, last = _split_name(row.name)
+        user = User(
+            username=email.lower(), email=email, first_name=first, last_name=last
+        )
+        user.set_unusable_password()
+        plan.new_accounts[row.line] = user
+
+
+def _memberships_create(memberships: list[Membership]) -> None:
+    Membership.objects.bulk_create(memberships, batch_size=500)
+
+
+def _staff_import_apply(
+    *, organization: Organization, actor: AbstractBaseUser | None, plan: StaffImportPlan
+) -> StaffImportResult:
+    """Write a plan inside the caller's transaction with set-sized statements (a
+    20,000-row file is a few dozen statements), so the final transaction is
+    short. The organization is locked first; a row whose person became a member
+    or was invited since the plan fails the whole import."""
+    _lock_organization(organization)
+    _refuse_rejected(plan)
+    rows = plan.to_create
+    normalized = {
+        row.line: get_user_model().objects.normalize_email(row.email).strip()
+        for row in rows
+    }
+    lowered = [normalized[row.line].lower() for row in rows]
+    taken = set()
+    for chunk in _in_chunks(lowered):
+        for model in (Membership, MembershipInvite):
+            taken.update(
+                model.objects.filter(organization=organization)
+                .annotate(lower_email=Lower("user__email"))
+                .filter(lower_email__in=chunk)
+                .values_list("lower_email", flat=True)
+            )
+    if taken:
+        raise StaffError(
+            f"Nothing was imported: {sorted(taken)[0]} was added to "
+            f"{organization.name} meanwhile. Upload the file again to see what "
+            "is left to import."
+        )
+    departments: dict[str, Department | None] = {}
+    for row in rows:  # a new department takes its spelling from its first line
+        if row.department.lower() not in departments:
+            departments[row.department.lower()] = department_get_or_create(
+                organization=organization, name=row.department
+            )
+    existing = _users_by_email(list(normalized.values()))
+    User = get_user_model()
+    if plan.new_accounts is None:
+        _accounts_prepare(plan)
+    new_users = [
+        plan.new_accounts[row.line]
+        for row in rows
+        if normalized[row.line].lower() not in existing
+    ]
+    User.objects.bulk_create(new_users, batch_size=500)
+    if new_users and new_users[0].pk is None:  # a backend without RETURNING
+        by_name = User.objects.in_bulk(
+            [user.username for user in new_users], field_name="username"
+        )
+        new_users = [by_name[user.username] for user in new_users]
+    created = {user.email.lower(): user for user in new_users}
+    memberships, invites, added = [], [], []
+    for row in rows:
+        key = normalized[row.line].lower()
+        department = departments[row.department.lower()]
+        if key in created:
+            membership = Membership(
+                user=created[key],
+                organization=organization,
+                role=Role.STAFF,
+                department=department,
+            )
+            memberships.append(membership)
             added.append(
-                _membership_create(
-                    organization=organization,
-                    email=row.email,
-                    name=row.name,
-                    department=department,
+                StaffAdded(
+                    user=created[key], organization=organization, membership=membership
                 )
             )
-        except StaffError as error:
-            raise StaffError(f"Nothing was imported: line {row.line}: {error}")
+        else:
+            # Someone else's account: they choose whether to join.
+            invite = MembershipInvite(
+                user=existing[key],
+                email=row.email.strip(),
+                name=one_line(row.name),
+                organization=organization,
+                role=Role.STAFF,
+                department=department,
+            )
+            invites.append(invite)
+            added.append(
+                StaffAdded(user=existing[key], organization=organization, invite=invite)
+            )
+    _memberships_create(memberships)
+    MembershipInvite.objects.bulk_create(invites, batch_size=500)
     audit_record(
         organization=organization,
         actor=actor,
@@ -483,6 +611,27 @@ def _staff_import_db(
         new_departments=plan.new_departments,
     )
     return StaffImportResult(added=added, skipped=plan.count("skip"))
+
+
+@transaction.atomic
+def _staff_import_db(
+    *, organization: Organization, actor: AbstractBaseUser | None, rows: list[CsvRow]
+) -> StaffImportResult:
+    # Planned again inside the transaction, under the organization's lock: the
+    # database may have changed since the preview, and what is applied must be
+    # what is valid now.
+    _lock_organization(organization)
+    plan = staff_import_plan(organization=organization, rows=rows)
+    return _staff_import_apply(organization=organization, actor=actor, plan=plan)
+
+
+def _welcome_all(result: StaffImportResult, actor: AbstractBaseUser | None) -> int:
+    """Mail each person added (after the commit); the number the server refused."""
+    for added in result.added:
+        added.mail_sent = staff_welcome_send(added=added, actor=actor)
+        if not added.mail_sent:
+            result.mails_failed += 1
+    return result.mails_failed
 
 
 def staff_import(
@@ -496,8 +645,65 @@ def staff_import(
         result = _staff_import_db(organization=organization, actor=actor, rows=rows)
     except IntegrityError:
         raise StaffError(f"Nothing was imported: {_RACED}")
-    for added in result.added:
-        added.mail_sent = staff_welcome_send(added=added, actor=actor)
-        if not added.mail_sent:
-            result.mails_failed += 1
+    _welcome_all(result, actor)
     return result
+
+
+# --- big imports, through the task queue (surveys.services.imports) -------------
+
+
+def staff_import_start(
+    *, organization: Organization, actor: AbstractBaseUser | None, text: str
+) -> StaffImportResult | ImportJob:
+    """Apply a confirmed staff CSV: at once when it is small (the result is
+    returned, mails sent), else as a queued job (returned) that the task queue
+    checks in chunks and applies in one short transaction, mailing afterwards."""
+    rows = csv_rows(text, required=CSV_REQUIRED, optional=CSV_OPTIONAL)
+    if len(rows) <= settings.IMPORT_INLINE_MAX_ROWS:
+        return staff_import(organization=organization, actor=actor, rows=rows)
+    return import_job_start(
+        organization=organization,
+        actor=actor,
+        kind=ImportJob.Kind.STAFF,
+        text=text,
+        total_rows=len(rows),
+    )
+
+
+def _job_check(job: ImportJob, progress) -> StaffImportPlan:
+    rows = csv_rows(job.text, required=CSV_REQUIRED, optional=CSV_OPTIONAL)
+    plan = staff_import_plan(
+        organization=job.organization, rows=rows, progress=progress
+    )
+    progress(len(plan.rows), len(plan.rows))
+    if not plan.rejected:
+        _accounts_prepare(plan)
+    return plan
+
+
+def _job_apply(job: ImportJob, plan: StaffImportPlan) -> ImportApplied:
+    try:
+        with transaction.atomic():
+            result = _staff_import_apply(
+                organization=job.organization, actor=job.actor, plan=plan
+            )
+    except IntegrityError:
+        raise StaffError(f"Nothing was imported: {_RACED}")
+    return ImportApplied(
+        created=len(result.added),
+        unchanged=result.skipped,
+        after_commit=lambda: _welcome_all(result, job.actor),
+    )
+
+
+def staff_import_job_run(*, job_id: int) -> ImportJob:
+    """Run a queued staff import: check in chunks with progress, apply in one
+    final transaction (all or nothing), then mail the people added. Safe to run
+    twice: a finished job is left alone."""
+    return import_job_run(
+        job_id=job_id,
+        kind=ImportJob.Kind.STAFF,
+        check=_job_check,
+        apply=_job_apply,
+        refusals=(CsvError, StaffError),
+    )

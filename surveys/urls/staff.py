@@ -11,6 +11,11 @@ urlpatterns = [
         staff.staff_import_confirm,
         name="staff_import_confirm",
     ),
+    path(
+        "staff/import/<int:staff_job_id>/",
+        staff.staff_import_status,
+        name="staff_import_status",
+    ),
     path("staff/<int:membership_id>/resend/", staff.staff_resend, name="staff_resend"),
     path(
         "staff/invites/<int:invite_id>/resend/",

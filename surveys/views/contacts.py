@@ -14,16 +14,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from surveys.access import (
     contact_for_manager,
-    contact_import_for_manager,
+    import_job_for_manager,
     require_manager,
 )
 from surveys.csv_upload import CsvError, csv_text_from_upload, upload_stash, upload_take
 from surveys.forms.contacts import ContactFilterForm, ContactForm, ContactImportForm
-from surveys.models import Contact, ContactImport
+from surveys.models import Contact, ImportJob
 from surveys.services import contacts as contacts_service
 from surveys.services import rights as rights_service
 from surveys.text import count
-from surveys.views.paging import paginate
+from surveys.views.paging import paginate, preview_rows
 
 IMPORT_KIND = "contacts"
 PAGE_SIZE = 50
@@ -217,11 +217,11 @@ def contact_import(request: HttpRequest) -> HttpResponse:
                     text=text,
                     organization_id=membership.organization_id,
                 )
-    return render(
-        request,
-        "surveys/contact_import.html",
-        {"form": form, "plan": plan, "key": key},
-    )
+    context = {"form": form, "plan": plan, "key": key}
+    if plan is not None:
+        rejected = [row for row in plan.rows if row.action == contacts_service.REJECT]
+        context["preview"] = preview_rows(plan.rows, rejected)
+    return render(request, "surveys/contact_import.html", context)
 
 
 @login_required
@@ -250,7 +250,7 @@ def contact_import_confirm(request: HttpRequest) -> HttpResponse:
     except (CsvError, contacts_service.ContactError) as error:
         messages.error(request, str(error))
         return redirect("contact_import")
-    if isinstance(plan, ContactImport):
+    if isinstance(plan, ImportJob):
         return redirect("contact_import_status", job_id=plan.pk)
     messages.success(
         request,
@@ -263,5 +263,5 @@ def contact_import_confirm(request: HttpRequest) -> HttpResponse:
 @login_required
 def contact_import_status(request: HttpRequest, job_id: int) -> HttpResponse:
     """A queued import's progress; the page refreshes itself until it is done."""
-    job = contact_import_for_manager(request, job_id)
-    return render(request, "surveys/contact_import_status.html", {"job": job})
+    job = import_job_for_manager(request, job_id, ImportJob.Kind.CONTACTS)
+    return render(request, "surveys/import_status.html", {"job": job})

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from surveys.access import (
+    import_job_for_manager,
     membership_activate,
     membership_for_manager,
     require_manager,
@@ -37,7 +38,14 @@ from surveys.forms.answers import (
     scale_choices,
 )
 from surveys.forms.staff import StaffAddForm, StaffImportForm
-from surveys.models import Audience, Membership, MembershipInvite, Response, Study
+from surveys.models import (
+    Audience,
+    ImportJob,
+    Membership,
+    MembershipInvite,
+    Response,
+    Study,
+)
 from surveys.services.responses import (
     AlreadySubmitted,
     InvalidAnswers,
@@ -53,10 +61,11 @@ from surveys.services.staff import (
     membership_invite_decline,
     membership_invite_resend,
     staff_add,
-    staff_import,
     staff_import_plan,
+    staff_import_start,
     staff_invite_resend,
 )
+from surveys.views.paging import preview_rows
 
 IMPORT_KIND = "staff"
 
@@ -158,7 +167,7 @@ def staff_import_view(request: HttpRequest) -> HttpResponse:
     """Upload a CSV file and preview every row; nothing is written here."""
     manager = require_manager(request)
     form = StaffImportForm(request.POST or None, request.FILES or None)
-    plan = key = None
+    plan = key = preview = None
     if request.method == "POST" and form.is_valid():
         try:
             text = csv_text_from_upload(form.cleaned_data["file"])
@@ -167,6 +176,7 @@ def staff_import_view(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(error))
         else:
             plan = staff_import_plan(organization=manager.organization, rows=rows)
+            preview = preview_rows(plan.rows, plan.rejected)
             key = upload_stash(
                 request,
                 kind=IMPORT_KIND,
@@ -174,7 +184,9 @@ def staff_import_view(request: HttpRequest) -> HttpResponse:
                 organization_id=manager.organization_id,
             )
     return render(
-        request, "surveys/staff_import.html", {"form": form, "plan": plan, "key": key}
+        request,
+        "surveys/staff_import.html",
+        {"form": form, "plan": plan, "key": key, "preview": preview},
     )
 
 
@@ -199,19 +211,27 @@ def staff_import_confirm(request: HttpRequest) -> HttpResponse:
         return redirect("staff_list")
     text = upload_take(request, **stash)
     try:
-        rows = csv_rows(text, required=CSV_REQUIRED, optional=CSV_OPTIONAL)
-        result = staff_import(
-            organization=manager.organization, actor=request.user, rows=rows
+        result = staff_import_start(
+            organization=manager.organization, actor=request.user, text=text
         )
     except (CsvError, StaffError) as error:
         messages.error(request, str(error))
         return redirect("staff_import")
+    if isinstance(result, ImportJob):
+        return redirect("staff_import_status", staff_job_id=result.pk)
     messages.success(
         request,
         f"Imported: {len(result.added)} added, {result.skipped} already members.",
     )
     _report_added(request, [a for a in result.added if not a.mail_sent])
     return redirect("staff_list")
+
+
+@login_required
+def staff_import_status(request: HttpRequest, staff_job_id: int) -> HttpResponse:
+    """A queued staff import's progress; the page refreshes itself until done."""
+    job = import_job_for_manager(request, staff_job_id, ImportJob.Kind.STAFF)
+    return render(request, "surveys/import_status.html", {"job": job})
 
 
 @login_required

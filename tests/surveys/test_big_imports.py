@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from surveys.models import AuditEvent, Contact, ContactImport, Membership, Role
+from surveys.models import AuditEvent, Contact, ImportJob, Membership, Role
 from surveys.services.contacts import contacts_import_job_run
 from tests import factories
 from tests.surveys.test_contacts_import import _preview
@@ -43,7 +43,7 @@ def test_a_big_confirmed_import_is_queued_not_run_in_the_request(
     preview = _preview(alice_client, csv_text(12))
     with django_capture_on_commit_callbacks() as callbacks:
         response = confirm(alice_client, preview)
-    job = ContactImport.objects.get()
+    job = ImportJob.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("contact_import_status", args=[job.pk])
     assert len(callbacks) == 1  # the task is enqueued once the job is committed
@@ -57,11 +57,9 @@ def test_a_big_confirmed_import_is_queued_not_run_in_the_request(
 def test_the_job_checks_in_chunks_with_progress_then_applies_everything(
     alice_client, org_a, small_inline, monkeypatch
 ):
-    job = ContactImport.objects.create(
-        organization=org_a, text=csv_text(12), total_rows=12
-    )
+    job = ImportJob.objects.create(organization=org_a, text=csv_text(12), total_rows=12)
     seen = []
-    original = ContactImport.objects.filter
+    original = ImportJob.objects.filter
 
     def spy(*args, **kwargs):
         queryset = original(*args, **kwargs)
@@ -75,7 +73,7 @@ def test_the_job_checks_in_chunks_with_progress_then_applies_everything(
         queryset.update = recording_update
         return queryset
 
-    monkeypatch.setattr(ContactImport.objects, "filter", spy)
+    monkeypatch.setattr(ImportJob.objects, "filter", spy)
     contacts_import_job_run(job_id=job.pk)
     assert [done for done, _ in seen] == [4, 8, 12, 12]
     # Nothing is written while checking: all or nothing.
@@ -90,7 +88,7 @@ def test_the_job_checks_in_chunks_with_progress_then_applies_everything(
 
 def test_a_job_with_a_bad_row_writes_nothing_and_says_why(org_a, small_inline):
     text = csv_text(8) + "not-an-email,Bad,\n"
-    job = ContactImport.objects.create(organization=org_a, text=text, total_rows=9)
+    job = ImportJob.objects.create(organization=org_a, text=text, total_rows=9)
     contacts_import_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "nothing was imported" in job.error
@@ -102,9 +100,7 @@ def test_a_clash_found_at_the_end_writes_nothing(org_a, small_inline, monkeypatc
     as a whole."""
     from surveys.services import contacts
 
-    job = ContactImport.objects.create(
-        organization=org_a, text=csv_text(10), total_rows=10
-    )
+    job = ImportJob.objects.create(organization=org_a, text=csv_text(10), total_rows=10)
     plan = contacts.contacts_import_plan
 
     def plan_then_clash(**kwargs):
@@ -120,25 +116,21 @@ def test_a_clash_found_at_the_end_writes_nothing(org_a, small_inline, monkeypatc
 
 
 def test_a_finished_job_run_again_does_nothing(org_a, small_inline):
-    job = ContactImport.objects.create(
-        organization=org_a, text=csv_text(6), total_rows=6
-    )
+    job = ImportJob.objects.create(organization=org_a, text=csv_text(6), total_rows=6)
     contacts_import_job_run(job_id=job.pk)
     contacts_import_job_run(job_id=job.pk)
     assert Contact.objects.count() == 6
 
 
 def test_the_task_runs_the_job(org_a, small_inline):
-    from surveys.tasks import contacts_import_run
+    from surveys.tasks import import_run
 
-    job = ContactImport.objects.create(
-        organization=org_a, text=csv_text(6), total_rows=6
-    )
-    assert contacts_import_run.call(job.pk)["created"] == 6
+    job = ImportJob.objects.create(organization=org_a, text=csv_text(6), total_rows=6)
+    assert import_run.call(job.pk)["created"] == 6
 
 
 def test_another_organizations_import_page_is_404(charlie_client, bob_client, org_a):
-    job = ContactImport.objects.create(organization=org_a, text="", total_rows=1)
+    job = ImportJob.objects.create(organization=org_a, text="", total_rows=1)
     url = reverse("contact_import_status", args=[job.pk])
     assert charlie_client.get(url).status_code == 404
     assert bob_client.get(url).status_code == 404
@@ -227,3 +219,47 @@ def test_on_sqlite_a_short_write_waits_for_a_long_one_instead_of_failing(tmp_pat
         text=True,
     )
     assert mode.stdout.strip() == "wal"
+
+
+# --- a big preview stays a small page ---------------------------------------------
+
+
+def test_a_big_preview_shows_a_capped_number_of_rows_and_says_how_many_more(
+    alice_client, settings
+):
+    settings.IMPORT_PREVIEW_ROWS = 10
+    page = _preview(alice_client, csv_text(25))
+    html = page.content.decode()
+    assert html.count("data-preview-row") == 10
+    assert "p9@example.org" in html and "p10@example.org" not in html
+    assert "15 more rows are not shown" in html
+    assert page.context["key"]  # the whole file can still be confirmed
+    assert "Import 25 new" in html
+
+
+def test_a_big_preview_with_rejected_rows_shows_those_first(alice_client, settings):
+    settings.IMPORT_PREVIEW_ROWS = 10
+    text = csv_text(25) + "broken,Bad\n"
+    html = _preview(alice_client, text).content.decode()
+    assert html.count("data-preview-row") == 1
+    assert "broken" in html and "p0@example.org" not in html
+    assert "Only the rejected row is shown" in html
+
+
+def test_a_20000_row_preview_renders_only_the_cap(alice_client, settings):
+    settings.MAX_UPLOAD_BYTES = 4_000_000
+    page = _preview(alice_client, csv_text(20_000))
+    html = page.content.decode()
+    assert html.count("data-preview-row") == settings.IMPORT_PREVIEW_ROWS
+    more = 20_000 - settings.IMPORT_PREVIEW_ROWS
+    assert f"{more:,} more rows are not shown" in html
+
+
+def test_a_big_staff_preview_is_capped_too(alice_client, settings):
+    from tests.surveys.test_staff import preview as staff_preview
+
+    settings.IMPORT_PREVIEW_ROWS = 10
+    text = "email,name\n" + "".join(f"s{i}@acme.example,S {i}\n" for i in range(25))
+    html = staff_preview(alice_client, text).content.decode()
+    assert html.count("data-preview-row") == 10
+    assert "15 more rows are not shown" in html

@@ -78,3 +78,65 @@ def test_invitations_go_out_through_redis_and_an_rq_worker(tmp_path):
         assert sent.strip().splitlines()[-1] == "1"
     finally:
         sink.stop()
+
+
+STAFF_IMPORT = """
+from django.db import transaction
+from surveys.services.staff import staff_import_start
+from tests import factories
+
+text = "email,name,department\\n" + "".join(
+    f"rq-staff{i}@example.com,Staff {i},Field\\n" for i in range(4)
+)
+with transaction.atomic():
+    organization = factories.make_organization(name="Rq Staff Org")
+    job = staff_import_start(organization=organization, actor=None, text=text)
+print("job", type(job).__name__, job.kind, job.status)
+"""
+
+
+def test_a_big_staff_import_runs_on_an_rq_worker_and_mails_after_it(tmp_path):
+    sink = SmtpSink().start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'rq-import.sqlite3'}",
+        "TASKS_BACKEND": "django_tasks_rq.RQBackend",
+        "REDIS_URL": REDIS_URL,
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(sink.port),
+        "GAPSURVEY_IMPORT_INLINE_ROWS": "2",
+        "GAPSURVEY_IMPORT_CHUNK_ROWS": "2",
+    }
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        manage("migrate", "--noinput", "--verbosity", "0")
+        assert "job ImportJob staff queued" in manage("shell", "-c", STAFF_IMPORT)
+        assert sink.messages == []
+        manage("rqworker", "--burst", "--job-class", "django_tasks_rq.Job", "default")
+        assert len(sink.wait_for("rq-staff", count=4, seconds=10)) == 4
+        state = manage(
+            "shell",
+            "-c",
+            "from surveys.models import ImportJob, Membership;"
+            "j = ImportJob.objects.get();"
+            "print(j.status, j.created, Membership.objects.count())",
+        )
+        assert state.strip().splitlines()[-1] == "done 4 4"
+    finally:
+        sink.stop()

@@ -1,0 +1,189 @@
+"""Stored results: a published snapshot's numbers per cut, written once, read
+by the dashboard and the exports (`analysis.models.SnapshotResult`).
+
+The numbers are plain data and small frames (one row per gap, item or group);
+they are kept as JSON with each frame's column types, so what is read back is
+what was computed. Which cuts exist and how they are computed is
+`analysis.dashboard`'s business; this module only stores and reads.
+"""
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+from django.db import IntegrityError, transaction
+
+from analysis.cuts import ALL, Cut
+from analysis.models import SnapshotResult
+from surveys.models import Study
+
+FRAME = "__frame__"
+PAIRS = "__pairs__"
+FLOAT = "__float__"
+
+
+def cut_key(cut: Cut) -> str:
+    """ "all", "d<id>", "s<id>" or "d<id>-s<id>"."""
+    parts = []
+    if cut.department_id is not None:
+        parts.append(f"d{cut.department_id}")
+    if cut.segment_id is not None:
+        parts.append(f"s{cut.segment_id}")
+    return "-".join(parts) or "all"
+
+
+def cut_of(key: str) -> Cut:
+    if key == "all":
+        return ALL
+    found = {part[0]: int(part[1:]) for part in key.split("-")}
+    return Cut(department_id=found.get("d"), segment_id=found.get("s"))
+
+
+def basis(study: Study) -> str:
+    """What a snapshot's numbers depend on besides the snapshot itself: the
+    study's settings at computing time (any change of them bumps changed_at)."""
+    changed = study.changed_at.isoformat()
+    return f"{study.min_group_size}:{study.questionnaire_id}:{changed}"
+
+
+PARTS = ("numbers", "view")
+
+
+def read(study: Study, snapshot_id: int, cut: Cut, part: str) -> dict | None:
+    """A stored part ("numbers" or "view") of a snapshot's cut, or None when
+    there is none yet (or only one computed under other settings)."""
+    if part not in PARTS:
+        raise ValueError(part)
+    row = (
+        SnapshotResult.objects.filter(snapshot_id=snapshot_id, cut=cut_key(cut))
+        .values_list("basis", part)
+        .first()
+    )
+    if row is None or row[0] != basis(study):
+        return None
+    return decode(row[1])
+
+
+def exists(study: Study, snapshot_id: int, cut: Cut) -> bool:
+    return SnapshotResult.objects.filter(
+        snapshot_id=snapshot_id, cut=cut_key(cut), basis=basis(study)
+    ).exists()
+
+
+def newest_seq(study: Study, cut: Cut) -> int | None:
+    """The newest snapshot of the study with the cut's results stored (under
+    the study's current settings)."""
+    return (
+        SnapshotResult.objects.filter(
+            snapshot__study=study, cut=cut_key(cut), basis=basis(study)
+        )
+        .order_by("-snapshot__seq")
+        .values_list("snapshot__seq", flat=True)
+        .first()
+    )
+
+
+def store(study: Study, snapshot_id: int, cut: Cut, computed: dict, seconds: float):
+    """Keep a snapshot's results for a cut ({"numbers": …, "view": …}),
+    replacing stale ones. Two writers of the same cut store the same
+    results; the first one stays."""
+    parts = {part: encode(computed[part]) for part in PARTS}
+    key = cut_key(cut)
+    updated = SnapshotResult.objects.filter(snapshot_id=snapshot_id, cut=key).update(
+        basis=basis(study), seconds=seconds, **parts
+    )
+    if updated:
+        return
+    try:
+        with transaction.atomic():
+            SnapshotResult.objects.create(
+                snapshot_id=snapshot_id,
+                cut=key,
+                basis=basis(study),
+                seconds=seconds,
+                **parts,
+            )
+    except IntegrityError:
+        pass
+
+
+def timed(compute):
+    """(result, seconds) of compute()."""
+    started = time.perf_counter()
+    result = compute()
+    return result, time.perf_counter() - started
+
+
+def roundtrip(value):
+    """The value as it reads back from the store."""
+    return decode(encode(value))
+
+
+# --- encoding --------------------------------------------------------------------
+
+
+def encode(value):
+    """Numbers as JSON-safe data: frames keep their column types, NaN and
+    infinities survive (JSON has neither), dicts keep non-string keys."""
+    if isinstance(value, pd.DataFrame):
+        return {
+            FRAME: {
+                "columns": [encode(column) for column in value.columns],
+                "dtypes": [str(dtype) for dtype in value.dtypes],
+                "rows": [
+                    [encode(cell) for cell in row]
+                    for row in value.itertuples(index=False, name=None)
+                ],
+            }
+        }
+    if isinstance(value, dict):
+        if all(isinstance(key, str) and not key.startswith("__") for key in value):
+            return {key: encode(item) for key, item in value.items()}
+        return {PAIRS: [[encode(key), encode(item)] for key, item in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [encode(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return {FLOAT: repr(value)}
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def decode(value):
+    if isinstance(value, dict):
+        if FRAME in value:
+            return _frame(value[FRAME])
+        if PAIRS in value:
+            return {_key(decode(key)): decode(item) for key, item in value[PAIRS]}
+        if FLOAT in value:
+            return float(value[FLOAT])
+        return {key: decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [decode(item) for item in value]
+    return value
+
+
+def _key(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+def _frame(data: dict) -> pd.DataFrame:
+    """A frame as encoded: column by column in its own type, so an object
+    column keeps None where a float column has NaN."""
+    columns = [decode(column) for column in data["columns"]]
+    rows = [[decode(cell) for cell in row] for row in data["rows"]]
+    frame = pd.DataFrame(
+        {
+            position: pd.Series(
+                [row[position] for row in rows],
+                dtype=object if dtype == "object" else dtype,
+            )
+            for position, dtype in enumerate(data["dtypes"])
+        },
+        index=pd.RangeIndex(len(rows)),
+    )
+    frame.columns = columns
+    return frame
