@@ -845,8 +845,11 @@ class Case(models.Model):
         RESOLVED = "resolved", "Resolved"
         CLOSED = "closed", "Closed without contact"
 
+    # Few indexes, since a submit may write a case: the organization's and the
+    # owner's are the composite ones below; segments and actions are looked
+    # up by case, not the other way round.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="cases"
+        Organization, on_delete=models.CASCADE, related_name="cases", db_index=False
     )
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="cases")
     # One case per response at most (the constraint is the unique column). Null
@@ -863,7 +866,12 @@ class Case(models.Model):
     )
     # The segment as it was when the case opened, for the response-time panel.
     segment = models.ForeignKey(
-        Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Segment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -871,6 +879,7 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="followup_cases",
+        db_index=False,
     )
     # How the customer asked to be contacted.
     channel = models.CharField(
@@ -891,7 +900,12 @@ class Case(models.Model):
     customer_mailed_at = models.DateTimeField(null=True, blank=True)
     owner_mailed_at = models.DateTimeField(null=True, blank=True)
     action = models.ForeignKey(
-        Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+        Action,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        db_index=False,
     )
     erased_at = models.DateTimeField(null=True, blank=True)
 

@@ -243,6 +243,12 @@ def trigger_for(
     return text
 
 
+def followup_may_open(invitation: Invitation, consent: Consent | None) -> bool:
+    """Whether a submit may open a case: the customer agreed and the study
+    follows up (no query: the study is the invitation's, already read)."""
+    return consent is not None and FollowUpRules.of(invitation.study).enabled
+
+
 def followup_after_submit(
     *,
     response: Response,
@@ -256,12 +262,10 @@ def followup_after_submit(
     form, the rules from the study's row the submit has read, the scores from
     the answers in hand); then one insert, and the owner's mail is queued on
     commit (one more insert with the database task backend)."""
-    if consent is None:
+    if not followup_may_open(invitation, consent):
         return None
     study = invitation.study
     rules = FollowUpRules.of(study)
-    if not rules.enabled:
-        return None
     why = trigger_for(rules, answers, items)
     if why is None:
         return None
@@ -285,9 +289,22 @@ def followup_after_submit(
 
 
 def _queue_assignment_mail(case_id: int) -> None:
+    """Queue the owner's mail. The database backend's task row is written in
+    the case's own transaction (the worker sees both or neither, and the submit
+    commits once); any other backend is asked after commit, so that its worker
+    never looks for a case not committed yet."""
+    from django_tasks_db.backend import DatabaseBackend
+
     from surveys.tasks import case_assignment_send
 
-    transaction.on_commit(lambda: case_assignment_send.enqueue(case_id))
+    backend = case_assignment_send.get_backend()
+    if (
+        isinstance(backend, DatabaseBackend)
+        and transaction.get_connection().in_atomic_block
+    ):
+        case_assignment_send.enqueue(case_id)
+    else:
+        transaction.on_commit(lambda: case_assignment_send.enqueue(case_id))
 
 
 # --- working a case ---------------------------------------------------------------

@@ -16,7 +16,11 @@ from surveys.models import (
     Study,
 )
 from surveys.selectors import questionnaire_items
-from surveys.services.followup import Consent, followup_after_submit
+from surveys.services.followup import (
+    Consent,
+    followup_after_submit,
+    followup_may_open,
+)
 
 
 class ResponseError(Exception):
@@ -154,13 +158,17 @@ def customer_response_save(
     A first submit (the link read with no draft behind it) takes three
     statements: claim the invitation, insert the response, insert its answers.
     Anything else (a draft to replace, a refusal to explain, a draft saved in
-    between) goes the locked way. A submit then hands the customer's `consent`
-    to be contacted (None: not given) to follow-up.
+    between) goes the locked way. A submit with the customer's `consent` to be
+    contacted (None: not given) on a study that follows up may open a case: then
+    in the response's own transaction, so that both commit at once and no
+    snapshot ever takes in the response without its case.
     """
     if items is None:
         items = questionnaire_items(invitation.study.questionnaire)
-    response = _customer_save(invitation, answers, comment, submit, items)
-    if submit:
+    if not (submit and followup_may_open(invitation, consent)):
+        return _customer_save(invitation, answers, comment, submit, items)
+    with transaction.atomic():
+        response = _customer_save(invitation, answers, comment, submit, items)
         followup_after_submit(
             response=response,
             invitation=invitation,
