@@ -33,7 +33,6 @@ from surveys.models import (
     Study,
     token_hash,
 )
-from surveys.selectors import questionnaire_items
 from surveys.services.followup import FollowUpRules, Trigger, trigger_for
 from surveys.services.generate import Profile, Respondent, responses_bulk_create
 from surveys.services.invitations import invitation_token_new
@@ -372,7 +371,8 @@ def _followup_cases(
     )
     study.followup_rules = rules.to_json()
     study.save(update_fields=["followup_rules"])
-    items = questionnaire_items(study.questionnaire)
+    # Not the process's item cache: demo data is written once, in bulk.
+    items = list(study.questionnaire.items.all())
     responses = list(
         Response.objects.filter(
             study=study, audience=Audience.CUSTOMER, status=Response.Status.SUBMITTED
