@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db.models import Max
 
 from analysis import charts, queries, results, stats
+from analysis.followup import closed_loop_panel
 from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Snapshot, Study
 from surveys.selectors import invitation_counts
 from surveys.services import snapshots
@@ -660,6 +661,7 @@ def dashboard_data(
     figures = {**view["figures"], **trend["figure"]}
     return {
         **view,
+        "closed_loop": closed_loop_panel(study),
         "gap_labels": GAP_LABELS,
         "gaps": _with_actions(view["gaps"], actions, study),
         "ranking_titles": [

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from analysis.forms import DashboardFilterForm
 from gapsurvey.replica import replica_iter, replica_reads
-from surveys.access import study_for_manager
+from surveys.access import require_manager, study_for_manager
 from surveys.audit import audit_record
 from surveys.services.snapshots import (
     SnapshotNotPublished,
@@ -148,5 +148,29 @@ def export(request: HttpRequest, study_id: int, kind: str, fmt: str) -> HttpResp
         department_id=cut.department_id,
         segment_id=cut.segment_id,
         snapshot=published.seq,
+    )
+    return response
+
+
+@login_required
+@require_GET
+def case_export(request: HttpRequest) -> HttpResponse:
+    """The organization's follow-up cases, filtered as on the case list, as CSV."""
+    from analysis.followup import case_export_response
+    from surveys.forms.followup import CaseFilterForm
+    from surveys.services.followup import case_filter, cases_visible_to
+
+    membership = require_manager(request)
+    form = CaseFilterForm(
+        request.GET or None, organization_id=membership.organization_id
+    )
+    cases = case_filter(cases_visible_to(membership), **form.filters())
+    response = case_export_response(cases)
+    audit_record(
+        organization=membership.organization,
+        actor=request.user,
+        action="cases_export",
+        target="follow-up cases",
+        **form.filters(),
     )
     return response

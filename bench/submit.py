@@ -4,7 +4,7 @@
                                           side by side: bench/compare.py)
     python -m bench.submit [--duration 20] [--repeat 3] [--connections 4]
         [--workers 2 | --workers 2,4] [--tokens 20000] [--rate-limits off|on]
-        [--conn-max-age 60] [--profile]
+        [--conn-max-age 60] [--followup off|case] [--profile]
 
 gunicorn (sync workers, default 2) serves the app on 127.0.0.1 with PostgreSQL;
 `wrk` (Debian package wrk) drives it with bench/submit.lua for --duration
@@ -26,6 +26,9 @@ average. --profile attaches py-spy to one worker for the first run and writes
 a flame graph (var/bench/results/submit-profile.svg). Rate limits are off (every
 request comes from 127.0.0.1); --rate-limits on keeps the middleware, with the
 per-address survey limit raised out of the way, to measure its cost.
+--followup case turns the study's follow-up rules on ("always") and ticks the
+consent in every request, so that every submission opens a follow-up case and
+queues its owner's mail (issue 18): compare its row with the plain one.
 """
 
 import argparse
@@ -83,12 +86,41 @@ def child_main(argv: list[str]) -> None:
                 }
             )
         )
+    elif argv[0] == "followup":
+        from surveys.models import Membership
+        from surveys.services.followup import followup_rules_set
+
+        study = Study.objects.get(pk=int(argv[1]))
+        owner = Membership.objects.filter(
+            organization_id=study.organization_id, role="manager"
+        ).first()
+        followup_rules_set(
+            study=study,
+            actor=None,
+            enabled=True,
+            trigger="always",
+            threshold=None,
+            due_hours=48,
+            owner_id=owner.user_id,
+            segment_owner_ids={},
+            mail_customer=False,
+        )
+        print(json.dumps({"owner": owner.user_id}))
     elif argv[0] == "count":
         study_id = int(argv[1])
         submitted = Response.objects.filter(
             study_id=study_id, status="submitted", invitation__isnull=False
         )
-        print(json.dumps({"responses": submitted.count()}))
+        from surveys.models import Case
+
+        print(
+            json.dumps(
+                {
+                    "responses": submitted.count(),
+                    "cases": Case.objects.filter(study_id=study_id).count(),
+                }
+            )
+        )
 
 
 def _queries(system: str, study_id: int, tokens: list[str]) -> dict:
@@ -150,6 +182,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=20000)
     parser.add_argument("--rate-limits", choices=["on", "off"], default="off")
     parser.add_argument("--conn-max-age", type=int, default=60)
+    parser.add_argument("--followup", choices=["off", "case"], default="off")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--label", default="", help="name of this row in the results")
     args = parser.parse_args()
@@ -179,6 +212,9 @@ def main() -> None:
     )
     study_id = int(output.split("study_id=")[1].split()[0])
     body = common.run_child("submit", database, "body", str(study_id))
+    if args.followup == "case":
+        common.run_child("submit", database, "followup", str(study_id))
+        body["body"] += "&contact_ok=on&contact_channel=email"
     BODY.write_text(body["body"])
 
     env = common.child_env(
@@ -223,7 +259,10 @@ def main() -> None:
         result = {key: common.median([r[key] for r in mine]) for key in keys}
         result.update(
             label=(args.label + " " if args.label else "")
-            + f"c={args.connections} w={workers} rl={args.rate_limits}",
+            + f"c={args.connections} w={workers} rl={args.rate_limits}"
+            + (" followup=case" if args.followup == "case" else ""),
+            followup=args.followup,
+            cases_opened=counted.get("cases", 0),
             connections=args.connections,
             workers=workers,
             rate_limits=args.rate_limits,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from surveys.models import (
     Action,
+    Case,
     Contact,
     Department,
     ImportJob,
@@ -213,3 +214,17 @@ def import_job_for_manager(request: HttpRequest, job_id: int, kind: str) -> Impo
     return get_object_or_404(
         ImportJob, pk=job_id, kind=kind, organization_id=organization_id
     )
+
+
+def case_for_member(request: HttpRequest, case_id: int) -> Case:
+    """A follow-up case: any of the organization's for its managers, only their
+    own for anyone else; 404 otherwise (existence does not leak)."""
+    membership = active_membership(request)
+    if membership is None:
+        raise Http404("No such case.")
+    cases = Case.objects.select_related(
+        "study__questionnaire", "organization", "contact", "segment", "owner", "action"
+    ).filter(organization_id=membership.organization_id)
+    if membership.role != Role.MANAGER:
+        cases = cases.filter(owner_id=membership.user_id)
+    return get_object_or_404(cases, pk=case_id)

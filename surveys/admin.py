@@ -6,9 +6,12 @@ from surveys.models import (
     Allocation,
     Answer,
     AuditEvent,
+    Case,
+    CaseEvent,
     Contact,
     DataExport,
     Department,
+    FollowUpDigest,
     ImportJob,
     Invitation,
     Item,
@@ -305,3 +308,36 @@ class AllocationAdmin(admin.ModelAdmin):
     list_filter = ["area", "response__audience", "response__study"]
     raw_id_fields = ["response"]
     list_select_related = ["response"]
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    raw_id_fields = ["actor"]
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["id", "study", "status", "owner", "opened_at", "due_at"]
+    list_filter = ["status", "organization"]
+    search_fields = ["trigger", "study__name"]
+    raw_id_fields = ["response", "contact", "owner", "action", "segment", "study"]
+    list_select_related = ["study", "owner"]
+    inlines = [CaseEventInline]
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(admin.ModelAdmin):
+    list_display = ["case", "kind", "actor", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["kind"]
+    raw_id_fields = ["case", "actor"]
+    list_select_related = ["case", "actor"]
+
+
+@admin.register(FollowUpDigest)
+class FollowUpDigestAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "day", "cases", "sent_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "organization"]
+    raw_id_fields = ["user"]

@@ -63,6 +63,14 @@ ACTION_LABELS = {
     "action_create": "Recorded an action",
     "action_update": "Edited an action",
     "action_close": "Closed an action",
+    "followup_rules_set": "Set a study's follow-up rules",
+    "case_note": "Added a note to a case",
+    "case_contacted": "Logged contact on a case",
+    "case_resolve": "Resolved a case",
+    "case_close": "Closed a case without contact",
+    "case_assign": "Assigned a case",
+    "case_action": "Raised an action from a case",
+    "cases_export": "Exported the follow-up cases",
 }
 
 # The kinds the audit log page filters by: (label, actions).
@@ -115,6 +123,19 @@ AUDIT_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "actions": ("Actions", ("action_create", "action_update", "action_close")),
+    "cases": (
+        "Follow-up cases",
+        (
+            "followup_rules_set",
+            "case_note",
+            "case_contacted",
+            "case_resolve",
+            "case_close",
+            "case_assign",
+            "case_action",
+            "cases_export",
+        ),
+    ),
 }
 
 

@@ -21,6 +21,13 @@ only unions of the cells the released sets never tell apart, so it tries each
 union of fewer than K respondents); `plan_release` chooses the next release so
 that there is none, by hiding groups (complementary suppression) and holding
 back new cells.
+
+*Known* respondents are those whose own answers are shown elsewhere: a customer
+who agreed to be contacted and got a follow-up case, whose owner sees their
+answers. Each cell is then split in its known and its other respondents, the
+known part counts as released on its own, and only sets holding someone who
+is not known are disclosures: K−1 known people beside one other in a group of
+K would give that one away.
 """
 
 from collections.abc import Iterable, Mapping
@@ -29,6 +36,7 @@ from dataclasses import dataclass
 Group = int | None
 Cell = tuple[Group, int]  # (group, seq)
 Cells = Mapping[Cell, int]  # respondents per cell
+Known = Mapping[Cell, int]  # respondents of a cell whose own answers are shown
 
 _TOLERANCE = 1e-7
 
@@ -135,8 +143,26 @@ def _unions(sizes: list[int], k: int, limit: int):
             stack.append((combo, size, j + 1))
 
 
+def _split(cells: Cells, known: Known) -> dict:
+    """Each cell as (group, seq, False) for its respondents who are not known
+    and (group, seq, True) for those who are."""
+    split: dict = {}
+    for (group, seq), n in cells.items():
+        shown = min(known.get((group, seq), 0), n)
+        if n - shown > 0:
+            split[(group, seq, False)] = n - shown
+        if shown > 0:
+            split[(group, seq, True)] = shown
+    return split
+
+
 def disclosures(
-    cells: Cells, releases: Iterable[Release], k: int, *, limit: int = 200_000
+    cells: Cells,
+    releases: Iterable[Release],
+    k: int,
+    *,
+    limit: int = 200_000,
+    known: Known | None = None,
 ) -> list[frozenset]:
     """The sets of 1 to k−1 respondents whose sum the releases give away.
 
@@ -144,16 +170,21 @@ def disclosures(
     classes of cells they never tell apart, so the sets that can be solved
     for are unions of classes; each union of fewer than k respondents is
     tested against the span of the released sets. (Beyond `limit` unions the
-    rest are reported as given away: refusing is the safe side.)
+    rest are reported as given away: refusing is the safe side.) `known`
+    respondents (see the module docstring) count as released one by one.
     """
     import numpy as np  # here, not at import: the URLconf loads this module
 
     cells = {cell: n for cell, n in cells.items() if n > 0}
+    if known:
+        cells = _split(cells, known)
     releases = list(releases)
-    columns = sorted(cells, key=lambda c: (_key(c[0]), c[1]))
+    columns = sorted(cells, key=lambda c: (_key(c[0]), *c[1:]))
     rows = list(_released_sets(columns, releases))
     if not rows:
         return []
+    if known:
+        rows += [frozenset({cell}) for cell in columns if cell[2]]
     classes = _classes(cells, rows)
     signatures = sorted(classes, key=lambda sig: sum(cells[c] for c in classes[sig]))
     sizes = [sum(cells[c] for c in classes[sig]) for sig in signatures]
@@ -166,17 +197,27 @@ def disclosures(
     basis = vt[singular > _TOLERANCE * max(1.0, singular[0])]
     combos = list(_unions([sizes[j] for j in small], k, limit))
     if combos and combos[-1] is None:
-        return [frozenset(c for sig in signatures for c in classes[sig])]
+        return [frozenset(c[:2] for sig in signatures for c in classes[sig])]
     wanted = np.zeros((len(combos), len(signatures)))
     for i, combo in enumerate(combos):
         wanted[i, [small[j] for j in combo]] = 1.0
     residual = wanted - (wanted @ basis.T) @ basis
     hits = np.linalg.norm(residual, axis=1) < 1e-6
-    return [
+    found = [
         frozenset(c for j in combo for c in classes[signatures[small[j]]])
         for combo, hit in zip(combos, hits, strict=True)
         if hit
     ]
+    if not known:
+        return found
+    # The known give away only themselves; back to (group, seq) cells.
+    return list(
+        dict.fromkeys(
+            frozenset(c[:2] for c in each)
+            for each in found
+            if not all(c[2] for c in each)
+        )
+    )
 
 
 def plan_release(
@@ -186,6 +227,7 @@ def plan_release(
     k: int,
     *,
     pending: Mapping[Group, int] | None = None,
+    known: Known | None = None,
 ) -> tuple[Release | None, frozenset]:
     """The next release of a unit at snapshot `seq`, and the pending groups
     it takes in.
@@ -197,7 +239,7 @@ def plan_release(
     while that discloses something it hides newly visible groups, then holds
     back pending cells, then hides the groups involved. Returns (None, ∅)
     when nothing new can be released safely: the caller keeps the previous
-    release.
+    release. `known`: see `disclosures`.
     """
     pending = {g: n for g, n in (pending or {}).items() if n > 0}
     previous = history[-1] if history else NOTHING
@@ -215,7 +257,7 @@ def plan_release(
         total = sum(sizes.values())
         shown = visible_groups(sizes, k, hidden) if total >= k else frozenset()
         release = Release(cutoff=seq, visible=shown, total=total >= k)
-        found = disclosures(current, [*history, release], k)
+        found = disclosures(current, [*history, release], k, known=known)
         if not found:
             return release, frozenset(set(pending) - held)
         target = found[0]

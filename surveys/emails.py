@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from surveys.branding import accent_colors
-from surveys.models import DataExport, Invitation
+from surveys.models import Case, DataExport, Invitation
 
 
 def header_text(value: str, limit: int = 200) -> str:
@@ -106,4 +106,83 @@ def data_export_message(
         headers={"Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(html, "text/html")
+    return message
+
+
+def _member_message(
+    user, subject: str, template: str, context: dict, connection=None
+) -> EmailMultiAlternatives:
+    """A mail to a member of an organization (a case owner)."""
+    _, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    name = header_text(user.get_full_name() or "")
+    message = EmailMultiAlternatives(
+        subject=header_text(subject, limit=180),
+        body=render_to_string(f"emails/{template}.txt", context),
+        from_email=formataddr(("GapSurvey", from_address)),
+        to=[formataddr((name, user.email))],
+        connection=connection,
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(
+        render_to_string(f"emails/{template}.html", context), "text/html"
+    )
+    return message
+
+
+def case_assigned_message(case: Case, connection=None) -> EmailMultiAlternatives:
+    """The mail telling an owner a follow-up case is theirs: the link, why,
+    by when; nothing of the customer (the case page shows that, after login)."""
+    context = {
+        "case": case,
+        "organization": case.organization,
+        "url": absolute_url(reverse("case_detail", args=[case.pk])),
+    }
+    return _member_message(
+        case.owner,
+        f"Follow-up case #{case.pk} is yours: {case.study.name}",
+        "case_assigned",
+        context,
+        connection,
+    )
+
+
+def followup_digest_message(user, cases: list[Case], connection=None):
+    """An owner's overdue cases of one organization, once a day."""
+    from surveys.text import count
+
+    context = {
+        "cases": [
+            (case, absolute_url(reverse("case_detail", args=[case.pk])))
+            for case in cases
+        ],
+        "organization": cases[0].organization,
+        "overdue": count(len(cases), "overdue case"),
+        "url": absolute_url(reverse("my_cases")),
+    }
+    return _member_message(
+        user,
+        f"{context['overdue'].capitalize()} to follow up",
+        "followup_digest",
+        context,
+        connection,
+    )
+
+
+def case_closing_message(case: Case, connection=None) -> EmailMultiAlternatives:
+    """The owner's short note to a customer whose case was resolved."""
+    organization = case.organization
+    contact = case.contact
+    context = {"case": case, "organization": organization, "contact": contact}
+    _, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    message = EmailMultiAlternatives(
+        subject=header_text(f"About your answers to {case.study.respondent_title}"),
+        body=render_to_string("emails/case_closing.txt", context),
+        from_email=formataddr((header_text(organization.name), from_address)),
+        to=[formataddr((header_text(contact.name), contact.email))],
+        connection=connection,
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(
+        render_to_string("emails/case_closing.html", context), "text/html"
+    )
     return message

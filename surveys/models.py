@@ -10,7 +10,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -523,6 +523,10 @@ class Study(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Bumped on every write that changes results; keys cached dashboard aggregates.
     changed_at = models.DateTimeField(default=timezone.now)
+    # When a consenting customer's answers open a follow-up case, who owns it and
+    # by when (surveys.services.followup.FollowUpRules). On the study's row so a
+    # submit, which has the study loaded already, needs no query to apply them.
+    followup_rules = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-opens_on", "-created_at"]
@@ -896,6 +900,11 @@ class SnapshotEntry(models.Model):
     # foreign key, so deleting the group leaves it as it was.
     group_id = models.BigIntegerField(null=True, blank=True)
     group_name = models.CharField(max_length=120, blank=True)
+    # Whether its answers were shown on a follow-up case when it was taken in
+    # (a customer who agreed to be contacted): the publisher then counted it
+    # as known (surveys.disclosure). A case whose response was taken in as
+    # not known never shows its answers.
+    known = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["study", "seq"])]
@@ -938,6 +947,187 @@ class DataExport(models.Model):
     @property
     def expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+class ContactChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+
+
+class Case(models.Model):
+    """A follow-up case: a customer who agreed to be contacted about their
+    answers (on the survey form, no by default) and whose answers met the
+    study's rules, to be contacted by its owner before it is due.
+
+    The agreement lives here, on the response's side, and only here: nothing
+    marks the contact, and a yes whose answers open no case is not kept."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed without contact"
+
+    # Few indexes, since a submit may write a case: the organization's and the
+    # owner's are the composite ones below; segments and actions are looked
+    # up by case, not the other way round.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="cases", db_index=False
+    )
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="cases")
+    # One case per response at most (the constraint is the unique column). Null
+    # once the contact is erased: the answers stay, unlinked.
+    response = models.OneToOneField(
+        Response,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="case",
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+    )
+    # The segment as it was when the case opened, for the response-time panel.
+    segment = models.ForeignKey(
+        Segment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="followup_cases",
+        db_index=False,
+    )
+    # How the customer asked to be contacted.
+    channel = models.CharField(
+        max_length=8, choices=ContactChannel.choices, default=ContactChannel.EMAIL
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    # What opened it, in words ("Reliability: 2.5, at or below 3").
+    trigger = models.CharField(max_length=200)
+    opened_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True)
+    # The owner's short note to the customer when resolved, if mailed.
+    customer_note = models.TextField(blank=True)
+    customer_mailed_at = models.DateTimeField(null=True, blank=True)
+    owner_mailed_at = models.DateTimeField(null=True, blank=True)
+    action = models.ForeignKey(
+        Action,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        db_index=False,
+    )
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["new", "contacted", "resolved", "closed"]),
+                name="case_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_at__gt=F("opened_at")), name="case_due_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=ContactChannel.values),
+                name="case_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="resolved") | Q(resolved_at__isnull=False),
+                name="case_resolved_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(closed_at__isnull=False),
+                name="case_closed_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "due_at"]),
+            models.Index(fields=["owner", "status", "due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.NEW, self.Status.CONTACTED)
+
+    @property
+    def overdue(self) -> bool:
+        """Not contacted by its due time (the due time is for first contact)."""
+        return self.status == self.Status.NEW and self.due_at <= timezone.now()
+
+
+class CaseEvent(models.Model):
+    """One line of a case's timeline: a note or a change, who and when."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        NOTE = "note", "Note"
+        CONTACTED = "contacted", "Contacted the customer"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed without contact"
+        ASSIGNED = "assigned", "Assigned"
+        ACTION = "action", "Raised an action"
+        MAILED = "mailed", "Mailed the customer"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on case #{self.case_id}"
+
+
+class FollowUpDigest(models.Model):
+    """The overdue-cases mail of one owner and day: claimed before it is sent,
+    so repeating the command never mails anyone twice a day."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    cases = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "day"], name="followup_digest_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"digest for {self.user_id} on {self.day}"
 
 
 def questionnaire_items_changed(questionnaire_id: int) -> None:

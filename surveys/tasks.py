@@ -12,6 +12,11 @@ from django_tasks import task
 
 from surveys.models import ImportJob
 from surveys.services.contacts import contacts_import_job_run
+from surveys.services.followup import (
+    case_assignment_deliver,
+    case_closing_deliver,
+    followup_digests_deliver,
+)
 from surveys.services.invitations import (
     DeliveryReport,
     invitations_deliver,
@@ -74,6 +79,25 @@ def import_run(job_id: int) -> dict:
     job = runners[kind](job_id=job_id)
     logger.info("%s import %s: %s", job.get_kind_display(), job_id, job.status)
     return {"status": job.status, "created": job.created, "updated": job.updated}
+
+
+@task()
+def case_assignment_send(case_id: int) -> bool:
+    """Mail a follow-up case's owner that it is theirs (once per assignment)."""
+    return case_assignment_deliver(case_id)
+
+
+@task()
+def case_closing_send(case_id: int) -> bool:
+    """Mail a customer their resolved case's note (once; never if opted out)."""
+    return case_closing_deliver(case_id)
+
+
+@task()
+def followup_digest_send() -> dict:
+    """Mail each owner their overdue cases, once a day (safe to repeat)."""
+    report = followup_digests_deliver()
+    return {"sent": report.sent, "skipped": report.skipped}
 
 
 @task()

@@ -21,6 +21,17 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_items_kept_from_another_test():
+    """The process keeps questionnaires' items by (id, items revision)
+    (surveys.selectors); test databases reuse ids (a transactional test's flush
+    restarts the sequences on PostgreSQL), so a later test's questionnaire could
+    find an earlier one's items. Each test starts with none kept."""
+    from surveys.selectors import _ITEMS
+
+    _ITEMS.clear()
+
+
 @pytest.fixture
 def org_a(db):
     return factories.make_organization(name="Acme Services", slug="acme")

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from surveys.models import (
     Audience,
+    Case,
     Contact,
     Department,
     Dimension,
@@ -158,3 +159,38 @@ def make_mailable_invitation(
         **overrides,
     )
     return invitation, token
+
+
+def make_case(
+    study: Study, contact: Contact | None = None, *, response=None, **overrides
+) -> Case:
+    """A follow-up case on a submitted customer response (made when not given)."""
+    import datetime
+
+    from django.utils import timezone
+
+    if response is None:
+        invitation, _ = make_invitation(study, contact)
+        contact = invitation.contact
+        now = timezone.now()
+        response = make_response(
+            study,
+            invitation=invitation,
+            segment=contact.segment,
+            status=Response.Status.SUBMITTED,
+            submitted_at=now,
+        )
+        Invitation.objects.filter(pk=invitation.pk).update(responded_at=now)
+    opened = overrides.pop("opened_at", timezone.now())
+    fields = {
+        "organization": study.organization,
+        "study": study,
+        "response": response,
+        "contact": contact,
+        "segment": response.segment,
+        "trigger": "Reliability: 2.0, at or below 3",
+        "opened_at": opened,
+        "due_at": opened + datetime.timedelta(hours=48),
+    }
+    fields.update(overrides)
+    return Case.objects.create(**fields)

@@ -123,6 +123,17 @@ ACCESS: dict[str, tuple[str, frozenset]] = {
     # The contact's own data: the single-use link is the credential.
     "my_data": ("page", EVERYONE),
     "survey_opt_in": ("action", EVERYONE),
+    # closing the loop: the rules and every case for managers; "My cases" for
+    # any member (their own only); a case A's manager owns is no one else's.
+    "followup_rules": ("page", MANAGERS),
+    "case_list": ("page", MANAGERS),
+    "case_export": ("page", MANAGERS),
+    "my_cases": ("page", MEMBERS),
+    "case_detail": ("page", MANAGERS),
+    "case_note": ("action", MANAGERS),
+    "case_status": ("action", MANAGERS),
+    "case_assign": ("action", MANAGERS),
+    "case_action": ("action", MANAGERS),
 }
 
 
@@ -166,6 +177,7 @@ def world(org_a, org_b, alice, bob, charlie, support):
     action = Action.objects.create(
         organization=org_a, study=study, gap=Gap.DELIVERY, description="Fix it"
     )
+    case = factories.make_case(study, owner=alice.user)
     b_study = factories.make_study(org_b, name="Brightside wave")
     invite = MembershipInvite.objects.create(
         organization=org_a, user=charlie.user, email=charlie.user.email
@@ -198,6 +210,7 @@ def world(org_a, org_b, alice, bob, charlie, support):
         "kind": "gaps",
         "fmt": "csv",
         "invite_id": invite.pk,
+        "case_id": case.pk,
         "_post": {
             "organization_switch": {"organization": org_a.pk},
             "membership_invite_answer": {"invite": invite.pk, "answer": "decline"},
@@ -270,5 +283,10 @@ def test_access(name, params, role, world, client):
     ):
         # Whatever charlie sees, nothing of A's is in it (a personal link is
         # a credential: its holder sees that study, whoever they are).
-        content = response.content.decode()
+        body = (
+            b"".join(response.streaming_content)
+            if response.streaming
+            else response.content
+        )
+        content = body.decode()
         assert world["_study"].name not in content

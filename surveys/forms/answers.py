@@ -15,6 +15,7 @@ from surveys.models import (
     GAP_EXPLANATIONS,
     IMPORTANCE_POINTS,
     Audience,
+    ContactChannel,
     Gap,
     Item,
     Questionnaire,
@@ -175,10 +176,14 @@ class AnswersForm(forms.Form):
         audience: str,
         require_all: bool = False,
         organization_name: str = "",
+        ask_consent: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.organization_name = organization_name or "this company"
+        self.ask_consent = ask_consent
+        if ask_consent:
+            self._add_consent_fields()
         self.questionnaire = questionnaire
         self.items = items
         self.require_all = require_all
@@ -216,6 +221,48 @@ class AnswersForm(forms.Form):
         # the comment (with its own error) after the items.
         self.helper.form_show_errors = False
         self.helper.layout = Layout(*self._sections(internal))
+
+    def _add_consent_fields(self) -> None:
+        """The customer's optional "May we contact you?" (no by default)."""
+        self.fields["contact_ok"] = forms.BooleanField(
+            label="Yes, you may contact me about my answers.",
+            required=False,
+        )
+        self.fields["contact_channel"] = forms.ChoiceField(
+            label="How would you like to be contacted?",
+            choices=ContactChannel.choices,
+            initial=ContactChannel.EMAIL,
+            required=False,
+            widget=forms.RadioSelect,
+        )
+        self.fields["contact_phone"] = forms.CharField(
+            label="Phone number (only if you prefer a call)",
+            required=False,
+            max_length=30,
+            widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        )
+
+    def clean_contact_phone(self) -> str:
+        from surveys.services.followup import valid_phone
+
+        phone = " ".join(self.cleaned_data.get("contact_phone", "").split())
+        if phone and not valid_phone(phone):
+            raise forms.ValidationError(
+                "Write the phone number with digits (and + ( ) - if you like).",
+                code="phone",
+            )
+        return phone
+
+    def cleaned_consent(self):
+        """The customer's consent (a `Consent`), or None when they did not give it."""
+        from surveys.services.followup import Consent
+
+        if not self.ask_consent or not self.cleaned_data.get("contact_ok"):
+            return None
+        channel = self.cleaned_data.get("contact_channel") or ContactChannel.EMAIL
+        return Consent(
+            channel=channel, phone=self.cleaned_data.get("contact_phone", "")
+        )
 
     @property
     def scale_header(self) -> dict:
@@ -507,6 +554,20 @@ class AnswersForm(forms.Form):
                         else "."
                     ),
                     code="required",
+                ),
+            )
+        if (
+            self.ask_consent
+            and cleaned.get("contact_ok")
+            and cleaned.get("contact_channel") == ContactChannel.PHONE
+            and not cleaned.get("contact_phone")
+            and "contact_phone" not in self.errors
+        ):
+            self.add_error(
+                "contact_phone",
+                forms.ValidationError(
+                    "Give a phone number, or choose to be contacted by email.",
+                    code="phone_missing",
                 ),
             )
         if self.require_all:

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,332 +17,875 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('opted_out_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("opted_out_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['email'],
+                "ordering": ["email"],
             },
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('sending_started_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('responded_at', models.DateTimeField(blank=True, null=True)),
-                ('reminders_sent', models.PositiveSmallIntegerField(default=0)),
-                ('last_reminded_at', models.DateTimeField(blank=True, null=True)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='invitations', to='surveys.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("sending_started_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("failed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("responded_at", models.DateTimeField(blank=True, null=True)),
+                ("reminders_sent", models.PositiveSmallIntegerField(default=0)),
+                ("last_reminded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="invitations",
+                        to="surveys.contact",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study', 'id'],
+                "ordering": ["study", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='departments', to='surveys.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="departments",
+                        to="surveys.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-            },
-        ),
-        migrations.AddField(
-            model_name='contact',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='surveys.organization'),
-        ),
-        migrations.CreateModel(
-            name='AuditEvent',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=64)),
-                ('target', models.CharField(blank=True, max_length=200)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='surveys.organization')),
-            ],
-            options={
-                'ordering': ['-created_at', '-id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Questionnaire',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('scale_min', models.PositiveSmallIntegerField(default=1)),
-                ('scale_max', models.PositiveSmallIntegerField(default=7)),
-                ('label_min', models.CharField(default='Strongly disagree', max_length=60)),
-                ('label_mid', models.CharField(default='Neither agree nor disagree', max_length=60)),
-                ('label_max', models.CharField(default='Strongly agree', max_length=60)),
-                ('allow_dont_know', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='questionnaires', to='surveys.organization')),
-                ('previous_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='next_versions', to='surveys.questionnaire')),
-            ],
-            options={
-                'ordering': ['name', '-version'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Item',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('gap', models.CharField(choices=[('knowledge', 'Knowledge'), ('standards', 'Standards'), ('delivery', 'Delivery'), ('communication', 'Communication'), ('perception', 'Perception')], max_length=16)),
-                ('dimension', models.CharField(blank=True, choices=[('tangibles', 'Tangibles'), ('reliability', 'Reliability'), ('responsiveness', 'Responsiveness'), ('assurance', 'Assurance'), ('empathy', 'Empathy')], default='', max_length=16)),
-                ('internal_text', models.TextField(help_text='Wording for staff.')),
-                ('customer_text', models.TextField(help_text='Wording for customers.')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('questionnaire', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='surveys.questionnaire')),
-            ],
-            options={
-                'ordering': ['questionnaire', 'position', 'id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Response',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('audience', models.CharField(choices=[('internal', 'Staff'), ('customer', 'Customers')], max_length=16)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted')], default='draft', max_length=16)),
-                ('comment', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='responses', to='surveys.department')),
-                ('invitation', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='response', to='surveys.invitation')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='responses', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'ordering': ['study', 'id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Answer',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='answers', to='surveys.item')),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='surveys.response')),
-            ],
-        ),
-        migrations.CreateModel(
-            name='Segment',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('weight', models.DecimalField(blank=True, decimal_places=3, max_digits=9, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segments', to='surveys.organization')),
-            ],
-            options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='response',
-            name='segment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='responses', to='surveys.segment'),
-        ),
-        migrations.AddField(
-            model_name='contact',
-            name='segment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='contacts', to='surveys.segment'),
-        ),
-        migrations.CreateModel(
-            name='Study',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('introduction', models.TextField(blank=True, help_text='Shown to customers and staff before the questions.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('open', 'Open'), ('closed', 'Closed')], default='draft', max_length=16)),
-                ('opens_on', models.DateField(blank=True, null=True)),
-                ('closes_on', models.DateField(blank=True, null=True)),
-                ('min_group_size', models.PositiveSmallIntegerField(default=5, help_text='Groups smaller than this are never reported.')),
-                ('reminder_interval_days', models.PositiveSmallIntegerField(default=7)),
-                ('max_reminders', models.PositiveSmallIntegerField(default=2)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='studies', to='surveys.organization')),
-                ('questionnaire', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='studies', to='surveys.questionnaire')),
-            ],
-            options={
-                'verbose_name_plural': 'studies',
-                'ordering': ['-opens_on', '-created_at'],
-            },
-        ),
-        migrations.AddField(
-            model_name='response',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='surveys.study'),
-        ),
-        migrations.AddField(
-            model_name='invitation',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='surveys.study'),
+            model_name="contact",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="contacts",
+                to="surveys.organization",
+            ),
         ),
         migrations.CreateModel(
-            name='Action',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('gap', models.CharField(choices=[('knowledge', 'Knowledge'), ('standards', 'Standards'), ('delivery', 'Delivery'), ('communication', 'Communication'), ('perception', 'Perception')], max_length=16)),
-                ('description', models.TextField()),
-                ('owner', models.CharField(blank=True, max_length=200)),
-                ('due_on', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('in_progress', 'In progress'), ('done', 'Done'), ('dropped', 'Dropped')], default='planned', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='surveys.organization')),
-                ('study', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='actions', to='surveys.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("action", models.CharField(max_length=64)),
+                ("target", models.CharField(blank=True, max_length=200)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_events",
+                        to="surveys.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['gap', 'due_on', 'id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Questionnaire",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('manager', 'Manager'), ('staff', 'Staff')], max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='memberships', to='surveys.department')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='surveys.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("scale_min", models.PositiveSmallIntegerField(default=1)),
+                ("scale_max", models.PositiveSmallIntegerField(default=7)),
+                (
+                    "label_min",
+                    models.CharField(default="Strongly disagree", max_length=60),
+                ),
+                (
+                    "label_mid",
+                    models.CharField(
+                        default="Neither agree nor disagree", max_length=60
+                    ),
+                ),
+                (
+                    "label_max",
+                    models.CharField(default="Strongly agree", max_length=60),
+                ),
+                ("allow_dont_know", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="questionnaires",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "previous_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="next_versions",
+                        to="surveys.questionnaire",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__name', 'user__email'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'organization'), name='membership_unique_user_org'), models.CheckConstraint(condition=models.Q(('role__in', ['manager', 'staff'])), name='membership_role_valid')],
+                "ordering": ["name", "-version"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Item",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "gap",
+                    models.CharField(
+                        choices=[
+                            ("knowledge", "Knowledge"),
+                            ("standards", "Standards"),
+                            ("delivery", "Delivery"),
+                            ("communication", "Communication"),
+                            ("perception", "Perception"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "dimension",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("tangibles", "Tangibles"),
+                            ("reliability", "Reliability"),
+                            ("responsiveness", "Responsiveness"),
+                            ("assurance", "Assurance"),
+                            ("empathy", "Empathy"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("internal_text", models.TextField(help_text="Wording for staff.")),
+                ("customer_text", models.TextField(help_text="Wording for customers.")),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "questionnaire",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="surveys.questionnaire",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["questionnaire", "position", "id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Response",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[("internal", "Staff"), ("customer", "Customers")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("submitted", "Submitted")],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="responses",
+                        to="surveys.department",
+                    ),
+                ),
+                (
+                    "invitation",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="response",
+                        to="surveys.invitation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="responses",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["study", "id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Answer",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("value", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="answers",
+                        to="surveys.item",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answers",
+                        to="surveys.response",
+                    ),
+                ),
+            ],
+        ),
+        migrations.CreateModel(
+            name="Segment",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "weight",
+                    models.DecimalField(
+                        blank=True, decimal_places=3, max_digits=9, null=True
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="segments",
+                        to="surveys.organization",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["name"],
+            },
+        ),
+        migrations.AddField(
+            model_name="response",
+            name="segment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="responses",
+                to="surveys.segment",
+            ),
+        ),
+        migrations.AddField(
+            model_name="contact",
+            name="segment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="contacts",
+                to="surveys.segment",
+            ),
+        ),
+        migrations.CreateModel(
+            name="Study",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "introduction",
+                    models.TextField(
+                        blank=True,
+                        help_text="Shown to customers and staff before the questions.",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("open", "Open"),
+                            ("closed", "Closed"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("opens_on", models.DateField(blank=True, null=True)),
+                ("closes_on", models.DateField(blank=True, null=True)),
+                (
+                    "min_group_size",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="Groups smaller than this are never reported.",
+                    ),
+                ),
+                ("reminder_interval_days", models.PositiveSmallIntegerField(default=7)),
+                ("max_reminders", models.PositiveSmallIntegerField(default=2)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="studies",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "questionnaire",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="studies",
+                        to="surveys.questionnaire",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name_plural": "studies",
+                "ordering": ["-opens_on", "-created_at"],
+            },
+        ),
+        migrations.AddField(
+            model_name="response",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="responses",
+                to="surveys.study",
+            ),
+        ),
+        migrations.AddField(
+            model_name="invitation",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="invitations",
+                to="surveys.study",
+            ),
+        ),
+        migrations.CreateModel(
+            name="Action",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "gap",
+                    models.CharField(
+                        choices=[
+                            ("knowledge", "Knowledge"),
+                            ("standards", "Standards"),
+                            ("delivery", "Delivery"),
+                            ("communication", "Communication"),
+                            ("perception", "Perception"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("description", models.TextField()),
+                ("owner", models.CharField(blank=True, max_length=200)),
+                ("due_on", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("in_progress", "In progress"),
+                            ("done", "Done"),
+                            ("dropped", "Dropped"),
+                        ],
+                        default="planned",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="actions",
+                        to="surveys.study",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["gap", "due_on", "id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Membership",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("manager", "Manager"), ("staff", "Staff")],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="memberships",
+                        to="surveys.department",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="surveys.organization",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["organization__name", "user__email"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "organization"),
+                        name="membership_unique_user_org",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("role__in", ["manager", "staff"])),
+                        name="membership_role_valid",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='department',
-            constraint=models.UniqueConstraint(models.F('organization'), django.db.models.functions.text.Lower('name'), name='department_name_unique_per_org'),
+            model_name="department",
+            constraint=models.UniqueConstraint(
+                models.F("organization"),
+                django.db.models.functions.text.Lower("name"),
+                name="department_name_unique_per_org",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['organization', '-created_at'], name='surveys_aud_organiz_ae8d69_idx'),
+            model_name="auditevent",
+            index=models.Index(
+                fields=["organization", "-created_at"],
+                name="surveys_aud_organiz_ae8d69_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='questionnaire',
-            constraint=models.CheckConstraint(condition=models.Q(('scale_min__gte', 1), ('scale_max__lte', 10), ('scale_max__gte', django.db.models.expressions.CombinedExpression(models.F('scale_min'), '+', models.Value(2)))), name='questionnaire_scale_valid'),
+            model_name="questionnaire",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("scale_min__gte", 1),
+                    ("scale_max__lte", 10),
+                    (
+                        "scale_max__gte",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("scale_min"), "+", models.Value(2)
+                        ),
+                    ),
+                ),
+                name="questionnaire_scale_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.CheckConstraint(condition=models.Q(('gap__in', ['knowledge', 'standards', 'delivery', 'communication', 'perception'])), name='item_gap_valid'),
+            model_name="item",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "gap__in",
+                        [
+                            "knowledge",
+                            "standards",
+                            "delivery",
+                            "communication",
+                            "perception",
+                        ],
+                    )
+                ),
+                name="item_gap_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.CheckConstraint(condition=models.Q(('dimension', ''), ('dimension__in', ['tangibles', 'reliability', 'responsiveness', 'assurance', 'empathy']), _connector='OR'), name='item_dimension_valid'),
+            model_name="item",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("dimension", ""),
+                    (
+                        "dimension__in",
+                        [
+                            "tangibles",
+                            "reliability",
+                            "responsiveness",
+                            "assurance",
+                            "empathy",
+                        ],
+                    ),
+                    _connector="OR",
+                ),
+                name="item_dimension_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='answer',
-            index=models.Index(fields=['item', 'response'], name='surveys_ans_item_id_8efae9_idx'),
+            model_name="answer",
+            index=models.Index(
+                fields=["item", "response"], name="surveys_ans_item_id_8efae9_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.UniqueConstraint(fields=('response', 'item'), name='answer_unique_response_item'),
+            model_name="answer",
+            constraint=models.UniqueConstraint(
+                fields=("response", "item"), name="answer_unique_response_item"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.CheckConstraint(condition=models.Q(('value__isnull', True), models.Q(('value__gte', 1), ('value__lte', 10)), _connector='OR'), name='answer_value_in_range'),
+            model_name="answer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("value__isnull", True),
+                    models.Q(("value__gte", 1), ("value__lte", 10)),
+                    _connector="OR",
+                ),
+                name="answer_value_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='segment',
-            constraint=models.UniqueConstraint(models.F('organization'), django.db.models.functions.text.Lower('name'), name='segment_name_unique_per_org'),
+            model_name="segment",
+            constraint=models.UniqueConstraint(
+                models.F("organization"),
+                django.db.models.functions.text.Lower("name"),
+                name="segment_name_unique_per_org",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='segment',
-            constraint=models.CheckConstraint(condition=models.Q(('weight__isnull', True), ('weight__gte', 0), _connector='OR'), name='segment_weight_not_negative'),
+            model_name="segment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("weight__isnull", True), ("weight__gte", 0), _connector="OR"
+                ),
+                name="segment_weight_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(models.F('organization'), django.db.models.functions.text.Lower('email'), name='contact_email_unique_per_org'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                models.F("organization"),
+                django.db.models.functions.text.Lower("email"),
+                name="contact_email_unique_per_org",
+            ),
         ),
         migrations.AddIndex(
-            model_name='study',
-            index=models.Index(fields=['organization', 'status'], name='surveys_stu_organiz_64b6f9_idx'),
+            model_name="study",
+            index=models.Index(
+                fields=["organization", "status"], name="surveys_stu_organiz_64b6f9_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='study',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'open', 'closed'])), name='study_status_valid'),
+            model_name="study",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "open", "closed"])),
+                name="study_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='study',
-            constraint=models.CheckConstraint(condition=models.Q(('min_group_size__gte', 3)), name='study_min_group_size_at_least_3'),
+            model_name="study",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_group_size__gte", 3)),
+                name="study_min_group_size_at_least_3",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='study',
-            constraint=models.CheckConstraint(condition=models.Q(('opens_on__isnull', True), ('closes_on__isnull', True), ('closes_on__gte', models.F('opens_on')), _connector='OR'), name='study_closes_after_opening'),
+            model_name="study",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("opens_on__isnull", True),
+                    ("closes_on__isnull", True),
+                    ("closes_on__gte", models.F("opens_on")),
+                    _connector="OR",
+                ),
+                name="study_closes_after_opening",
+            ),
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(fields=['study', 'audience', 'status'], name='surveys_res_study_i_34c893_idx'),
+            model_name="response",
+            index=models.Index(
+                fields=["study", "audience", "status"],
+                name="surveys_res_study_i_34c893_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('study', 'user'), name='response_unique_staff_per_study'),
+            model_name="response",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", False)),
+                fields=("study", "user"),
+                name="response_unique_staff_per_study",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(('audience__in', ['internal', 'customer'])), name='response_audience_valid'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("audience__in", ["internal", "customer"])),
+                name="response_audience_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'submitted'])), name='response_status_valid'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "submitted"])),
+                name="response_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('audience', 'internal'), ('invitation__isnull', True)), models.Q(('audience', 'customer'), ('user__isnull', True)), _connector='OR'), name='response_source_matches_audience'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("audience", "internal"), ("invitation__isnull", True)),
+                    models.Q(("audience", "customer"), ("user__isnull", True)),
+                    _connector="OR",
+                ),
+                name="response_source_matches_audience",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), ('submitted_at__isnull', False), _connector='OR'), name='response_submitted_has_time'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "draft"),
+                    ("submitted_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="response_submitted_has_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['study', 'sent_at', 'responded_at'], name='surveys_inv_study_i_e45abf_idx'),
+            model_name="invitation",
+            index=models.Index(
+                fields=["study", "sent_at", "responded_at"],
+                name="surveys_inv_study_i_e45abf_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(fields=('study', 'contact'), name='invitation_unique_study_contact'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                fields=("study", "contact"), name="invitation_unique_study_contact"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='action',
-            constraint=models.CheckConstraint(condition=models.Q(('gap__in', ['knowledge', 'standards', 'delivery', 'communication', 'perception'])), name='action_gap_valid'),
+            model_name="action",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "gap__in",
+                        [
+                            "knowledge",
+                            "standards",
+                            "delivery",
+                            "communication",
+                            "perception",
+                        ],
+                    )
+                ),
+                name="action_gap_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='action',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['planned', 'in_progress', 'done', 'dropped'])), name='action_status_valid'),
+            model_name="action",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["planned", "in_progress", "done", "dropped"])
+                ),
+                name="action_status_valid",
+            ),
         ),
     ]

@@ -6,43 +6,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0002_invitation_unsent_idx'),
+        ("surveys", "0002_invitation_unsent_idx"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Snapshot',
+            name="Snapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('published_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('final', models.BooleanField(default=False)),
-                ('left_out', models.PositiveIntegerField(default=0)),
-                ('seed', models.CharField(max_length=64)),
-                ('state', models.JSONField(default=dict)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='surveys.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("seq", models.PositiveIntegerField()),
+                (
+                    "published_at",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                ("final", models.BooleanField(default=False)),
+                ("left_out", models.PositiveIntegerField(default=0)),
+                ("seed", models.CharField(max_length=64)),
+                ("state", models.JSONField(default=dict)),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshots",
+                        to="surveys.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study', 'seq'],
-                'constraints': [models.UniqueConstraint(fields=('study', 'seq'), name='snapshot_unique_study_seq'), models.UniqueConstraint(condition=models.Q(('final', True)), fields=('study',), name='snapshot_one_final_per_study')],
+                "ordering": ["study", "seq"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("study", "seq"), name="snapshot_unique_study_seq"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("final", True)),
+                        fields=("study",),
+                        name="snapshot_one_final_per_study",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SnapshotEntry',
+            name="SnapshotEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('audience', models.CharField(choices=[('internal', 'Staff'), ('customer', 'Customers')], max_length=16)),
-                ('group_id', models.BigIntegerField(blank=True, null=True)),
-                ('group_name', models.CharField(blank=True, max_length=120)),
-                ('response', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='snapshot_entry', to='surveys.response')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshot_entries', to='surveys.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("seq", models.PositiveIntegerField()),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[("internal", "Staff"), ("customer", "Customers")],
+                        max_length=16,
+                    ),
+                ),
+                ("group_id", models.BigIntegerField(blank=True, null=True)),
+                ("group_name", models.CharField(blank=True, max_length=120)),
+                (
+                    "response",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshot_entry",
+                        to="surveys.response",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshot_entries",
+                        to="surveys.study",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'snapshot entries',
-                'indexes': [models.Index(fields=['study', 'seq'], name='surveys_sna_study_i_e79442_idx')],
+                "verbose_name_plural": "snapshot entries",
+                "indexes": [
+                    models.Index(
+                        fields=["study", "seq"], name="surveys_sna_study_i_e79442_idx"
+                    )
+                ],
             },
         ),
     ]

@@ -7,38 +7,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0006_contact_import_job'),
+        ("surveys", "0006_contact_import_job"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='accent_color',
-            field=models.CharField(blank=True, max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-f]{6}\\Z', 'Write it #rrggbb.')]),
+            model_name="organization",
+            name="accent_color",
+            field=models.CharField(
+                blank=True,
+                max_length=7,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^#[0-9a-f]{6}\\Z", "Write it #rrggbb."
+                    )
+                ],
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='logo_key',
+            model_name="organization",
+            name="logo_key",
             field=models.CharField(blank=True, editable=False, max_length=64),
         ),
         migrations.AddField(
-            model_name='study',
-            name='public_title',
+            model_name="study",
+            name="public_title",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.CreateModel(
-            name='OrganizationLogo',
+            name="OrganizationLogo",
             fields=[
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='logo', serialize=False, to='surveys.organization')),
-                ('key', models.CharField(max_length=64, unique=True)),
-                ('content_type', models.CharField(max_length=16)),
-                ('data', models.BinaryField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="logo",
+                        serialize=False,
+                        to="surveys.organization",
+                    ),
+                ),
+                ("key", models.CharField(max_length=64, unique=True)),
+                ("content_type", models.CharField(max_length=16)),
+                ("data", models.BinaryField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('content_type__in', ['image/png', 'image/jpeg'])), name='organization_logo_type_safe')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("content_type__in", ["image/png", "image/jpeg"])
+                        ),
+                        name="organization_logo_type_safe",
+                    )
+                ],
             },
         ),
     ]

@@ -19,6 +19,7 @@ from django.db.models.functions import Lower
 from surveys.audit import audit_record
 from surveys.csv_upload import CsvError, csv_rows
 from surveys.models import Contact, ImportJob, Invitation, Organization, Segment
+from surveys.services.followup import followup_erase_contact
 from surveys.services.imports import ImportApplied, import_job_run, import_job_start
 from surveys.services.limits import group_limit_message, group_room
 from surveys.services.names import NewName, new_names_with_neighbours
@@ -154,6 +155,7 @@ def contact_delete(*, contact: Contact, actor: AbstractBaseUser | None) -> None:
         last_error=""
     )
     customer_drafts_delete(Invitation.objects.filter(contact=contact))
+    followup_erase_contact(contact.pk)
     audit_redact_contact(contact)
     contact.delete()
     audit_record(

@@ -16,7 +16,10 @@ from django.utils import timezone
 
 from surveys.models import (
     Action,
+    Answer,
     Audience,
+    Case,
+    CaseEvent,
     Contact,
     Department,
     Gap,
@@ -24,11 +27,13 @@ from surveys.models import (
     Membership,
     Organization,
     Questionnaire,
+    Response,
     Role,
     Segment,
     Study,
     token_hash,
 )
+from surveys.services.followup import FollowUpRules, Trigger, trigger_for
 from surveys.services.generate import Profile, Respondent, responses_bulk_create
 from surveys.services.invitations import invitation_token_new
 
@@ -210,6 +215,8 @@ def _demo_create(*, today: date, seed: int) -> Organization:
         )
         if closed:
             _actions_between_waves(organization, study, opens_on + timedelta(days=60))
+        else:
+            _followup_cases(study, manager=manager, staff=staff)
     _expectations_pilot(organization, staff, contacts, today, rng)
     return organization
 
@@ -409,3 +416,119 @@ def _actions_between_waves(organization: Organization, study: Study, on: date) -
             ),
         ]
     )
+
+
+# The open wave's follow-up: who agreed to be contacted, and how far each case got.
+CASE_PLAN = [
+    # (status, hours to first contact, hours to resolution, channel)
+    ("new", None, None, "email"),
+    ("new", None, None, "phone"),
+    ("contacted", 3, None, "phone"),
+    ("contacted", 30, None, "email"),
+    ("resolved", 2, 20, "email"),
+    ("resolved", 60, 90, "phone"),
+    ("closed", None, None, "email"),
+]
+
+
+def _followup_cases(
+    study: Study, *, manager, staff: list[tuple[Membership, float]]
+) -> None:
+    """Follow-up rules on the open wave, and cases in every status for a few
+    customers with a low area score (as if they had agreed to be contacted):
+    Households' cases go to staff1, the others to the manager."""
+    staff1 = staff[0][0]
+    households = Segment.objects.get(organization=study.organization, name="Households")
+    rules = FollowUpRules(
+        enabled=True,
+        trigger=Trigger.LOW,
+        threshold=3,
+        due_hours=48,
+        owner=manager.pk,
+        segment_owners={str(households.pk): staff1.user_id},
+        mail_customer=True,
+    )
+    study.followup_rules = rules.to_json()
+    study.save(update_fields=["followup_rules"])
+    # Not the process's item cache: demo data is written once, in bulk.
+    items = list(study.questionnaire.items.all())
+    responses = list(
+        Response.objects.filter(
+            study=study, audience=Audience.CUSTOMER, status=Response.Status.SUBMITTED
+        )
+        .select_related("invitation")
+        .order_by("-submitted_at", "-id")
+    )
+    given: dict[int, dict] = {}
+    for response_id, item_id, value in Answer.objects.filter(
+        response__in=responses
+    ).values_list("response_id", "item_id", "value"):
+        given.setdefault(response_id, {})[item_id] = value
+    now = timezone.now()
+    plan = iter(CASE_PLAN)
+    for response in responses:
+        why = trigger_for(rules, given.get(response.pk, {}), items)
+        if why is None:
+            continue
+        step = next(plan, None)
+        if step is None:
+            break
+        status, contact_hours, resolve_hours, channel = step
+        # The first "new" case is the freshest (not due yet); the other is late.
+        opened = min(response.submitted_at, now - timedelta(hours=1))
+        if status == "new" and channel == "phone":
+            opened = min(opened, now - timedelta(hours=60))
+        if status == "closed":
+            opened = min(opened, now - timedelta(hours=51))
+        if contact_hours is not None:
+            opened = min(
+                opened, now - timedelta(hours=(resolve_hours or contact_hours) + 1)
+            )
+        owner_id = rules.owner_for(response.segment_id)
+        case = Case.objects.create(
+            organization=study.organization,
+            study=study,
+            response=response,
+            contact_id=response.invitation.contact_id,
+            segment_id=response.segment_id,
+            owner_id=owner_id,
+            channel=channel,
+            phone="+44 20 7946 0" + f"{response.pk % 1000:03d}"
+            if channel == "phone"
+            else "",
+            trigger=why,
+            opened_at=opened,
+            due_at=opened + timedelta(hours=rules.due_hours),
+            owner_mailed_at=opened,
+        )
+        events = []
+        if contact_hours is not None:
+            case.first_contact_at = opened + timedelta(hours=contact_hours)
+            events.append(
+                (
+                    CaseEvent.Kind.CONTACTED,
+                    case.first_contact_at,
+                    "Called and listened.",
+                )
+            )
+        if resolve_hours is not None:
+            case.resolved_at = opened + timedelta(hours=resolve_hours)
+            case.customer_note = "We have moved your visits to mornings, as you asked."
+            case.customer_mailed_at = case.resolved_at
+            events.append(
+                (
+                    CaseEvent.Kind.RESOLVED,
+                    case.resolved_at,
+                    "Rebooked the visits; a team lead checks the next one.",
+                )
+            )
+        if status == "closed":
+            case.closed_at = opened + timedelta(hours=50)
+            case.close_reason = "No answer on three calls; the address bounced."
+            events.append((CaseEvent.Kind.CLOSED, case.closed_at, case.close_reason))
+        case.status = status
+        case.save()
+        CaseEvent.objects.bulk_create(
+            CaseEvent(case=case, kind=kind, actor_id=owner_id, text=text, created_at=at)
+            for kind, at, text in events
+        )

@@ -20,6 +20,11 @@ from surveys.models import (
     Study,
 )
 from surveys.selectors import questionnaire_items
+from surveys.services.followup import (
+    Consent,
+    followup_after_submit,
+    followup_may_open,
+)
 
 P = RatingKind.PERCEPTION.value
 # Answers: {key: value, or None for "don't know"}, key = the item id for a
@@ -243,6 +248,7 @@ def customer_response_save(
     items: list[Item] | None = None,
     allocation: dict[str, int] | None = None,
     overall: int | None = None,
+    consent: Consent | None = None,
 ) -> Response:
     """Keep a customer's answers against their invitation, as a draft, or submit them.
 
@@ -255,15 +261,41 @@ def customer_response_save(
     A first submit (the link read with no draft behind it) takes three
     statements: claim the invitation, insert the response, insert its answers.
     Anything else (a draft to replace, a refusal to explain, a draft saved in
-    between) goes the locked way.
+    between) goes the locked way. A submit with the customer's `consent` to be
+    contacted (None: not given) on a study that follows up may open a case: then
+    in the response's own transaction, so that both commit at once and no
+    snapshot ever takes in the response without its case.
     """
     if items is None:
         items = questionnaire_items(invitation.study.questionnaire)
     extras = {"allocation": allocation, "overall": overall}
+    if not (submit and followup_may_open(invitation, consent)):
+        return _customer_save(invitation, answers, comment, submit, items, extras)
+    with transaction.atomic():
+        response = _customer_save(invitation, answers, comment, submit, items, extras)
+        followup_after_submit(
+            response=response,
+            invitation=invitation,
+            # The perception ratings (keyed by item id): what the rules read.
+            answers={k: v for k, v in answers.items() if not isinstance(k, tuple)},
+            items=items,
+            consent=consent,
+        )
+    return response
+
+
+def _customer_save(
+    invitation: Invitation,
+    answers: Answers,
+    comment: str,
+    submit: bool,
+    items: list[Item],
+    extras: dict,
+) -> Response:
     if submit and _first_submit_possible(invitation):
         study = invitation.study
         _validate_answers(study, answers, submit=True, items=items)
-        _validate_extras(study, Audience.CUSTOMER, allocation, overall, True, items)
+        _validate_extras(study, Audience.CUSTOMER, **extras, submit=True, items=items)
         try:
             response = _submit_first(invitation, answers, comment, **extras)
         except IntegrityError:

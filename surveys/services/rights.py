@@ -47,6 +47,7 @@ from surveys.models import (
     Response,
     token_hash,
 )
+from surveys.services.followup import followup_erase_contact
 from surveys.services.responses import customer_drafts_delete
 from surveys.tokens import new_token, rederived_token
 
@@ -199,7 +200,39 @@ def contact_data(contact: Contact, *, answers: bool = True) -> dict:
             for invitation in invitations
         ],
         "history": history,
+        **({"follow_up_cases": _cases_data(contact)} if answers else {}),
     }
+
+
+def _cases_data(contact: Contact) -> list[dict]:
+    """The follow-up cases opened on the contact's answers (they agreed to be
+    contacted): how to reach them, what happened, every note."""
+    from surveys.models import Case
+
+    return [
+        {
+            "study": case.study.name,
+            "status": case.get_status_display(),
+            "why": case.trigger,
+            "channel": case.channel,
+            "phone": case.phone,
+            "opened_at": _iso(case.opened_at),
+            "first_contact_at": _iso(case.first_contact_at),
+            "resolved_at": _iso(case.resolved_at),
+            "closed_at": _iso(case.closed_at),
+            "close_reason": case.close_reason,
+            "note_to_you": case.customer_note,
+            "timeline": [
+                {"what": event.get_kind_display(), "at": _iso(event.created_at)}
+                | ({"note": event.text} if event.text else {})
+                for event in case.events.all()
+            ],
+        }
+        for case in Case.objects.filter(contact=contact)
+        .select_related("study")
+        .prefetch_related("events")
+        .order_by("opened_at", "id")
+    ]
 
 
 def _audit_contact(contact: Contact, actor, action: str, **detail) -> None:
@@ -294,6 +327,7 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
     responses = Response.objects.filter(invitation_id__in=invitation_ids)
     plan = _plan(len(invitation_ids), responses)
     customer_drafts_delete(invitation_ids)
+    cases_erased = followup_erase_contact(contact.pk)
     # Unlink before deleting, explicitly: the response must never be deleted with
     # its invitation, whatever on_delete says one day.
     responses.update(invitation=None, comment="")
@@ -313,6 +347,7 @@ def contact_erase(*, contact: Contact, actor: AbstractBaseUser | None) -> Erasur
         comments_removed=plan.comments_removed,
         drafts_deleted=plan.drafts_deleted,
         audit_events_redacted=redacted,
+        cases_erased=cases_erased,
     )
     return plan
 

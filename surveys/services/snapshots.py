@@ -350,14 +350,24 @@ def _in_groups(responses, accepted: dict[str, frozenset]):
 
 
 def _history(snapshots: list[Snapshot], unit: str, audience: str):
-    cells, releases = {}, []
+    """A unit's cells, releases and known respondents (see surveys.disclosure)
+    as the snapshots published them."""
+    cells, releases, known = {}, [], {}
     for snapshot in snapshots:
         state = snapshot.state
         for key, n in state.get("cells", {}).get(unit, {}).get(audience, {}).items():
             cells[(group_from_key(key), snapshot.seq)] = n
+        for key, n in state.get("known", {}).get(unit, {}).get(audience, {}).items():
+            known[(group_from_key(key), snapshot.seq)] = n
         data = state.get("releases", {}).get(unit, {}).get(audience)
         releases.append(Release.from_json(data) if data else NOTHING)
-    return cells, releases
+    return cells, releases, known
+
+
+def _add(known: dict, new: dict, unit: str, audience: str, seq: int) -> dict:
+    for group, n in new.get(unit, {}).get(audience, {}).items():
+        known[(group, seq)] = n
+    return known
 
 
 # A snapshot taking in this many responses refreshes PostgreSQL's statistics
@@ -383,12 +393,21 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
     seq = (last.seq if last else 0) + 1
     size = study.min_group_size
     candidate = _cells_of(study, waiting)
+    # Customers with a follow-up case: their owner sees their answers, so the
+    # publisher counts them as known (only studies that ever had rules).
+    track = bool(study.followup_rules)
+    waiting_known = (
+        _cells_of(study, waiting.filter(case__isnull=False)) if track else {}
+    )
     accepted: dict[str, frozenset] = {}
     releases: dict = {}
     for audience in AUDIENCES:
-        cells, history = _history(snapshots, RESPONDENTS, audience)
+        cells, history, known = _history(snapshots, RESPONDENTS, audience)
+        _add(known, waiting_known, RESPONDENTS, audience, seq)
         arrivals = candidate.get(RESPONDENTS, {}).get(audience, {})
-        release, groups = plan_release(cells, history, seq, size, pending=arrivals)
+        release, groups = plan_release(
+            cells, history, seq, size, pending=arrivals, known=known or None
+        )
         accepted[audience] = groups
         if release is not None and groups:
             releases.setdefault(RESPONDENTS, {})[audience] = release.to_json()
@@ -401,6 +420,7 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
             "segment_id",
             "department__name",
             "segment__name",
+            "case__id",
         )
     )
     if not taken and not final:
@@ -417,8 +437,9 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
                 group_id=_group_of(audience, dept, seg),
                 group_name=(dept_name if audience == Audience.INTERNAL else seg_name)
                 or "",
+                known=case_id is not None,
             )
-            for pk, audience, dept, seg, dept_name, seg_name in taken
+            for pk, audience, dept, seg, dept_name, seg_name, case_id in taken
         ),
         batch_size=2000,
     )
@@ -432,6 +453,18 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
         study,
         Response.objects.filter(snapshot_entry__study=study, snapshot_entry__seq=seq),
     )
+    new_known = (
+        _cells_of(
+            study,
+            Response.objects.filter(
+                snapshot_entry__study=study,
+                snapshot_entry__seq=seq,
+                snapshot_entry__known=True,
+            ),
+        )
+        if any(row[-1] is not None for row in taken)
+        else {}
+    )
     items, gaps = _units(study)
     units = [
         OVERALL,
@@ -443,12 +476,15 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
         for audience in AUDIENCES:
             if unit in releases and audience in releases[unit]:
                 continue
-            cells, history = _history(snapshots, unit, audience)
+            cells, history, known = _history(snapshots, unit, audience)
             for group, n in new_cells.get(unit, {}).get(audience, {}).items():
                 cells[(group, seq)] = n
+            _add(known, new_known, unit, audience, seq)
             release = None
             if unit != RESPONDENTS:
-                release, _ = plan_release(cells, history, seq, size)
+                release, _ = plan_release(
+                    cells, history, seq, size, known=known or None
+                )
             previous = history[-1] if history else NOTHING
             releases.setdefault(unit, {})[audience] = (release or previous).to_json()
     snapshot = Snapshot.objects.create(
@@ -467,6 +503,19 @@ def _publish(study: Study, *, final: bool) -> Snapshot | None:
                 for unit, per_audience in new_cells.items()
             },
             "releases": releases,
+            **(
+                {
+                    "known": {
+                        unit: {
+                            audience: {group_key(g): n for g, n in by_group.items()}
+                            for audience, by_group in per_audience.items()
+                        }
+                        for unit, per_audience in new_known.items()
+                    }
+                }
+                if new_known
+                else {}
+            ),
         },
     )
     transaction.on_commit(

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("surveys.urls.staff")),
     path("", include("surveys.urls.customers")),
     path("", include("surveys.urls.actions")),
+    path("", include("surveys.urls.cases")),
 ]

@@ -21,6 +21,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
     actions = (
         Action.objects.filter(organization=membership.organization)
         .select_related("study")
+        .prefetch_related("cases")
         .order_by("gap", "status", "due_on", "id")
     )
     by_gap = [

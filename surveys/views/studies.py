@@ -12,10 +12,12 @@ from surveys.forms.studies import StudyForm, StudyReopenForm
 from surveys.models import (
     Action,
     Audience,
+    Case,
     Invitation,
     Study,
 )
 from surveys.services import studies as services
+from surveys.services.followup import FollowUpRules
 from surveys.services.questionnaires import questionnaire_problems
 from surveys.services.snapshots import published
 from surveys.services.studies import StudyError
@@ -161,6 +163,10 @@ def _render_detail(
             if study.status == Study.Status.DRAFT
             else [],
             "reopen_form": reopen_form or StudyReopenForm(),
+            "followup": FollowUpRules.of(study),
+            "open_cases": study.cases.filter(
+                status__in=[Case.Status.NEW, Case.Status.CONTACTED]
+            ).count(),
         },
     )
 

@@ -20,6 +20,7 @@ from surveys.forms.answers import (
 )
 from surveys.models import Audience, Invitation, Study
 from surveys.selectors import questionnaire_items
+from surveys.services.followup import FollowUpRules
 from surveys.services.invitations import (
     contact_opt_in,
     contact_opt_out,
@@ -98,6 +99,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "audience": Audience.CUSTOMER,
         "require_all": not later,
         "organization_name": study.organization.name,
+        "ask_consent": FollowUpRules.of(study).enabled,
     }
     continue_at = ""
     if request.method == "POST":
@@ -170,6 +172,7 @@ def _save(
                 items=items,
                 allocation=allocation,
                 overall=overall,
+                consent=form.cleaned_consent() if submit else None,
             )
             form.kept_as_draft = not submit and not later
     except AlreadySubmitted:

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from surveys.models import (
+    Case,
     Contact,
     Department,
     Invitation,
@@ -23,9 +24,17 @@ from surveys.models import (
     Study,
 )
 from surveys.services.generate import DEFAULT_QUESTIONNAIRE_NAME
-from surveys.services.invitations import invitation_token, invitations_create
+from surveys.services.invitations import (
+    invitation_for_token,
+    invitation_token,
+    invitations_create,
+)
 from surveys.services.organizations import organization_create
-from surveys.services.responses import customer_response_submit, staff_response_save
+from surveys.services.responses import (
+    customer_response_save,
+    customer_response_submit,
+    staff_response_save,
+)
 from surveys.services.studies import study_create, study_open
 
 
@@ -249,6 +258,64 @@ def expectations_study(
         ],
         "tokens": {email: invitation_token(invitations[email]) for email in pending},
     }
+
+
+def followup_ready(
+    *, name, manager, password, study, owner, owner_password, customer, others
+) -> dict:
+    """An open study (minimum group size 3) with follow-up rules whose cases go
+    to the manager, a staff member `owner` who can log in, the Retail customers
+    `customer` and `others` invited; each of `others` has answered low, agreed
+    to be contacted, and had their case resolved. The customer's token."""
+    from surveys.services import followup
+
+    organization, user = _organization(name, manager, password)
+    opened = _open_study(organization, user, study, min_group_size=3)
+    member = get_user_model()(
+        username=owner, email=owner, first_name="Olive", last_name="Owner"
+    )
+    member.set_password(owner_password)
+    member.save()
+    support = Department.objects.create(organization=organization, name="Support")
+    Membership.objects.create(
+        user=member, organization=organization, role=Role.STAFF, department=support
+    )
+    retail = Segment.objects.create(organization=organization, name="Retail")
+    Contact.objects.bulk_create(
+        Contact(organization=organization, email=email, segment=retail)
+        for email in [customer, *others]
+    )
+    followup.followup_rules_set(
+        study=opened,
+        actor=user,
+        enabled=True,
+        trigger="low",
+        threshold=3,
+        due_hours=48,
+        owner_id=user.pk,
+        segment_owner_ids={},
+        mail_customer=False,
+    )
+    invitations_create(study=opened, actor=user)
+    tokens = {
+        invitation.contact.email: invitation_token(invitation)
+        for invitation in Invitation.objects.filter(study=opened).select_related(
+            "contact"
+        )
+    }
+    items = list(opened.questionnaire.items.all())
+    for email in others:
+        invitation = invitation_for_token(tokens[email])
+        customer_response_save(
+            invitation=invitation,
+            answers={item.pk: 2 for item in items},
+            submit=True,
+            consent=followup.Consent(),
+        )
+        case = Case.objects.get(response__invitation=invitation)
+        followup.case_contacted(case=case, actor=user, note="Called.")
+        followup.case_resolve(case=case, actor=user, note="Sorted out.")
+    return {"study_id": opened.pk, "items": _items(opened), "token": tokens[customer]}
 
 
 def main(function: str, arguments: str) -> None:

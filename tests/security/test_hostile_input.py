@@ -617,14 +617,15 @@ FORM_FIELDS = (
     "dimension due_on email gap internal_text introduction kind label_max label_mid "
     "label_min max_reminders min_group_size name new_department opens_on owner q "
     "reminder_interval_days scale_points segment status weight action direction key "
-    "organization page audience"
+    "organization page audience to note text threshold due_hours enabled trigger "
+    "mail_customer customer_note overdue"
 ).split()
 form_values = st.one_of(
     st.sampled_from(
         NASTY_STRINGS
         + ["-5", "0", "1", "3", "7", "2026-02-30", "2026-01-05", "9999-12-31"]
         + ["0001-01-01", "on", "true", "knowledge", "up", "down", "done", "open"]
-        + ["a@example.com", "last"]
+        + ["a@example.com", "last", "contacted", "resolved", "closed", "always"]
     ),
     st.text(max_size=10),
 )

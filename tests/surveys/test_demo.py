@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import Avg
+from django.utils import timezone
 
 from surveys.models import (
     Action,
@@ -141,3 +142,30 @@ def test_the_expectations_pilot_shows_a_clear_priority(demo_output):
     assert areas["tangibles"]["gap_d"]["mean"] > 0
     assert areas["tangibles"]["quadrant"] == "possible overkill"
     assert context["score"]["weighted"]["shown"]
+
+
+def test_the_open_wave_has_follow_up_rules_and_cases_in_every_status(demo_output):
+    from surveys.models import Case
+    from surveys.services.followup import FollowUpRules
+
+    study = Study.objects.get(
+        organization__slug="demo",
+        status=Study.Status.OPEN,
+        questionnaire__mode="perception",
+    )
+    assert FollowUpRules.of(study).enabled
+    cases = Case.objects.filter(study=study)
+    assert set(cases.values_list("status", flat=True)) == {
+        "new",
+        "contacted",
+        "resolved",
+        "closed",
+    }
+    staff1 = Membership.objects.get(user__email="staff1@demo.example")
+    assert cases.filter(owner=staff1.user).exists()
+    for case in cases:
+        assert case.due_at > case.opened_at
+        assert case.response.invitation.contact_id == case.contact_id
+        assert case.first_contact_at is None or case.first_contact_at <= timezone.now()
+        assert case.resolved_at is None or case.resolved_at <= timezone.now()
+        assert case.closed_at is None or case.closed_at <= timezone.now()
