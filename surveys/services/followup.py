@@ -222,13 +222,19 @@ def area_scores(
 
 
 def trigger_for(
-    rules: FollowUpRules, answers: dict[int, int | None], items: Iterable[Item]
+    rules: FollowUpRules,
+    answers: dict[int, int | None],
+    items: Iterable[Item],
+    overall: int | None = None,
 ) -> str | None:
-    """Why these answers open a case under the rules, in words; None if not."""
+    """Why these answers open a case under the rules, in words; None if not.
+    The overall rating (when the questionnaire asks for one) comes first."""
     if rules.trigger == Trigger.ALWAYS:
         return "Asked to be contacted"
     if rules.threshold is None:
         return None
+    if overall is not None and overall <= rules.threshold:
+        return f"Overall rating: {overall}, at or below {rules.threshold}"
     scores = area_scores(answers, items)
     low = {a: s for a, s in scores.items() if s <= rules.threshold}
     if not low:
@@ -266,7 +272,7 @@ def followup_after_submit(
         return None
     study = invitation.study
     rules = FollowUpRules.of(study)
-    why = trigger_for(rules, answers, items)
+    why = trigger_for(rules, answers, items, overall=response.overall_rating)
     if why is None:
         return None
     now = response.submitted_at or timezone.now()

@@ -305,6 +305,30 @@ def test_always_opens_a_case_for_anyone_who_consents(invited, open_study, alice)
     assert Case.objects.get().trigger == "Asked to be contacted"
 
 
+def test_a_low_overall_rating_opens_a_case_whatever_the_areas(
+    invited, open_study, alice
+):
+    """The rule's threshold applies to the overall rating too, when the
+    questionnaire asks for one: high area scores, a low overall rating."""
+    questionnaire = open_study.questionnaire
+    questionnaire.ask_overall = True
+    questionnaire.save()
+    _, token = invited
+    page = submit(token, answers(open_study, "6") | {"overall": "2"} | consent())
+    assert page.status_code == 302
+    assert Case.objects.get().trigger == "Overall rating: 2, at or below 3"
+
+
+def test_a_high_overall_rating_and_high_areas_open_no_case(invited, open_study):
+    questionnaire = open_study.questionnaire
+    questionnaire.ask_overall = True
+    questionnaire.save()
+    _, token = invited
+    page = submit(token, answers(open_study, "6") | {"overall": "6"} | consent())
+    assert page.status_code == 302
+    assert not Case.objects.exists()
+
+
 def test_area_scores_use_dimensions_when_every_item_has_one(open_study):
     items = list(open_study.questionnaire.items.all())
     for i, item in enumerate(items):
