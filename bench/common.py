@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,3 +300,30 @@ def py_spy_record(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def child_step(args, measure) -> bool:
+    """In a child process (--child): set Django up and print the step's JSON
+    — the study of the size prepared (--step prepare), or `measure(size)`.
+    False in the parent."""
+    if not args.child:
+        return False
+    import django
+
+    django.setup()
+    from bench.dashboard import child_prepare
+
+    size = int(args.sizes)
+    found = child_prepare(size) if args.step == "prepare" else measure(size)
+    print(json.dumps(found))
+    return True
+
+
+def sizes_prepared(module: str, args) -> Iterator[tuple[str, int]]:
+    """Each (database, size) the arguments name, its database migrated and
+    its study generated (in a child of `module`) before it is yielded."""
+    for database in args.databases.split(","):
+        database_prepare(database)
+        for size in [int(s) for s in args.sizes.split(",")]:
+            run_child(module, database, "--step", "prepare", "--sizes", str(size))
+            yield database, size

@@ -25,7 +25,7 @@ import argparse
 import sys
 
 from bench import common
-from bench.dashboard import _study, child_prepare
+from bench.dashboard import _study
 
 
 def _client(size: int):
@@ -146,40 +146,23 @@ def main() -> None:
         help="the exports measured, in turn",
     )
     args = parser.parse_args()
-    if args.child:
-        import json
-
-        import django
-
-        django.setup()
-        size = int(args.sizes)
-        if args.step == "prepare":
-            print(json.dumps(child_prepare(size)))
-        else:
-            print(json.dumps(child_export(size, args.format, args.runs)))
+    if common.child_step(args, lambda size: child_export(size, args.format, args.runs)):
         return
     rows = []
-    for database in args.databases.split(","):
-        common.database_prepare(database)
-        for size in [int(s) for s in args.sizes.split(",")]:
-            common.run_child(
-                "exports", database, "--step", "prepare", "--sizes", str(size)
+    for database, size in common.sizes_prepared("exports", args):
+        for fmt in args.formats.split(","):
+            found = common.run_child(
+                "exports",
+                database,
+                "--sizes",
+                str(size),
+                "--format",
+                fmt,
+                "--runs",
+                str(args.runs),
             )
-            for fmt in args.formats.split(","):
-                found = common.run_child(
-                    "exports",
-                    database,
-                    "--sizes",
-                    str(size),
-                    "--format",
-                    fmt,
-                    "--runs",
-                    str(args.runs),
-                )
-                rows.append(
-                    {"database": database, "size": size, "format": fmt, **found}
-                )
-                print(_line(rows[-1]), file=sys.stderr)
+            rows.append({"database": database, "size": size, "format": fmt, **found})
+            print(_line(rows[-1]), file=sys.stderr)
     common.save("exports", {"machine": common.machine(), "rows": rows})
     print(report(rows))
 

@@ -27,7 +27,7 @@ import argparse
 import sys
 
 from bench import common
-from bench.dashboard import _study, child_prepare
+from bench.dashboard import _study
 
 
 def _cut_query(cut) -> dict:
@@ -140,37 +140,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--jit", choices=["off", "on", "both"], default="both")
     args = parser.parse_args()
-    if args.child:
-        import json
-
-        import django
-
-        django.setup()
-        size = int(args.sizes)
-        if args.step == "prepare":
-            print(json.dumps(child_prepare(size)))
-        else:
-            print(json.dumps(child_results(size, args.runs, args.jit)))
+    if common.child_step(args, lambda size: child_results(size, args.runs, args.jit)):
         return
     rows = []
-    for database in args.databases.split(","):
-        common.database_prepare(database)
-        for size in [int(s) for s in args.sizes.split(",")]:
-            common.run_child(
-                "results", database, "--step", "prepare", "--sizes", str(size)
-            )
-            found = common.run_child(
-                "results",
-                database,
-                "--sizes",
-                str(size),
-                "--runs",
-                str(args.runs),
-                "--jit",
-                args.jit,
-            )
-            rows.append({"database": database, "size": size, **found})
-            print(_line(rows[-1]), file=sys.stderr)
+    for database, size in common.sizes_prepared("results", args):
+        found = common.run_child(
+            "results",
+            database,
+            "--sizes",
+            str(size),
+            "--runs",
+            str(args.runs),
+            "--jit",
+            args.jit,
+        )
+        rows.append({"database": database, "size": size, **found})
+        print(_line(rows[-1]), file=sys.stderr)
     common.save("results", {"machine": common.machine(), "rows": rows})
     print(report(rows))
 
