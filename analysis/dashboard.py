@@ -12,8 +12,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
 
-from analysis import charts, queries, results, stats
+from analysis import (
+    charts,
+    priorities_queries,
+    priority_charts,
+    queries,
+    results,
+    stats,
+)
 from analysis.followup import closed_loop_panel
+from analysis.priorities_view import asks_more, priorities_part, segment_inputs
 from surveys.models import GAP_EXPLANATIONS, Audience, Gap, Snapshot, Study
 from surveys.selectors import invitation_counts
 from surveys.services import snapshots
@@ -302,13 +310,19 @@ def _computed(
     raw=None,
     candidates: list | None = None,
     names: dict | None = None,
+    priority_rows: dict | None = None,
 ) -> dict:
     """{"numbers": …, "view": …} of a snapshot's cut, computed."""
     numbers = _study_numbers(study, cut, published, raw=raw, names=names)
-    return {
-        "numbers": numbers,
-        "view": _snapshot_view(study, cut, published, numbers, candidates),
-    }
+    view = _snapshot_view(study, cut, published, numbers, candidates)
+    view["priorities"] = priorities_part(
+        study,
+        published,
+        cut,
+        rows=priority_rows,
+        segment_inputs=numbers["segment_inputs"],
+    )
+    return {"numbers": numbers, "view": view}
 
 
 def results_request(published: Published, cut: queries.Cut) -> None:
@@ -367,6 +381,13 @@ def snapshot_results_build(
     raw = queries.study_sums(study, items, published.seq, overall=stats.OVERALL)
     candidates = queries.comment_candidates(published)
     names = queries.group_names(study)
+    priority_rows = (
+        priorities_queries.published_rows(
+            study, published, priorities_queries.study_items(study)
+        )
+        if asks_more(study.questionnaire)
+        else None
+    )
     done = 0
     for cut in missing:
         computed, seconds = results.timed(
@@ -377,6 +398,7 @@ def snapshot_results_build(
                 raw=(items, raw),
                 candidates=candidates,
                 names=names,
+                priority_rows=priority_rows,
             )
         )
         results.store(study, snapshot_id, cut, computed, seconds)
@@ -441,6 +463,8 @@ def _study_numbers(
         },
         # This study's own line of the trend.
         "trend_rows": _trend_rows(sums, published, cut),
+        # What segment influence is drawn from (the weights are the page's).
+        "segment_inputs": segment_inputs(published, cut, sums, total=total),
     }
 
 
@@ -467,11 +491,8 @@ def trend_table(
     frames = []
     if others is None:
         others = trend_studies(study)
-    for other in others:
-        if other.pk == study.pk:
-            rows = mine["trend_rows"]
-        else:
-            rows = _trend_rows_of(other, cut)
+    for other, view in _trend_views(study, cut, mine, others):
+        rows = view["trend_rows"]
         if not rows:
             continue
         frame = pd.DataFrame.from_records(rows)
@@ -498,16 +519,53 @@ def trend_studies(study: Study):
     ).select_related("questionnaire")
 
 
-def _trend_rows_of(study: Study, cut: queries.Cut) -> list[dict]:
-    """Another study's line of the trend: its latest snapshot's, or while a
-    big one is being prepared, the newest one stored (none before that)."""
+def _trend_views(study: Study, cut: queries.Cut, view: dict, others) -> list:
+    """(study, its view of the cut) of each study of the trend, `view` being
+    this study's own; studies with nothing stored yet are left out."""
+    found = []
+    for other in others:
+        other_view = view if other.pk == study.pk else _view_of(other, cut)
+        if other_view is not None:
+            found.append((other, other_view))
+    return found
+
+
+def _view_of(study: Study, cut: queries.Cut) -> dict | None:
+    """Another study's view of a cut in the trend: its latest snapshot's, or
+    while a big one is being prepared, the newest one stored (None before
+    that)."""
     try:
-        return study_view(study, cut, snapshots.published(study), inline=False)[
-            "trend_rows"
-        ]
+        return study_view(study, cut, snapshots.published(study), inline=False)
     except ResultsPreparing:
         older = latest_with_results(study, cut)
-        return [] if older is None else study_view(study, cut, older)["trend_rows"]
+        return None if older is None else study_view(study, cut, older)
+
+
+def priority_trend(
+    study: Study, cut: queries.Cut, view: dict, others: list[Study]
+) -> dict:
+    """The trend of the expectations and priorities numbers (the gap-model
+    scores, each area's perception gap and stated importance) across the
+    studies of this study's measurement mode, from their stored views: rows
+    (study, name, date, measure, area, label, value, n, low, high) and the
+    chart when at least two studies have a point."""
+    rows = []
+    for other, other_view in _trend_views(study, cut, view, others):
+        for point in other_view.get("priorities", {}).get("trend_rows", []):
+            rows.append(
+                {
+                    "study_id": other.pk,
+                    "name": other.name,
+                    "date": queries.study_date(other),
+                    **point,
+                }
+            )
+    rows.sort(key=lambda row: (row["date"], row["study_id"]))
+    studies = len({row["study_id"] for row in rows})
+    figure = {}
+    if studies >= 2:
+        figure = charts.to_json({"priority_trend": priority_charts.trend(rows)})
+    return {"rows": rows, "studies": studies, "figure": figure}
 
 
 TREND_COLUMNS = [
@@ -533,7 +591,7 @@ def _cached(key: str, compute, most: int | None = None):
 
 
 def _cache_key(*parts) -> str:
-    return "gapsurvey:dashboard:v3:" + ":".join(str(part) for part in parts)
+    return "gapsurvey:dashboard:v4:" + ":".join(str(part) for part in parts)
 
 
 def _trend(
@@ -577,6 +635,9 @@ def _trend(
             "records": _records(trend),
             "studies": trend["study_id"].nunique() if not trend.empty else 0,
             "figure": charts.to_json({"trend": chart}),
+            "priorities": priority_trend(study, cut, view, others)
+            if view.get("priorities", {}).get("trend_rows")
+            else {"rows": [], "studies": 0, "figure": {}},
         }
 
     return _cached(key, compute, most=TREND_SECONDS)
@@ -658,7 +719,11 @@ def dashboard_data(
     actions = queries.organization_actions(study)
     trend = _trend(study, cut, view, published, actions)
     comments = queries.comment_texts(view["comment_choice"])
-    figures = {**view["figures"], **trend["figure"]}
+    figures = {
+        **view["figures"],
+        **trend["figure"],
+        **trend["priorities"]["figure"],
+    }
     return {
         **view,
         "closed_loop": closed_loop_panel(study),
@@ -670,6 +735,7 @@ def dashboard_data(
         ],
         "trend": trend["records"],
         "trend_studies": trend["studies"],
+        "priority_trend": trend["priorities"],
         "comments": {
             audience.value: _records(comments[comments["audience"] == audience])
             for audience in (Audience.INTERNAL, Audience.CUSTOMER)

@@ -199,7 +199,7 @@ def gap_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[l
     A questionnaire that asks more than the perception (or has importance or
     the overall rating) adds the columns of PRIORITY_HEADER, the items'
     perception and knowledge gaps, and a row per area (level "area"):
-    whole-study figures, as on the dashboard."""
+    within the cut, as on the dashboard."""
     results = study_numbers(study, cut, published)
     questionnaire = study.questionnaire
     more = (
@@ -211,7 +211,7 @@ def gap_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[l
     if more:
         from analysis.priorities_view import priorities_context
 
-        extra = priorities_context(study, published)
+        extra = priorities_context(study, published, cut)
     if not extra.get("areas"):
         yield from _gap_rows(results)
         return

@@ -93,7 +93,8 @@ SCORES_SQL = (
 # (tolerance mode), per respondent and item, with whether A > D (inversion).
 PAIRS_SQL = (
     "WITH pairs AS (SELECT p.response_id AS response_id, e.seq AS seq, "
-    "p.item_id AS item_id, i.{area} AS area, p.value - r.value AS d, "
+    "p.item_id AS item_id, e.group_id AS group_id, i.{area} AS area, "
+    "p.value - r.value AS d, "
     "p.value AS pv, r.value AS rv, {minimum} AS av, "
     "CASE WHEN {minimum} > r.value THEN 1 ELSE 0 END AS inverted "
     "FROM {answer} p JOIN {answer} r ON r.response_id = p.response_id "
@@ -105,11 +106,12 @@ PAIRS_SQL = (
     "{where_minimum}) "
 )
 AREA_D_SQL = (
-    "SELECT 0, response_id, seq, area, COUNT(*), SUM(d), 0, 0, 0, 0, 0, 0, 0, 0 "
-    "FROM pairs WHERE inverted = 0 GROUP BY response_id, seq, area"
+    "SELECT 0, response_id, seq, group_id, area, COUNT(*), SUM(d), "
+    "0, 0, 0, 0, 0, 0, 0, 0 "
+    "FROM pairs WHERE inverted = 0 GROUP BY response_id, seq, group_id, area"
 )
 ITEM_D_SQL = (
-    "SELECT 1, item_id, seq, NULL, "
+    "SELECT 1, item_id, seq, group_id, NULL, "
     "SUM(1 - inverted), SUM(CASE WHEN inverted = 0 THEN d ELSE 0 END), "
     "SUM(CASE WHEN inverted = 0 THEN d * d ELSE 0 END), SUM(inverted), "
     "SUM(CASE WHEN inverted = 0 AND av <= pv AND pv <= rv THEN 1 ELSE 0 END), "
@@ -118,18 +120,19 @@ ITEM_D_SQL = (
     "SUM(CASE WHEN inverted = 0 THEN av ELSE 0 END), "
     "SUM(CASE WHEN inverted = 0 THEN rv ELSE 0 END), "
     "SUM(CASE WHEN inverted = 0 THEN pv ELSE 0 END) "
-    "FROM pairs GROUP BY item_id, seq"
+    "FROM pairs GROUP BY item_id, seq, group_id"
 )
 ITEM_SUMS_SQL = (
-    "SELECT a.item_id, e.audience, e.seq, COUNT(*), SUM(a.value), "
+    "SELECT a.item_id, e.audience, e.seq, e.group_id, COUNT(*), SUM(a.value), "
     "SUM(a.value * a.value) "
     "FROM {answer} a JOIN {entry} e ON e.response_id = a.response_id "
     "WHERE e.study_id = %s AND e.seq <= %s AND a.kind = %s "
-    "AND a.value IS NOT NULL GROUP BY a.item_id, e.audience, e.seq"
+    "AND a.value IS NOT NULL GROUP BY a.item_id, e.audience, e.seq, e.group_id"
 )
 ITEM_D_COLUMNS = [
     "item_id",
     "seq",
+    "group_id",
     "n",
     "total",
     "sumsq",
@@ -149,9 +152,9 @@ def published_rows(study, published: Published, items: pd.DataFrame) -> dict:
     Out: {"entries": response_id, audience, group_id, seq;
     "scores": response_id, audience, seq, area, kind, score (the area
     score); "area_d": response_id, seq, area, d (customers' area gaps);
-    "item_d": ITEM_D_COLUMNS per item and snapshot (the customers' pairs:
+    "item_d": ITEM_D_COLUMNS per item, snapshot and group (the customers' pairs:
     n, Σd, Σd² without inversions; in the tolerance mode also the zone's
-    sums); "item_reference": item_id, audience, seq, n, total, sumsq of the
+    sums); "item_reference": item_id, audience, seq, group_id, n, total, sumsq of the
     expectation-like rating (E, or D in the tolerance mode);
     "points": response_id, area, points; "overall": response_id, overall}.
     """
@@ -193,7 +196,7 @@ def published_rows(study, published: Published, items: pd.DataFrame) -> dict:
         both = _fetch(
             pairs + AREA_D_SQL + " UNION ALL " + ITEM_D_SQL,
             params,
-            ["tag", *ITEM_D_COLUMNS[:2], "area", *ITEM_D_COLUMNS[2:]],
+            ["tag", *ITEM_D_COLUMNS[:3], "area", *ITEM_D_COLUMNS[3:]],
         )
         area_d = both[both["tag"] == 0].rename(columns={"item_id": "response_id"})
         area_d = area_d[["response_id", "seq", "area", "total", "n"]].copy()
@@ -205,7 +208,7 @@ def published_rows(study, published: Published, items: pd.DataFrame) -> dict:
         rows["item_reference"] = _fetch(
             ITEM_SUMS_SQL.format(**tables),  # noqa: S608
             [study.pk, upto, reference],
-            ["item_id", "audience", "seq", "n", "total", "sumsq"],
+            ["item_id", "audience", "seq", "group_id", "n", "total", "sumsq"],
         )
     chosen = {
         "response__snapshot_entry__study": study,

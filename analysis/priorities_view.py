@@ -12,14 +12,12 @@ Segment influence reads the published gap scores per segment (the units the
 segment heatmap uses) and leaves out every segment the snapshot hides.
 """
 
-import hashlib
 import math
 
 import pandas as pd
-from django.conf import settings
-from django.core.cache import cache
 
 from analysis import priorities, priorities_queries, priority_charts, stats
+from analysis.cuts import ALL
 from surveys.areas import AREA_LABELS
 from surveys.models import Audience, Gap, MeasurementMode
 from surveys.services import snapshots
@@ -42,37 +40,69 @@ def _record(mapping: dict) -> dict:
 
 
 class _Reader:
-    """The published respondents, and who of them each unit may count."""
+    """The published respondents within a cut, and who of them each unit may
+    count: a unit counts for an audience only when the snapshot shows its
+    total (no filter) or the cut's group (a department for staff, a segment
+    for customers)."""
 
-    def __init__(self, study, published: Published, items: pd.DataFrame) -> None:
+    def __init__(
+        self, study, published: Published, items: pd.DataFrame, cut=ALL, rows=None
+    ) -> None:
         self.published = published
         self.size = study.min_group_size
-        if published.snapshot is None:
+        self.cut = cut
+        if rows is not None:
+            self.rows = rows
+        elif published.snapshot is None:
             self.rows = _empty_rows()
         else:
             self.rows = priorities_queries.published_rows(study, published, items)
         self.entries = self.rows["entries"]
         self._members: dict = {}
 
-    def members(self, unit: str, audience: str) -> set | None:
-        """The response ids a unit counts for an audience, or None when the
-        snapshot does not show its total. (Units share their cutoffs: each
-        set is built once.)"""
+    def group(self, audience: str):
+        """The cut's group of an audience (None: everyone)."""
+        return self.cut.department_id if audience == INTERNAL else self.cut.segment_id
+
+    def release(self, unit: str, audience: str):
+        """The unit's release when it may be shown within the cut, else None."""
         release = self.published.release(unit, audience)
-        if not release.total:
+        group = self.group(audience)
+        if group is None:
+            return release if release.total else None
+        return release if group in release.visible else None
+
+    def members(self, unit: str, audience: str) -> set | None:
+        """The response ids a unit counts for an audience within the cut, or
+        None when it may not be shown. (Units share their cutoffs: each set
+        is built once.)"""
+        release = self.release(unit, audience)
+        if release is None:
             return None
         key = (audience, release.cutoff)
         if key not in self._members:
             entries = self.entries
-            chosen = entries[
-                (entries["audience"] == audience) & (entries["seq"] <= release.cutoff)
-            ]
-            self._members[key] = frozenset(chosen["response_id"])
+            keep = (entries["audience"] == audience) & (
+                entries["seq"] <= release.cutoff
+            )
+            group = self.group(audience)
+            if group is not None:
+                keep &= entries["group_id"] == group
+            self._members[key] = frozenset(entries.loc[keep, "response_id"])
         return self._members[key]
 
-    def audience(self, audience: str) -> set:
-        entries = self.entries
-        return set(entries.loc[entries["audience"] == audience, "response_id"])
+    def sums(self, frame: pd.DataFrame, unit: str, audience: str, columns) -> dict:
+        """The sums of a frame of sums per snapshot and group, up to the
+        unit's cutoff and within the cut; None when it may not be shown."""
+        release = self.release(unit, audience)
+        if release is None:
+            return None
+        keep = frame["seq"] <= release.cutoff
+        group = self.group(audience)
+        if group is not None:
+            keep &= frame["group_id"] == group
+        chosen = frame[keep]
+        return {column: chosen[column].sum() for column in columns}
 
 
 def _empty_rows() -> dict:
@@ -84,20 +114,11 @@ def _empty_rows() -> dict:
         "area_d": pd.DataFrame(columns=["response_id", "seq", "area", "d"]),
         "item_d": pd.DataFrame(columns=priorities_queries.ITEM_D_COLUMNS),
         "item_reference": pd.DataFrame(
-            columns=["item_id", "audience", "seq", "n", "total", "sumsq"]
+            columns=["item_id", "audience", "seq", "group_id", "n", "total", "sumsq"]
         ),
         "points": pd.DataFrame(columns=["response_id", "area", "points"]),
         "overall": pd.DataFrame(columns=["response_id", "overall"]),
     }
-
-
-def _sums(frame: pd.DataFrame, release, columns: list[str]) -> dict | None:
-    """The sums of a frame of sums per snapshot up to a release's cutoff;
-    None when the release does not show the total."""
-    if not release.total:
-        return None
-    chosen = frame[frame["seq"] <= release.cutoff]
-    return {column: chosen[column].sum() for column in columns}
 
 
 def _within(frame: pd.DataFrame, ids: set | None) -> pd.DataFrame:
@@ -113,65 +134,76 @@ def _hidden(n: int, size: int) -> str:
     return stats.fewer_than(size) if n < size else ""
 
 
-def priorities_context(study, published: Published, *, sums=None) -> dict:
-    """Everything the dashboard's "expectations and priorities" part shows,
-    suppressed; {"shown": False} when the questionnaire asks nothing beyond
-    the perception and no segment has a weight.
-
-    Cached like the dashboard's numbers: under the snapshot, the study's last
-    change, its minimum group size, its questionnaire and the segments'
-    weights (one query when cached). `sums` is the published
-    `stats.ScoreSums` of the whole study (the dashboard's own); read here
-    when not given."""
-    questionnaire = study.questionnaire
-    asks_more = (
+def asks_more(questionnaire) -> bool:
+    """Whether a questionnaire gives figures beyond the perception."""
+    return (
         len(questionnaire.kinds) > 1
         or questionnaire.ask_importance
         or questionnaire.ask_overall
     )
+
+
+def priorities_context(study, published: Published, cut=ALL, *, view=None) -> dict:
+    """Everything the dashboard's "expectations and priorities" part shows of
+    a snapshot within a cut, suppressed; {"shown": False} when the
+    questionnaire asks nothing beyond the perception and no segment has a
+    weight.
+
+    The part is stored with the snapshot's view of the cut (`priorities_part`,
+    computed by the worker with the rest); only segment influence is worked
+    out here, from the stored per-segment figures and the weights as they are
+    now (the Organization page changes them at any time: one query)."""
+    if view is None:
+        from analysis.dashboard import study_view
+
+        view = study_view(study, cut, published)
+    part = view["priorities"]
     weights = priorities_queries.segment_weights(study)
-    if not asks_more and not any(w for _, w in weights.values()):
+    weighted = any(w for _, w in weights.values())
+    if not part["asks_more"] and not weighted:
         return {"shown": False}
-    key = "gapsurvey:priorities:v1:" + ":".join(
-        str(part)
-        for part in (
-            study.pk,
-            published.seq,
-            study.changed_at.isoformat(),
-            study.min_group_size,
-            study.questionnaire_id,
-            # Names and weights, hashed: a cache key has no spaces.
-            hashlib.sha256(repr(sorted(weights.items())).encode()).hexdigest()[:16],
-        )
-    )
-    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 24 * 3600)
-    if not seconds:
-        return _priorities(study, published, weights, sums)
-    return cache.get_or_set(
-        key, lambda: _priorities(study, published, weights, sums), seconds
-    )
+    inputs = part["segment_inputs"]
+    return {
+        **part,
+        "shown": True,
+        "segments": segment_influence(inputs, weights, study.min_group_size)
+        if weighted and inputs
+        else None,
+        "segments_filtered": weighted and inputs is None,
+    }
 
 
-def _priorities(study, published: Published, weights: dict, sums) -> dict:
+def priorities_part(
+    study, published: Published, cut=ALL, *, rows=None, segment_inputs=None
+) -> dict:
+    """The stored part of `priorities_context` for a cut: every figure of
+    expectations, importance and priorities (when the questionnaire asks
+    for them) and the per-segment figures segment influence is drawn from.
+    `rows` are `priorities_queries.published_rows` (read here when not
+    given: the worker reads them once for every cut)."""
+    questionnaire = study.questionnaire
+    more = asks_more(questionnaire)
+    part = {
+        "asks_more": more,
+        "mode": questionnaire.mode,
+        "mode_label": questionnaire.get_mode_display(),
+        "min_note": stats.fewer_than(study.min_group_size),
+        "segment_inputs": segment_inputs,
+        "figures": {},
+        "trend_rows": [],
+    }
+    if more:
+        part.update(_priorities(study, published, cut, rows))
+    return part
+
+
+def _priorities(study, published: Published, cut, rows) -> dict:
     questionnaire = study.questionnaire
     mode = questionnaire.mode
     multi = len(questionnaire.kinds) > 1
-    weighted_segments = any(w for _, w in weights.values())
-    asks_more = multi or questionnaire.ask_importance or questionnaire.ask_overall
-    context = {
-        "shown": True,
-        "mode": mode,
-        "mode_label": questionnaire.get_mode_display(),
-        "min_note": stats.fewer_than(study.min_group_size),
-        "segments": _segment_influence(study, published, weights, sums)
-        if weighted_segments
-        else None,
-    }
-    if not asks_more:
-        context["figures"] = {}
-        return context
+    context = {}
     items = priorities_queries.study_items(study)
-    reader = _Reader(study, published, items)
+    reader = _Reader(study, published, items, cut, rows)
     area_keys = list(dict.fromkeys(items["area"]))
     size = study.min_group_size
     scores = reader.rows["scores"]
@@ -207,10 +239,11 @@ def _priorities(study, published: Published, weights: dict, sums) -> dict:
             )
             areas[key]["gap_d"] = _summary(chosen["d"], size)
         for item_id, row in item_rows.items():
-            found = _sums(
+            found = reader.sums(
                 item_parts.get(item_id, item_d.iloc[0:0]),
-                published.release(snapshots.pair_unit(item_id), CUSTOMER),
-                priorities_queries.ITEM_D_COLUMNS[2:],
+                snapshots.pair_unit(item_id),
+                CUSTOMER,
+                priorities_queries.ITEM_D_COLUMNS[3:],
             )
             row["pair_sums"] = found
             row["gap_d"] = _summary_from_sums(found, size)
@@ -230,9 +263,10 @@ def _priorities(study, published: Published, weights: dict, sums) -> dict:
             mine = sums[sums["item_id"] == item_id]
             row["knowledge"] = _knowledge_from_sums(
                 {
-                    audience: _sums(
+                    audience: reader.sums(
                         mine[mine["audience"] == audience],
-                        published.release(unit, audience),
+                        unit,
+                        audience,
                         ["n", "total", "sumsq"],
                     )
                     for audience in (INTERNAL, CUSTOMER)
@@ -401,9 +435,75 @@ def _priorities(study, published: Published, weights: dict, sums) -> dict:
             "y_title": y_title,
             "act_first": ranked,
             "figures": figures,
+            "trend_rows": _trend_rows(areas, score),
         }
     )
     return context
+
+
+def _trend_rows(areas: dict, score: dict | None) -> list[dict]:
+    """This snapshot's points of the trend of the new numbers (between
+    studies of the same mode): the gap-model scores and each area's
+    perception gap and stated importance, where shown."""
+    rows = []
+    if score is not None:
+        if score["unweighted"] is not None:
+            rows.append(_point("score", "", "Gap-model score", score["unweighted"]))
+        weighted = score["weighted"]
+        if weighted and weighted["shown"]:
+            rows.append(
+                _point(
+                    "weighted",
+                    "",
+                    "Gap-model score, weighted",
+                    weighted["mean"],
+                    n=weighted["n"],
+                    low=weighted["low"],
+                    high=weighted["high"],
+                )
+            )
+    for key, area in areas.items():
+        found = area.get("gap_d")
+        if found and found["shown"]:
+            rows.append(
+                _point(
+                    "gap_d",
+                    key,
+                    area["label"],
+                    found["mean"],
+                    n=found["n"],
+                    low=found["low"],
+                    high=found["high"],
+                )
+            )
+        found = area.get("importance")
+        if found and found.get("customer_mean") is not None:
+            rows.append(
+                _point(
+                    "importance",
+                    key,
+                    area["label"],
+                    found["customer_mean"],
+                    n=found.get("customer_n"),
+                    low=found.get("customer_low"),
+                    high=found.get("customer_high"),
+                )
+            )
+    return rows
+
+
+def _point(measure, area, label, value, *, n=None, low=None, high=None) -> dict:
+    return _record(
+        {
+            "measure": measure,
+            "area": area,
+            "label": label,
+            "value": value,
+            "n": n,
+            "low": low,
+            "high": high,
+        }
+    )
 
 
 def _record_nested(row: dict) -> dict:
@@ -483,42 +583,62 @@ def _knowledge(frame: pd.DataFrame, reader: _Reader, unit: str, size, *, column)
     return _hide_sides(row, size)
 
 
-def _segment_influence(study, published: Published, weights: dict, sums) -> dict:
-    """Per gap and overall: the respondent-weighted and the segment-weighted
-    customer mean and Δ; the segments' contributions to the overall Δ."""
-    if sums is None:
-        from analysis.dashboard import study_results
-        from analysis.queries import ALL
-
-        sums = study_results(study, ALL, published)["sums"]
-    size = study.min_group_size
+def segment_inputs(published: Published, cut, sums, *, total) -> dict | None:
+    """What segment influence is drawn from, per gap and overall, without the
+    weights: the staff's and all customers' (n, mean, sd) when shown within
+    the cut (`total(gap, audience)`), and each customer group's with whether
+    the snapshot shows it. None under a segment filter (one segment: nothing
+    to weigh)."""
+    if cut.segment_id is not None:
+        return None
+    hidden = {"n": 0, "mean": None, "sd": None}
     rows = []
-    contributions, left_out = [], 0
     for gap in [*GAP_LABELS, stats.OVERALL]:
         unit = snapshots.OVERALL if gap == stats.OVERALL else snapshots.gap_unit(gap)
+        rows.append(
+            {
+                "gap": gap,
+                "staff": _record(sums.describe(gap, INTERNAL))
+                if total(gap, INTERNAL)
+                else hidden,
+                "customers": _record(sums.describe(gap, CUSTOMER))
+                if total(gap, CUSTOMER)
+                else hidden,
+                "segments": [
+                    {
+                        "group": group,
+                        "shown": published.shown(unit, CUSTOMER, group),
+                        **_record(sums.describe(gap, CUSTOMER, group)),
+                    }
+                    for group in sums.groups(CUSTOMER)
+                ],
+            }
+        )
+    return {"gaps": rows}
+
+
+def segment_influence(inputs: dict, weights: dict, size: int) -> dict:
+    """Per gap and overall: the respondent-weighted and the segment-weighted
+    customer mean and Δ; the segments' contributions to the overall Δ.
+    `weights` {segment id: (name, weight or None)}."""
+    rows = []
+    contributions, left_out = [], 0
+    for found_gap in inputs["gaps"]:
+        gap = found_gap["gap"]
         segments = []
-        for group in sums.groups(CUSTOMER):
-            name, weight = weights.get(group, (None, None))
+        for segment in found_gap["segments"]:
+            name, weight = weights.get(segment["group"], (None, None))
             segments.append(
                 {
+                    **{k: v for k, v in segment.items() if k != "group"},
                     "segment": name or "No segment",
                     "weight": weight,
-                    "shown": published.shown(unit, CUSTOMER, group),
-                    **sums.describe(gap, CUSTOMER, group),
                 }
             )
-        staff = (
-            sums.describe(gap, INTERNAL)
-            if published.shown(unit, INTERNAL)
-            else {"n": 0, "mean": None, "sd": None}
-        )
+        staff = found_gap["staff"]
         if staff["n"] < size:
             staff = {"n": staff["n"], "mean": None, "sd": None}
-        plain = (
-            sums.describe(gap, CUSTOMER)
-            if published.shown(unit, CUSTOMER)
-            else {"n": 0, "mean": None, "sd": None}
-        )
+        plain = found_gap["customers"]
         found = priorities.segment_influence(segments, staff, min_group_size=size)
         plain_delta = (
             None

@@ -14,7 +14,7 @@ from html import escape
 
 import pandas as pd
 
-from analysis.charts import OKABE_ITO, Figure, _figure, _layout, _num
+from analysis.charts import GAP_COLOURS, OKABE_ITO, Figure, _figure, _layout, _num
 
 QUADRANT_COLOURS = {
     "concentrate here": OKABE_ITO["vermillion"],
@@ -154,3 +154,55 @@ def tolerance_band(rows: Sequence[Mapping], *, scale: tuple[int, int]) -> Figure
         yaxis={"autorange": "reversed", "type": "category"},
     )
     return _layout(fig, "Zone of tolerance per statement", "Mean rating", "Statement")
+
+
+TREND_MEASURES = {
+    "score": "Gap-model score",
+    "weighted": "Gap-model score, weighted",
+}
+
+
+def trend(rows: Sequence[Mapping]) -> Figure:
+    """The new numbers across the studies of one measurement mode: the
+    gap-model scores and each area's perception gap, one line each (or, when
+    the studies measure no gap, each area's stated importance). In: [{name,
+    date, measure, area, label, value, n, low, high}]."""
+    gaps = [row for row in rows if row["measure"] != "importance"]
+    chosen = gaps or rows
+    lines: dict = {}
+    for row in chosen:
+        key = (row["measure"], row["area"])
+        lines.setdefault(key, []).append(row)
+    traces = []
+    for index, ((measure, _area), points) in enumerate(lines.items()):
+        name = TREND_MEASURES.get(measure, points[0]["label"])
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": escape(str(name)),
+                "x": [str(point["date"]) for point in points],
+                "y": [point["value"] for point in points],
+                "line": {
+                    "color": GAP_COLOURS[index % len(GAP_COLOURS)],
+                    "dash": "solid" if measure in TREND_MEASURES else "dot",
+                },
+                "hovertext": [
+                    f"{escape(str(point['name']))} ({point['date']})<br>"
+                    f"{escape(str(name))}: {_num(point['value'])}"
+                    + (
+                        f"<br>95% CI [{_num(point['low'])}, {_num(point['high'])}]"
+                        if point.get("low") is not None
+                        else ""
+                    )
+                    + (f"<br>n = {point['n']}" if point.get("n") is not None else "")
+                    for point in points
+                ],
+                "hoverinfo": "text",
+            }
+        )
+    y_title = "Perception gap" if gaps else "Importance (mean points of 100)"
+    fig = _figure(*traces, xaxis={"type": "date", "tickformat": "%-d %b %Y"})
+    return _layout(
+        fig, "Expectations and priorities across studies", "Study date", y_title
+    )

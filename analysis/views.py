@@ -96,10 +96,9 @@ def dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
             return render(request, "analysis/dashboard_preparing.html", context)
         with replica_reads(require=older.snapshot):
             context.update(dashboard_data(study, cut, older))
-    # Expectations, importance and priorities: whole-study figures only, of
-    # the snapshot shown.
-    with replica_reads(require=context["published"].snapshot):
-        priorities = priorities_context(study, context["published"])
+    # Expectations, importance and priorities: stored with the view; segment
+    # influence weighed with the segments' weights as they are now.
+    priorities = priorities_context(study, context["published"], cut, view=context)
     context["priorities"] = priorities
     context["figures"] = {**context["figures"], **priorities.get("figures", {})}
     return render(request, "analysis/dashboard.html", context)

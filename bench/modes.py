@@ -10,11 +10,20 @@ allocations and the overall rating. In one child process, with the
 dashboard's caches off (DASHBOARD_CACHE_SECONDS = 0: every view computes, as
 after each new response), both dashboards are fetched through Django's test
 client in turns (perception, expectation, perception, …) after one warm-up
-each (which publishes the first snapshot); "priorities" is the expectation
-study's `priorities_context` alone (given the dashboard's score sums, as the
-view gives them), in the same turns. Medians, the ratio
-expectation / perception (target: ≤ 1.5), queries per page and peak RSS.
-Results go to var/bench/results/modes.json.
+each (which publishes the first snapshot). Three things per mode, in the
+same turns:
+
+- cold: the page with no stored results (deleted first): it computes the
+  snapshot's view of everyone inline — the numbers, the charts and, in the
+  expectation mode, every expectation, importance and priority figure;
+- stored: the page reading the stored results (what a manager gets once the
+  worker has run);
+- build: the worker's job (`snapshot_results_build`): every cut the filters
+  allow, computed and stored.
+
+Medians, the ratios expectation / perception (target for cold: ≤ 1.5),
+queries per cold page and peak RSS. Results go to
+var/bench/results/modes.json.
 """
 
 import argparse
@@ -73,13 +82,15 @@ def child_page(size: int, runs: int) -> dict:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from analysis.dashboard import study_numbers
-    from analysis.priorities_view import priorities_context
-    from analysis.queries import ALL
+    from analysis.dashboard import snapshot_results_build
+    from analysis.models import SnapshotResult
     from surveys.models import Answer
     from surveys.services import snapshots
 
+    # Computed by the page whatever the size (normally the worker does it for
+    # a study this big), and no trend cache.
     settings.DASHBOARD_CACHE_SECONDS = 0
+    settings.INLINE_MAX_RESPONDENTS = 10**9
     load = common.loadavg()
     functions, queries, answers = {}, {}, {}
     for mode in MODES:
@@ -95,19 +106,22 @@ def child_page(size: int, runs: int) -> dict:
             response = client.get(url)
             assert response.status_code == 200, response.status_code
 
-        get()  # warm-up: publishes the first snapshot, imports, templates
-        with CaptureQueriesContext(connection) as captured:
+        def cold(study=study, get=get):
+            SnapshotResult.objects.filter(snapshot__study=study).delete()
             get()
+
+        def build(study=study):
+            SnapshotResult.objects.filter(snapshot__study=study).delete()
+            snapshot_results_build(study, snapshots.published(study))
+
+        cold()  # warm-up: publishes the first snapshot, imports, templates
+        with CaptureQueriesContext(connection) as captured:
+            cold()
         queries[mode] = len(captured.captured_queries)
         answers[mode] = Answer.objects.filter(response__study=study).count()
-        functions[mode] = get
-        if mode == "expectation":
-            published = snapshots.published(study)
-            # As the dashboard calls it: with its published score sums.
-            sums = study_numbers(study, ALL, published)["sums"]
-            functions["priorities"] = lambda s=study, p=published, t=sums: (
-                priorities_context(s, p, sums=t)
-            )
+        functions[f"{mode}_cold"] = cold
+        functions[f"{mode}_stored"] = get
+        functions[f"{mode}_build"] = build
     times: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(runs):
         for name, function in functions.items():
@@ -136,15 +150,20 @@ def child_main(argv: list[str]) -> None:
 
 
 def report(rows: list[dict]) -> str:
+    def pair(r, what):
+        return (
+            f"{r[f'perception_{what}_ms']:,.0f} / {r[f'expectation_{what}_ms']:,.0f}"
+            f" ({r[f'expectation_{what}_ms'] / r[f'perception_{what}_ms']:.2f}×)"
+        )
+
     return common.table(
         [
             "database",
             "customers + staff",
             "answers P / E+P",
-            "perception p50 ms",
-            "expectation p50 ms",
-            "priorities alone p50 ms",
-            "expectation / perception",
+            "cold page ms P / E (ratio)",
+            "stored page ms P / E (ratio)",
+            "worker build ms P / E (ratio)",
             "queries P / E",
             "RSS MB",
             "load 1/5/15 min",
@@ -154,15 +173,15 @@ def report(rows: list[dict]) -> str:
                 r["database"],
                 f"{r['size']:,} + {r['staff']:,}",
                 f"{r['answers']['perception']:,} / {r['answers']['expectation']:,}",
-                f"{r['perception_ms']:,.0f}",
-                f"{r['expectation_ms']:,.0f}",
-                f"{r['priorities_ms']:,.0f}",
-                f"{r['ratio']:.2f}",
+                pair(r, "cold"),
+                pair(r, "stored"),
+                pair(r, "build"),
                 f"{r['queries']['perception']} / {r['queries']['expectation']}",
                 f"{r['rss_mb']:,.0f}",
                 r["load"],
             ]
             for r in rows
+            if "perception_cold_ms" in r
         ],
     )
 
@@ -194,10 +213,8 @@ def main() -> None:
             "database": database,
             "size": args.size,
             "staff": max(args.size // 10, 10),
-            "perception_ms": m["perception"],
-            "expectation_ms": m["expectation"],
-            "priorities_ms": m["priorities"],
-            "ratio": m["expectation"] / m["perception"],
+            **{f"{name}_ms": value for name, value in m.items()},
+            "ratio": m["expectation_cold"] / m["perception_cold"],
             "queries": measured["queries"],
             "answers": measured["answers"],
             "rss_mb": measured["rss_mb"],

@@ -4,7 +4,8 @@
                                           side by side: bench/compare.py)
     python -m bench.submit [--duration 20] [--repeat 3] [--connections 4]
         [--workers 2 | --workers 2,4] [--tokens 20000] [--rate-limits off|on]
-        [--conn-max-age 60] [--followup off|case] [--profile]
+        [--conn-max-age 60] [--followup off|case]
+        [--mode perception|expectation|tolerance] [--profile]
 
 gunicorn (sync workers, default 2) serves the app on 127.0.0.1 with PostgreSQL;
 `wrk` (Debian package wrk) drives it with bench/submit.lua for --duration
@@ -55,12 +56,36 @@ def child_main(argv: list[str]) -> None:
     from surveys.models import Response, Study
 
     if argv[0] == "body":
+        from surveys.areas import areas
+        from surveys.forms.answers import (
+            OVERALL_FIELD,
+            POINTS_PREFIX,
+            item_field_name,
+        )
+
         study = Study.objects.get(pk=int(argv[1]))
         questionnaire = study.questionnaire
         items = list(questionnaire.items.order_by("position", "id"))
-        fields = [f"item_{item.pk}={{v{n}}}" for n, item in enumerate(items)]
+        # Every rating of every item the mode asks for (E and P; A, D and P),
+        # each a random value on the scale.
+        names = [
+            item_field_name(item, kind)
+            for item in items
+            for kind in questionnaire.kinds
+        ]
+        fields = [f"{name}={{v{n}}}" for n, name in enumerate(names)]
         fields.append(f"questionnaire_key={questionnaire.pk}:{len(items)}")
         fields.append("comment=")
+        if questionnaire.ask_importance:
+            # The same valid allocation every time: 100 points spread evenly.
+            keys = [key for key, _label in areas(items)]
+            shares = [100 // len(keys)] * len(keys)
+            shares[0] += 100 - sum(shares)
+            fields += [
+                f"{POINTS_PREFIX}{key}={n}" for key, n in zip(keys, shares, strict=True)
+            ]
+        if questionnaire.ask_overall:
+            fields.append(f"{OVERALL_FIELD}={{v{len(names)}}}")
         print(
             json.dumps(
                 {
@@ -183,6 +208,13 @@ def main() -> None:
     parser.add_argument("--rate-limits", choices=["on", "off"], default="off")
     parser.add_argument("--conn-max-age", type=int, default=60)
     parser.add_argument("--followup", choices=["off", "case"], default="off")
+    parser.add_argument(
+        "--mode",
+        choices=["perception", "expectation", "tolerance"],
+        default="perception",
+        help="the questionnaire's measurement mode (expectation and tolerance "
+        "with importance and the overall rating: two or three ratings an item)",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--label", default="", help="name of this row in the results")
     args = parser.parse_args()
@@ -209,6 +241,7 @@ def main() -> None:
         "--organization=bench-submit",
         f"--unanswered={args.tokens}",
         f"--tokens-file={TOKENS}",
+        f"--mode={args.mode}",
     )
     study_id = int(output.split("study_id=")[1].split()[0])
     body = common.run_child("submit", database, "body", str(study_id))
@@ -260,8 +293,10 @@ def main() -> None:
         result.update(
             label=(args.label + " " if args.label else "")
             + f"c={args.connections} w={workers} rl={args.rate_limits}"
-            + (" followup=case" if args.followup == "case" else ""),
+            + (" followup=case" if args.followup == "case" else "")
+            + (f" mode={args.mode}" if args.mode != "perception" else ""),
             followup=args.followup,
+            mode=args.mode,
             cases_opened=counted.get("cases", 0),
             connections=args.connections,
             workers=workers,

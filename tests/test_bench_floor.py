@@ -34,3 +34,44 @@ def test_the_floor_stores_one_response_and_its_answers_in_two_queries(
         "INSERT",
         "INSERT",
     ]
+
+
+def test_the_submission_benchmarks_body_is_a_valid_submission_in_every_mode(
+    client, org_a, capsys
+):
+    """bench.submit's form body (what wrk posts, placeholders filled with
+    values on the scale) is accepted whole in the expectation mode too: both
+    ratings of every item, the importance points and the overall rating."""
+    import json
+    import random
+    import re
+
+    from bench.submit import child_main
+    from surveys.models import Allocation, MeasurementMode
+    from tests import factories
+
+    questionnaire = factories.make_questionnaire(
+        mode=MeasurementMode.EXPECTATION, ask_importance=True, ask_overall=True
+    )
+    study = factories.make_study(org_a, questionnaire=questionnaire)
+    child_main(["body", str(study.pk)])
+    body = json.loads(capsys.readouterr().out)
+    low, high = body["scale"]
+    filled = re.sub(r"\{v\d+\}", lambda _: str(random.randint(low, high)), body["body"])
+    _, token = factories.make_invitation(study)
+    response = client.post(
+        f"/s/{token}/", filled, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 302
+    stored = Response.objects.get(study=study)
+    assert stored.status == Response.Status.SUBMITTED
+    items = questionnaire.items.count()
+    kinds = sorted(
+        Answer.objects.filter(response=stored).values_list("kind", flat=True)
+    )
+    assert kinds == ["E"] * items + ["P"] * items
+    assert (
+        sum(Allocation.objects.filter(response=stored).values_list("points", flat=True))
+        == 100
+    )
+    assert low <= stored.overall_rating <= high
