@@ -91,6 +91,21 @@ class _Reader:
             self._members[key] = frozenset(entries.loc[keep, "response_id"])
         return self._members[key]
 
+    def of(self, name: str, **values) -> pd.DataFrame:
+        """The rows of one of the frames for given column values, e.g.
+        of("scores", area="reliability", kind="P"). Each frame is split once
+        for all the cuts that share the rows (the worker computes every cut
+        from one read)."""
+        columns = tuple(values)
+        split = self.rows.setdefault("_split", {})
+        if (name, columns) not in split:
+            frame = self.rows[name]
+            split[(name, columns)] = {
+                key: part for key, part in frame.groupby(list(columns), sort=False)
+            }
+        found = split[(name, columns)].get(tuple(values.values()))
+        return self.rows[name].iloc[0:0] if found is None else found
+
     def sums(self, frame: pd.DataFrame, unit: str, audience: str, columns) -> dict:
         """The sums of a frame of sums per snapshot and group, up to the
         unit's cutoff and within the cut; None when it may not be shown."""
@@ -206,7 +221,6 @@ def _priorities(study, published: Published, cut, rows) -> dict:
     reader = _Reader(study, published, items, cut, rows)
     area_keys = list(dict.fromkeys(items["area"]))
     size = study.min_group_size
-    scores = reader.rows["scores"]
 
     areas = {
         key: {
@@ -232,7 +246,7 @@ def _priorities(study, published: Published, cut, rows) -> dict:
         item_parts = dict(tuple(item_d.groupby("item_id"))) if len(item_d) else {}
         for key in area_keys:
             chosen = _within(
-                area_d[area_d["area"] == key],
+                reader.of("area_d", area=key),
                 reader.members(
                     snapshots.area_unit(key, snapshots.DIFFERENCE), CUSTOMER
                 ),
@@ -251,7 +265,7 @@ def _priorities(study, published: Published, cut, rows) -> dict:
         for key in area_keys:
             unit = snapshots.area_unit(key, reference)
             areas[key]["knowledge"] = _knowledge(
-                scores[(scores["area"] == key) & (scores["kind"] == reference)],
+                reader.of("scores", area=key, kind=reference),
                 reader,
                 unit,
                 size,
@@ -277,7 +291,7 @@ def _priorities(study, published: Published, cut, rows) -> dict:
         for key in area_keys:
             unit = snapshots.area_unit(key, "P")
             areas[key]["perception"] = _knowledge(
-                scores[(scores["area"] == key) & (scores["kind"] == "P")],
+                reader.of("scores", area=key, kind="P"),
                 reader,
                 unit,
                 size,
@@ -351,9 +365,7 @@ def _priorities(study, published: Published, cut, rows) -> dict:
         overall = reader.rows["overall"]
         for key in area_keys:
             ids = reader.members(snapshots.derived_unit(key), CUSTOMER)
-            chosen = _within(
-                scores[(scores["area"] == key) & (scores["kind"] == "P")], ids
-            )
+            chosen = _within(reader.of("scores", area=key, kind="P"), ids)
             rated = _within(overall, ids)
             found = priorities.derived_importance(
                 chosen[["response_id", "area", "score"]],
