@@ -5,7 +5,8 @@
     python -m bench.submit [--duration 20] [--repeat 3] [--connections 4]
         [--workers 2 | --workers 2,4] [--tokens 20000] [--rate-limits off|on]
         [--conn-max-age 60] [--followup off|case]
-        [--mode perception|expectation|tolerance] [--profile]
+        [--mode perception|expectation|tolerance|perception,expectation]
+        [--profile]
 
 gunicorn (sync workers, default 2) serves the app on 127.0.0.1 with PostgreSQL;
 `wrk` (Debian package wrk) drives it with bench/submit.lua for --duration
@@ -210,10 +211,10 @@ def main() -> None:
     parser.add_argument("--followup", choices=["off", "case"], default="off")
     parser.add_argument(
         "--mode",
-        choices=["perception", "expectation", "tolerance"],
         default="perception",
         help="the questionnaire's measurement mode (expectation and tolerance "
-        "with importance and the overall rating: two or three ratings an item)",
+        "with importance and the overall rating: two or three ratings an "
+        "item); a list (perception,expectation) runs them in turns",
     )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--label", default="", help="name of this row in the results")
@@ -230,25 +231,39 @@ def main() -> None:
         raise SystemExit("--workers must be 1..16 each")
     common.require("wrk", "apt-get install -y wrk")
 
+    modes = args.mode.split(",")
+    if not modes or not set(modes) <= {"perception", "expectation", "tolerance"}:
+        raise SystemExit("--mode is perception, expectation, tolerance or a list")
     database = "postgres"
     common.database_prepare(database)
     TOKENS.parent.mkdir(parents=True, exist_ok=True)
-    output = common.manage(
-        database,
-        "generate_study",
-        f"--customers={BACKGROUND_CUSTOMERS}",
-        "--staff=100",
-        "--organization=bench-submit",
-        f"--unanswered={args.tokens}",
-        f"--tokens-file={TOKENS}",
-        f"--mode={args.mode}",
-    )
-    study_id = int(output.split("study_id=")[1].split()[0])
-    body = common.run_child("submit", database, "body", str(study_id))
-    if args.followup == "case":
-        common.run_child("submit", database, "followup", str(study_id))
-        body["body"] += "&contact_ok=on&contact_channel=email"
-    BODY.write_text(body["body"])
+    # A study per mode, each with its own tokens and form body.
+    studies = {}
+    for mode in modes:
+        tokens_file = TOKENS.with_name(f"tokens-{mode}.txt")
+        output = common.manage(
+            database,
+            "generate_study",
+            f"--customers={BACKGROUND_CUSTOMERS}",
+            "--staff=100",
+            "--organization=bench-submit",
+            f"--unanswered={args.tokens}",
+            f"--tokens-file={tokens_file}",
+            f"--mode={mode}",
+        )
+        study_id = int(output.split("study_id=")[1].split()[0])
+        body = common.run_child("submit", database, "body", str(study_id))
+        if args.followup == "case":
+            common.run_child("submit", database, "followup", str(study_id))
+            body["body"] += "&contact_ok=on&contact_channel=email"
+        body_file = BODY.with_name(f"body-{mode}.txt")
+        body_file.write_text(body["body"])
+        studies[mode] = {
+            "study_id": study_id,
+            "body": body_file,
+            "scale": tuple(body["scale"]),
+            "tokens": tokens_file.read_text().split(),
+        }
 
     env = common.child_env(
         database,
@@ -256,84 +271,85 @@ def main() -> None:
         GAPSURVEY_RATE_LIMITS="true" if args.rate_limits == "on" else "false",
         GAPSURVEY_SURVEY_RATE=str(10**9),
     )
-    scale_min, scale_max = body["scale"]
-    tokens = TOKENS.read_text().split()
-    # Interleaved: round 1 at each worker count, then round 2, ... so that a
-    # change in the machine's load falls on every count alike.
-    share = len(tokens) // (args.repeat * len(sweep))
-    runs: dict[int, list[dict]] = {workers: [] for workers in sweep}
-    worker_rss: dict[int, list] = {}
-    part_number = 0
+    # Interleaved: round 1 at each mode and worker count, then round 2, ... so
+    # that a change in the machine's load falls on every one alike.
+    cases = [(mode, workers) for mode in modes for workers in sweep]
+    share = args.tokens // (args.repeat * len(sweep))
+    runs: dict[tuple, list[dict]] = {case: [] for case in cases}
+    worker_rss: dict[tuple, list] = {}
+    used = dict.fromkeys(modes, 0)
     for run in range(args.repeat):
-        for workers in sweep:
-            part = TOKENS.with_name(f"tokens-{part_number}.txt")
-            part.write_text(
-                "\n".join(tokens[part_number * share : (part_number + 1) * share])
-                + "\n"
-            )
-            part_number += 1
+        for mode, workers in cases:
+            mine = studies[mode]
+            part = TOKENS.with_name(f"tokens-{mode}-{used[mode]}.txt")
+            start = used[mode] * share
+            part.write_text("\n".join(mine["tokens"][start : start + share]) + "\n")
+            used[mode] += 1
             measured, rss = _measure(
                 args,
                 env,
                 workers=workers,
                 tokens=part,
-                scale=(scale_min, scale_max),
-                profile=args.profile and run == 0 and workers == sweep[0],
+                body=mine["body"],
+                scale=mine["scale"],
+                profile=args.profile and run == 0 and (mode, workers) == cases[0],
             )
-            runs[workers].append(measured)
-            worker_rss[workers] = rss
+            runs[(mode, workers)].append(measured)
+            worker_rss[(mode, workers)] = rss
 
-    counted = common.run_child("submit", database, "count", str(study_id))
-    written = counted["responses"] - BACKGROUND_CUSTOMERS
     keys = ["submissions_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
     rows = []
-    for workers in sweep:
-        mine = runs[workers]
-        result = {key: common.median([r[key] for r in mine]) for key in keys}
-        result.update(
-            label=(args.label + " " if args.label else "")
-            + f"c={args.connections} w={workers} rl={args.rate_limits}"
-            + (" followup=case" if args.followup == "case" else "")
-            + (f" mode={args.mode}" if args.mode != "perception" else ""),
-            followup=args.followup,
-            mode=args.mode,
-            cases_opened=counted.get("cases", 0),
-            connections=args.connections,
-            workers=workers,
-            rate_limits=args.rate_limits,
-            conn_max_age=args.conn_max_age,
-            duration=args.duration,
-            repeat=args.repeat,
-            runs=mine,
-            requests=sum(r["requests"] for r in mine),
-            status_302=sum(r["status_302"] for r in mine),
-            tokens_used_up=sum(r["tokens_used_up"] for r in mine),
-            study_id=study_id,
-            # The study's responses of the whole sweep (every count together).
-            responses_written=written if len(sweep) == 1 else None,
-            responses_written_sweep=written,
-            worker_peak_rss_mb=worker_rss[workers],
-            load="; ".join(r["load"] for r in mine),
-            measured_at=common.machine()["date"],
-        )
-        rows = common.save_row("submit", result)
-        if result["tokens_used_up"]:
-            print(f"WARNING: tokens ran out; raise --tokens (now {args.tokens})")
-    print(report(rows))
-    if len(sweep) > 1:
-        base = common.median([r["submissions_per_s"] for r in runs[sweep[0]]])
-        statuses = sum(r["status_302"] for mine in runs.values() for r in mine)
-        print(f"written / 302 over the sweep: {written} / {statuses}")
-        for workers in sweep[1:]:
-            rate = common.median([r["submissions_per_s"] for r in runs[workers]])
-            print(
-                f"{workers} workers / {sweep[0]} workers: {rate / base:.2f}x "
-                f"({rate:.0f} / {base:.0f} submissions/s, medians of "
-                f"{args.repeat} interleaved runs)"
+    for mode in modes:
+        study_id = studies[mode]["study_id"]
+        counted = common.run_child("submit", database, "count", str(study_id))
+        written = counted["responses"] - BACKGROUND_CUSTOMERS
+        for workers in sweep:
+            mine = runs[(mode, workers)]
+            result = {key: common.median([r[key] for r in mine]) for key in keys}
+            result.update(
+                label=(args.label + " " if args.label else "")
+                + f"c={args.connections} w={workers} rl={args.rate_limits}"
+                + (" followup=case" if args.followup == "case" else "")
+                + (f" mode={mode}" if mode != "perception" else ""),
+                followup=args.followup,
+                mode=mode,
+                cases_opened=counted.get("cases", 0),
+                connections=args.connections,
+                workers=workers,
+                rate_limits=args.rate_limits,
+                conn_max_age=args.conn_max_age,
+                duration=args.duration,
+                repeat=args.repeat,
+                runs=mine,
+                requests=sum(r["requests"] for r in mine),
+                status_302=sum(r["status_302"] for r in mine),
+                tokens_used_up=sum(r["tokens_used_up"] for r in mine),
+                study_id=study_id,
+                # The study's responses of the whole sweep (every count).
+                responses_written=written if len(sweep) == 1 else None,
+                responses_written_sweep=written,
+                worker_peak_rss_mb=worker_rss[(mode, workers)],
+                load="; ".join(r["load"] for r in mine),
+                measured_at=common.machine()["date"],
             )
+            rows = common.save_row("submit", result)
+            if result["tokens_used_up"]:
+                print(f"WARNING: tokens ran out; raise --tokens (now {args.tokens})")
+    print(report(rows))
+    base_case = cases[0]
+    base = common.median([r["submissions_per_s"] for r in runs[base_case]])
+    for case in cases[1:]:
+        rate = common.median([r["submissions_per_s"] for r in runs[case]])
+        print(
+            f"{case[0]}, {case[1]} workers / {base_case[0]}, {base_case[1]} "
+            f"workers: {rate / base:.2f}x ({rate:.0f} / {base:.0f} "
+            f"submissions/s, medians of {args.repeat} interleaved runs)"
+        )
 
 
-def _measure(args, env, *, workers: int, tokens: Path, scale, profile: bool):
+def _measure(
+    args, env, *, workers: int, tokens: Path, body: Path, scale, profile: bool
+):
     """One wrk run against a fresh gunicorn of `workers` processes; the run's
     figures and the workers' peak RSS."""
     wrk = common.require("wrk", "apt-get install -y wrk")
@@ -380,7 +396,7 @@ def _measure(args, env, *, workers: int, tokens: Path, scale, profile: bool):
                 base,
                 "--",
                 str(tokens),
-                str(BODY),
+                str(body),
                 str(args.threads),
                 str(scale[0]),
                 str(scale[1]),
