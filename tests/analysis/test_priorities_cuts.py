@@ -236,3 +236,21 @@ def test_the_trend_of_the_new_numbers_joins_studies_of_the_same_mode(
     )
     assert [row["value"] for row in score] == [pytest.approx(d)] * 2
     assert "priority_trend" in trend["figure"]
+
+
+def test_the_gap_table_export_under_a_segment_filter_has_that_segments_gaps(
+    alice_client, org_a
+):
+    from analysis.exports import GAP_HEADER, PRIORITY_HEADER
+    from tests.analysis.test_exports import csv_rows
+
+    study, (business, _), _ = _study(org_a)
+    url = reverse("export", args=[study.pk, "gaps", "csv"])
+    header, *body = csv_rows(alice_client.get(url, {"segment": business.pk}))
+    assert header == [*GAP_HEADER, *PRIORITY_HEADER]
+    reliability = next(r for r in body if r[0] == "area" and r[1] == "Reliability")
+    found = dict(zip(header, reliability, strict=True))
+    d = np.mean([p[1] - e[1] for e, p in BUSINESS])
+    assert float(found["perception_gap_mean"]) == pytest.approx(round(d, 2))
+    assert d != pytest.approx(np.mean([p[1] - e[1] for e, p in BUSINESS + PRIVATE]))
+    assert found["perception_gap_n"] == "3"
