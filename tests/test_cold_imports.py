@@ -29,3 +29,30 @@ def test_the_urlconf_and_its_views_import_no_heavy_library():
         check=True,
     )
     assert result.stdout.strip() == ""
+
+
+def test_the_wsgi_application_loads_the_urlconf_at_start_without_heavy_imports():
+    """gunicorn's workers load gapsurvey.wsgi when they start: by then the
+    URLconf is imported and the reverse() table built (no first-request
+    cost left), and still none of the analysis stack is loaded."""
+    code = (
+        "import sys; import gapsurvey.wsgi; "
+        "from django.urls import get_resolver; "
+        "resolver = get_resolver(); "
+        "print(resolver._populated, 'url_patterns' in resolver.__dict__); "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **__import__("os").environ,
+            "DJANGO_SETTINGS_MODULE": "gapsurvey.settings",
+        },
+        check=True,
+    )
+    warmed, heavy = result.stdout.splitlines()
+    assert warmed == "True True"
+    assert heavy == ""
