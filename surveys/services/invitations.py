@@ -96,14 +96,15 @@ def invitation_for_token(token: str) -> Invitation | None:
     response (a draft, or none), all a survey page or a submit needs."""
     if not TOKEN_RE.match(token or ""):
         return None
-    return (
+    # token_hash is unique: no ORDER BY to compile or run.
+    found = (
         Invitation.objects.select_related(
             "study__questionnaire", "study__organization", "contact", "response"
         )
         .filter(token_hash=token_hash(token))
-        .order_by("pk")
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 # --- creating invitations ------------------------------------------------------------
