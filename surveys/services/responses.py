@@ -1,7 +1,7 @@
 """Writing answers: one transaction per save, nothing half-written, and a submitted
 response never changes again."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -166,15 +166,41 @@ def _write_extras(
     response.overall_rating = overall
 
 
+# Answers per INSERT statement (4 parameters each: far below any database's
+# limit on parameters; a questionnaire's answers fit in one statement).
+ANSWERS_PER_INSERT = 500
+
+
 def _write_answers(
     response: Response, answers: Answers, *, replace: bool = True
 ) -> None:
+    """Store a response's answers: one multi-row INSERT written here rather
+    than by bulk_create, which built and compiled a model instance per answer
+    on every submit (the constraints of the table check every row all the
+    same)."""
     if replace:
         Answer.objects.filter(response=response).delete()
-    Answer.objects.bulk_create(
-        Answer(response=response, item_id=item_id, kind=kind, value=value)
+    rows = [
+        (response.pk, item_id, kind, value)
         for (item_id, kind), value in ratings_of(answers).items()
+    ]
+    if not rows:
+        return
+    connection = connections[router.db_for_write(Answer)]
+    ops = connection.ops
+    table = ops.quote_name(Answer._meta.db_table)
+    columns = ", ".join(
+        ops.quote_name(Answer._meta.get_field(name).column)
+        for name in ("response", "item", "kind", "value")
     )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), ANSWERS_PER_INSERT):
+            chosen = rows[start : start + ANSWERS_PER_INSERT]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chosen))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608
+                [value for row in chosen for value in row],
+            )
 
 
 def staff_response_get(*, study: Study, membership: Membership) -> Response | None:
