@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from django.db import transaction
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
-from analysis import queries, results, stats
+from analysis import queries, results, stats, xlsx
 from analysis.dashboard import GAP_LABELS, study_numbers
 from analysis.models import ExportChunk, ExportFile
 from surveys.models import Study
@@ -366,16 +366,17 @@ def _csv_blocks(rows: Iterable[list]) -> Iterator[str]:
 
 
 def _xlsx_file(rows: Iterable[list], title: str):
-    """The workbook in openpyxl's write-only mode (rows are not kept), saved
-    to an anonymous temporary file (deleted when closed), rewound."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    for row in rows:
-        sheet.append(row if isinstance(row, Safe) else [neutralize(c) for c in row])
+    """The workbook (`analysis.xlsx`: streamed, rows are not kept) in an
+    anonymous temporary file (deleted when closed), rewound."""
     handle = tempfile.TemporaryFile()  # noqa: SIM115 — FileResponse closes it
-    workbook.save(handle)
+    xlsx.write(
+        (
+            row if isinstance(row, Safe) else [neutralize(c) for c in row]
+            for row in rows
+        ),
+        handle,
+        title=title,
+    )
     handle.seek(0)
     return handle
 

@@ -11,7 +11,7 @@ byte of the streamed body read:
   GAPSURVEY_INLINE_MAX_RESPONDENTS respondents): the download as the worker
   stored it (1 MB chunks), the worker's build of it, and the same export
   written in the request (what a small study does: CSV in 64 KB blocks, XLSX
-  in openpyxl's write-only mode through a temporary file); for the CSV also
+  streamed by analysis.xlsx through a temporary file); for the CSV also
   the old one-chunk-per-line writer, in turns with the request's writer;
 - gaps.csv (from the same stored results as the page).
 
