@@ -40,11 +40,18 @@ def cut_of(key: str) -> Cut:
     return Cut(department_id=found.get("d"), segment_id=found.get("s"))
 
 
+# The shape of what is stored: raised when a release stores more or other
+# parts, so results stored by an earlier release are computed again rather
+# than read without them (2: the priorities part within each cut's view).
+VERSION = 2
+
+
 def basis(study: Study) -> str:
     """What a snapshot's numbers depend on besides the snapshot itself: the
-    study's settings at computing time (any change of them bumps changed_at)."""
+    study's settings at computing time (any change of them bumps changed_at)
+    and the shape of what is stored (VERSION)."""
     changed = study.changed_at.isoformat()
-    return f"{study.min_group_size}:{study.questionnaire_id}:{changed}"
+    return f"v{VERSION}:{study.min_group_size}:{study.questionnaire_id}:{changed}"
 
 
 PARTS = ("numbers", "view")

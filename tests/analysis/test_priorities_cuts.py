@@ -254,3 +254,20 @@ def test_the_gap_table_export_under_a_segment_filter_has_that_segments_gaps(
     assert float(found["perception_gap_mean"]) == pytest.approx(round(d, 2))
     assert d != pytest.approx(np.mean([p[1] - e[1] for e, p in BUSINESS + PRIVATE]))
     assert found["perception_gap_n"] == "3"
+
+
+def test_results_stored_by_an_earlier_release_are_computed_again(alice_client, org_a):
+    """A view stored before the priorities part was stored with it (an older
+    basis, no "priorities" key) is not read: the page computes it again."""
+    study, _, _ = _study(org_a)
+    published = snapshots.published(study)
+    snapshot_results_build(study, published)
+    row = SnapshotResult.objects.get(snapshot__study=study, cut="all")
+    view = dict(row.view)
+    view.pop("priorities")
+    old_basis = row.basis.split(":", 1)[1]
+    SnapshotResult.objects.filter(pk=row.pk).update(view=view, basis=old_basis)
+    response = alice_client.get(reverse("dashboard", args=[study.pk]))
+    assert response.status_code == 200
+    assert 'data-testid="priority-areas"' in response.content.decode()
+    assert "priorities" in SnapshotResult.objects.get(pk=row.pk).view
