@@ -23,7 +23,9 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from analysis import queries, results, stats, xlsx
 from analysis.dashboard import GAP_LABELS, study_numbers
 from analysis.models import ExportChunk, ExportFile
-from surveys.models import Study
+from analysis.priorities_view import asks_more
+from surveys.areas import areas
+from surveys.models import Item, Study
 from surveys.services import snapshots
 from surveys.services.snapshots import Published
 
@@ -268,47 +270,140 @@ class Safe(list):
     `neutralize`): written as it is."""
 
 
+class _Shown:
+    """Whether the snapshot shows a unit's value of a respondent: their seq
+    within the unit's cutoff and their group visible for it (one release
+    read per unit and audience)."""
+
+    def __init__(self, published: Published) -> None:
+        self.published = published
+        self.found: dict = {}
+
+    def __call__(self, unit: str, audience: str, group_id, seq: int) -> bool:
+        key = (unit, audience, group_id, seq)
+        if key not in self.found:
+            release = self.published.release(unit, audience)
+            self.found[key] = seq <= release.cutoff and group_id in release.visible
+        return self.found[key]
+
+
+class _SafeText:
+    """Text cells neutralized once per distinct text (group and gap names
+    repeat on every row)."""
+
+    def __init__(self) -> None:
+        self.texts: dict = {}
+
+    def __call__(self, value):
+        if value is None:
+            return None
+        if value not in self.texts:
+            self.texts[value] = neutralize(GAP_LABELS.get(value, value))
+        return self.texts[value]
+
+
 def answer_rows(study: Study, cut: queries.Cut, published: Published) -> Iterator[list]:
     """The header, then one row per answer of the respondents in the groups
     the snapshot shows; value empty for "don't know" and for answers the
     snapshot does not show yet. A questionnaire that asks more than the
-    perception adds the column `rating` (P, E, A or D): one row per item and
-    rating, each rating released as its own unit.
+    perception is written one row per respondent instead (`_wide_rows`).
 
     Rows come as `Safe`: the only text in them (audience, group and gap
     names) repeats, so it is neutralized once per name, not once per cell.
     """
     allowed = study_numbers(study, cut, published)["allowed"]
-    kinds = study.questionnaire.kinds
-    shown: dict = {}
+    if asks_more(study.questionnaire):
+        yield from _wide_rows(study, cut, published, allowed)
+        return
+    shown = _Shown(published)
 
-    def answer_shown(item_id, audience, group_id, seq, kind="P") -> bool:
-        key = (item_id, audience, group_id, seq, kind)
-        if key not in shown:
-            release = published.release(snapshots.item_unit(item_id, kind), audience)
-            shown[key] = seq <= release.cutoff and group_id in release.visible
-        return shown[key]
+    def answer_shown(item_id, audience, group_id, seq) -> bool:
+        return shown(snapshots.item_unit(item_id), audience, group_id, seq)
 
-    texts: dict = {}
-
-    def safe(value):
-        if value is None:
-            return None
-        if value not in texts:
-            texts[value] = neutralize(GAP_LABELS.get(value, value))
-        return texts[value]
-
-    multi = len(kinds) > 1
-    yield [*ANSWER_HEADER, "rating"] if multi else ANSWER_HEADER
+    safe = _SafeText()
+    yield ANSWER_HEADER
     for row in queries.anonymized_answers(
-        study, published, cut, allowed=allowed, shown=answer_shown, kinds=kinds
+        study, published, cut, allowed=allowed, shown=answer_shown
     ):
-        number, audience, department, segment, position, gap, value = row[:7]
+        number, audience, department, segment, position, gap, value = row
         yield Safe(
             (number, safe(audience), safe(department), safe(segment), position)
             + (safe(gap), value)
-            + ((row[7],) if multi else ())
         )
+
+
+# The wide answers' column name of each rating kind.
+KIND_COLUMNS = {"P": "perception", "E": "expectation", "A": "minimum", "D": "desired"}
+
+
+def _wide_rows(
+    study: Study, cut: queries.Cut, published: Published, allowed: dict
+) -> Iterator[list]:
+    """One row per respondent: respondent, audience, department, segment,
+    then a column per item and rating kind (`q<position>_<kind>`, e.g.
+    q3_expectation, q3_perception), the importance points per area
+    (`importance_<area>`) when asked, the overall rating when asked. Each
+    cell is empty for "don't know" and for a value the snapshot does not
+    show (each item's rating kind, the allocations and the overall rating
+    are released as units of their own)."""
+    questionnaire = study.questionnaire
+    kinds = questionnaire.kinds
+    items = list(
+        Item.objects.filter(questionnaire_id=questionnaire.pk)
+        .order_by("position", "id")
+        .values_list("pk", "position", "gap", "dimension")
+    )
+    columns = [(pk, kind) for pk, *_ in items for kind in kinds]
+    units = {key: snapshots.item_unit(*key) for key in columns}
+    area_keys = (
+        [key for key, _ in areas([(gap, dim) for _, _, gap, dim in items])]
+        if questionnaire.ask_importance
+        else []
+    )
+    shown = _Shown(published)
+    safe = _SafeText()
+    yield [
+        *ANSWER_HEADER[:4],
+        *[
+            f"q{position}_{KIND_COLUMNS[kind]}"
+            for _, position, *_ in items
+            for kind in kinds
+        ],
+        *[f"importance_{key}" for key in area_keys],
+        *(["overall_rating"] if questionnaire.ask_overall else []),
+    ]
+    for (
+        number,
+        audience,
+        group_id,
+        label,
+        seq,
+        ratings,
+        points,
+        overall,
+    ) in queries.anonymized_respondents(published, cut, allowed=allowed, kinds=kinds):
+        internal = audience == "internal"
+        row = [
+            number,
+            safe(audience),
+            safe(label) if internal else None,
+            None if internal else safe(label),
+        ]
+        row += [
+            ratings.get(key) if shown(units[key], audience, group_id, seq) else None
+            for key in columns
+        ]
+        if area_keys:
+            allocated = points and shown(snapshots.IMPORTANCE, audience, group_id, seq)
+            row += [points.get(key, 0) if allocated else None for key in area_keys]
+        if questionnaire.ask_overall:
+            row.append(
+                overall
+                if overall is not None
+                and shown(snapshots.OVERALL_RATING, audience, group_id, seq)
+                else None
+            )
+        yield Safe(row)
 
 
 # A spreadsheet may split a CSV line on any of these, depending on its locale.

@@ -27,6 +27,7 @@ from analysis import stats
 from analysis.cuts import ALL, Cut  # noqa: F401 — re-exported
 from surveys.models import (
     Action,
+    Allocation,
     Answer,
     Audience,
     Department,
@@ -393,7 +394,6 @@ def anonymized_answers(
     *,
     allowed: dict,
     shown,
-    kinds: tuple[str, ...] = (RatingKind.PERCEPTION.value,),
 ):
     """Answer rows of the published snapshot's allowed groups, for the
     anonymized export only.
@@ -405,23 +405,12 @@ def anonymized_answers(
     answers wait to reach the minimum group size, or a group hidden for that
     item: `shown(item_id, audience, group_id, seq)` is False). No names,
     emails, user, invitation or response ids, no times. Answers are fetched
-    500 respondents at a time.
-
-    With more than the perception in `kinds` (the expectation and tolerance
-    modes), each row ends with its rating kind, and `shown` is called as
-    `shown(item_id, audience, group_id, seq, kind)`.
+    500 respondents at a time. (The perception only: a questionnaire that
+    asks more is exported one row per respondent, `anonymized_respondents`.)
     """
-    with_kind = len(kinds) > 1
-    order_of = {kind: index for index, kind in enumerate(kinds)}
     if published.snapshot is None:
         return
-    entries = {
-        pk: (audience, group_id, name, seq)
-        for pk, audience, group_id, name, seq in _published_entries(
-            published, cut, allowed
-        ).values_list("response_id", "audience", "group_id", "group_name", "seq")
-    }
-    order = _shuffled(list(entries), published.snapshot.seed, "answers")
+    entries, order = _numbered(published, cut, allowed)
     items = {
         pk: (position, gap)
         for pk, position, gap in Item.objects.filter(
@@ -431,25 +420,18 @@ def anonymized_answers(
     for start in range(0, len(order), 500):
         chunk = order[start : start + 500]
         answers: dict[int, list] = {pk: [] for pk in chunk}
-        for response_id, item_id, kind, value in Answer.objects.filter(
-            response_id__in=chunk, kind__in=kinds
-        ).values_list("response_id", "item_id", "kind", "value"):
-            answers[response_id].append(
-                (items[item_id][0], order_of[kind], item_id, kind, value)
-            )
+        for response_id, item_id, value in Answer.objects.filter(
+            response_id__in=chunk
+        ).values_list("response_id", "item_id", "value"):
+            answers[response_id].append((items[item_id][0], item_id, value))
         for number, pk in enumerate(chunk, start=start + 1):
             audience, group_id, name, seq = entries[pk]
             label = _group_label(audience, name)
             internal = audience == Audience.INTERNAL
-            for position, _, item_id, kind, value in sorted(
-                answers[pk], key=lambda answer: answer[:3]
+            for position, item_id, value in sorted(
+                answers[pk], key=lambda answer: answer[:2]
             ):
-                visible = (
-                    shown(item_id, audience, group_id, seq, kind)
-                    if with_kind
-                    else shown(item_id, audience, group_id, seq)
-                )
-                if value is not None and not visible:
+                if value is not None and not shown(item_id, audience, group_id, seq):
                     value = None
                 row = (
                     number,
@@ -460,7 +442,64 @@ def anonymized_answers(
                     items[item_id][1],
                     value,
                 )
-                yield (*row, kind) if with_kind else row
+                yield row
+
+
+def _numbered(published: Published, cut: Cut, allowed: dict) -> tuple[dict, list]:
+    """The published respondents of the allowed groups within the cut
+    ({response id: (audience, group id, group name, seq)}) and their ids in
+    the snapshot's own random order: respondent 1, 2, 3 … of the exports."""
+    entries = {
+        pk: (audience, group_id, name, seq)
+        for pk, audience, group_id, name, seq in _published_entries(
+            published, cut, allowed
+        ).values_list("response_id", "audience", "group_id", "group_name", "seq")
+    }
+    return entries, _shuffled(list(entries), published.snapshot.seed, "answers")
+
+
+def anonymized_respondents(
+    published: Published, cut: Cut, *, allowed: dict, kinds: tuple[str, ...]
+):
+    """The published respondents of the allowed groups, one at a time, for
+    the anonymized export of a questionnaire that asks more than the
+    perception: (respondent number, audience, group id, group label, seq,
+    {(item id, kind): value or None}, {area: points}, overall rating or None),
+    numbered as `anonymized_answers` numbers them. Nothing is hidden here:
+    the export decides per cell what the snapshot shows. Read 500
+    respondents at a time."""
+    if published.snapshot is None:
+        return
+    entries, order = _numbered(published, cut, allowed)
+    for start in range(0, len(order), 500):
+        chunk = order[start : start + 500]
+        ratings: dict[int, dict] = {pk: {} for pk in chunk}
+        for response_id, item_id, kind, value in Answer.objects.filter(
+            response_id__in=chunk, kind__in=kinds
+        ).values_list("response_id", "item_id", "kind", "value"):
+            ratings[response_id][(item_id, kind)] = value
+        points: dict[int, dict] = {pk: {} for pk in chunk}
+        for response_id, area, n in Allocation.objects.filter(
+            response_id__in=chunk
+        ).values_list("response_id", "area", "points"):
+            points[response_id][area] = n
+        overall = dict(
+            Response.objects.filter(
+                pk__in=chunk, overall_rating__isnull=False
+            ).values_list("pk", "overall_rating")
+        )
+        for number, pk in enumerate(chunk, start=start + 1):
+            audience, group_id, name, seq = entries[pk]
+            yield (
+                number,
+                audience,
+                group_id,
+                _group_label(audience, name),
+                seq,
+                ratings[pk],
+                points[pk],
+                overall.get(pk),
+            )
 
 
 def staff_rate(study: Study, published: Published) -> dict:

@@ -1,11 +1,13 @@
-"""Exports of an expectation-mode study: the answers carry their rating,
-the gap table the perception and knowledge gaps, importance and priority."""
+"""Exports of an expectation-mode study: the answers a row per respondent
+with a column per item and rating, the importance points and the overall
+rating; the gap table the perception and knowledge gaps, importance and
+priority."""
 
 import pytest
 
 from analysis.exports import ANSWER_HEADER, GAP_HEADER, PRIORITY_HEADER
 from tests.analysis.test_exports import csv_rows, export_url, xlsx_rows
-from tests.analysis.test_priorities_view import CUSTOMERS, _study
+from tests.analysis.test_priorities_view import AREAS, CUSTOMERS, _study
 
 pytestmark = pytest.mark.django_db
 
@@ -15,15 +17,37 @@ def study(org_a):
     return _study(org_a)
 
 
-def test_the_answers_export_has_one_row_per_item_and_rating(alice_client, study):
+def test_the_answers_export_has_a_row_per_respondent_and_a_column_per_rating(
+    alice_client, study
+):
     header, *body = csv_rows(alice_client.get(export_url(study, "answers", "csv")))
-    assert header == [*ANSWER_HEADER, "rating"]
-    assert {row[-1] for row in body} == {"E", "P"}
-    # 7 respondents × 5 items × 2 ratings
-    assert len(body) == 70
-    customers = [row for row in body if row[1] == "customer"]
-    expectations = sorted(int(row[6]) for row in customers if row[-1] == "E")
-    assert expectations == sorted(v for c in CUSTOMERS for v in c[0])
+    ratings = [
+        f"q{n}_{kind}" for n in range(1, 6) for kind in ("expectation", "perception")
+    ]
+    assert header == [
+        *ANSWER_HEADER[:4],
+        *ratings,
+        *[f"importance_{area}" for area in AREAS],
+        "overall_rating",
+    ]
+    assert len(body) == 7  # 4 customers, 3 staff
+    customers = sorted(
+        (
+            [int(row[4 + 2 * j]) for j in range(5)],
+            [int(row[5 + 2 * j]) for j in range(5)],
+            [int(row[14 + j]) for j in range(5)],
+            int(row[19]),
+        )
+        for row in body
+        if row[1] == "customer"
+    )
+    assert customers == sorted(
+        (list(e), list(p), list(points), overall) for e, p, points, overall in CUSTOMERS
+    )
+    staff = [row for row in body if row[1] == "internal"]
+    assert len(staff) == 3
+    assert all(row[19] == "" for row in staff)  # staff give no overall rating
+    assert sorted(row[0] for row in body) == [str(n) for n in range(1, 8)]
 
 
 def test_the_gap_table_adds_the_priority_columns_and_a_row_per_area(
