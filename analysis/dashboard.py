@@ -321,8 +321,17 @@ def _computed(
         cut,
         rows=priority_rows,
         segment_inputs=numbers["segment_inputs"],
+        item_means=_item_means(numbers["item_table"]),
     )
     return {"numbers": numbers, "view": view}
+
+
+def _item_means(item_table: pd.DataFrame) -> dict:
+    """{item id: the customers' published mean, None where it is hidden}."""
+    return {
+        row["item_id"]: None if row["customer_suppressed"] else row["customer_mean"]
+        for row in _records(item_table)
+    }
 
 
 def results_request(published: Published, cut: queries.Cut) -> None:

@@ -189,13 +189,21 @@ def priorities_context(study, published: Published, cut=ALL, *, view=None) -> di
 
 
 def priorities_part(
-    study, published: Published, cut=ALL, *, rows=None, segment_inputs=None
+    study,
+    published: Published,
+    cut=ALL,
+    *,
+    rows=None,
+    segment_inputs=None,
+    item_means=None,
 ) -> dict:
     """The stored part of `priorities_context` for a cut: every figure of
     expectations, importance and priorities (when the questionnaire asks
     for them) and the per-segment figures segment influence is drawn from.
     `rows` are `priorities_queries.published_rows` (read here when not
-    given: the worker reads them once for every cut)."""
+    given: the worker reads them once for every cut); `item_means` {item id:
+    the customers' published mean or None}, from the cut's item table (the
+    perception mode's statements in the matrix per statement)."""
     questionnaire = study.questionnaire
     more = asks_more(questionnaire)
     part = {
@@ -208,11 +216,11 @@ def priorities_part(
         "trend_rows": [],
     }
     if more:
-        part.update(_priorities(study, published, cut, rows))
+        part.update(_priorities(study, published, cut, rows, item_means or {}))
     return part
 
 
-def _priorities(study, published: Published, cut, rows) -> dict:
+def _priorities(study, published: Published, cut, rows, item_means: dict) -> dict:
     questionnaire = study.questionnaire
     mode = questionnaire.mode
     multi = len(questionnaire.kinds) > 1
@@ -401,6 +409,9 @@ def _priorities(study, published: Published, cut, rows) -> dict:
     )
     for row in matrix.to_dict("records"):
         areas[row["area"]]["quadrant"] = row["quadrant"]
+    item_matrix, item_lines, items_left_out = _item_matrix(
+        item_rows, {row["area"]: row["x"] for row in matrix_rows}, multi, item_means
+    )
     shares = priorities.importance_shares(
         stated=stated_means if stated is not None else None,
         derived=derived_r if stated is None else None,
@@ -426,6 +437,14 @@ def _priorities(study, published: Published, cut, rows) -> dict:
         figures["priority_matrix"] = priority_charts.priority_quadrants(
             matrix, lines, x_title=x_title, y_title=y_title
         )
+    if not item_matrix.empty:
+        figures["priority_matrix_items"] = priority_charts.priority_quadrants(
+            item_matrix,
+            item_lines,
+            x_title=x_title,
+            y_title=y_title,
+            title="Priority matrix per statement",
+        )
     if zone and any(row["shown"] for row in zone):
         figures["tolerance"] = priority_charts.tolerance_band(
             [row for row in zone if row["shown"]],
@@ -446,11 +465,50 @@ def _priorities(study, published: Published, cut, rows) -> dict:
             "x_title": x_title,
             "y_title": y_title,
             "act_first": ranked,
+            "item_matrix": [_record(row) for row in item_matrix.to_dict("records")],
+            "item_lines": item_lines,
+            "items_left_out": items_left_out,
             "figures": figures,
             "trend_rows": _trend_rows(areas, score),
         }
     )
     return context
+
+
+def _item_matrix(
+    item_rows: dict, area_x: dict, multi: bool, item_means: dict
+) -> tuple[pd.DataFrame, dict, list[dict]]:
+    """The priority matrix per statement: each item at its area's importance
+    (the area matrix's x) and its own performance (its perception gap; in the
+    perception mode its customers' mean as the item table publishes it). Out:
+    the items shown with their quadrant (lines at the means of the items
+    shown), the lines, and the items left out (no shown importance or
+    performance)."""
+    rows = []
+    for row in item_rows.values():
+        if multi:
+            found = row["gap_d"]
+            y = found["mean"] if found["shown"] else None
+        else:
+            y = item_means.get(row["item_id"])
+        rows.append(
+            {
+                "item_id": row["item_id"],
+                "label": f"q{row['position']}",
+                "text": row["text"],
+                "area": row["area"],
+                "x": area_x.get(row["area"]),
+                "y": y,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["item_id", "label", "text", "area", "x", "y"])
+    matrix, lines = priorities.priority_matrix(frame)
+    left_out = [
+        {"label": row["label"], "text": row["text"]}
+        for row in rows
+        if row["x"] is None or row["y"] is None
+    ]
+    return matrix, lines, left_out
 
 
 def _trend_rows(areas: dict, score: dict | None) -> list[dict]:

@@ -30,9 +30,11 @@ def priority_quadrants(
     *,
     x_title: str,
     y_title: str,
+    title: str = "Priority matrix: importance and performance",
 ) -> Figure:
-    """One marker per area, coloured by its quadrant, with the quadrant
-    lines and names. In: area, label, x, y, quadrant; lines {x, y}."""
+    """One marker per area (or statement), coloured by its quadrant, with
+    the quadrant lines and names. In: label, x, y, quadrant, and optionally
+    text (a statement's wording, shown on hover); lines {x, y}."""
     traces = []
     for quadrant, colour in QUADRANT_COLOURS.items():
         chosen = matrix[matrix["quadrant"] == quadrant]
@@ -49,9 +51,10 @@ def priority_quadrants(
                 "textposition": "top center",
                 "marker": {"color": colour, "size": 14},
                 "hovertext": [
-                    f"{escape(str(row['label']))}<br>{escape(x_title)}: "
-                    f"{_num(row['x'])}<br>{escape(y_title)}: {_num(row['y'])}"
-                    f"<br>{quadrant}"
+                    f"{escape(str(row['label']))}"
+                    + (f" {escape(str(row['text']))}" if row.get("text") else "")
+                    + f"<br>{escape(x_title)}: {_num(row['x'])}<br>"
+                    f"{escape(y_title)}: {_num(row['y'])}<br>{quadrant}"
                     for row in chosen.to_dict("records")
                 ],
                 "hoverinfo": "text",
@@ -90,7 +93,7 @@ def priority_quadrants(
         xaxis={"range": _padded(matrix["x"])},
         yaxis={"range": _padded(matrix["y"])},
     )
-    return _layout(fig, "Priority matrix: importance and performance", x_title, y_title)
+    return _layout(fig, title, x_title, y_title)
 
 
 def _padded(values) -> list[float]:

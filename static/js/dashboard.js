@@ -15,4 +15,15 @@
       Plotly.newPlot(element, figure.data, figure.layout || {}, config);
     }
   });
+  // A chart drawn inside a closed <details> has no width yet: fit it to its
+  // place when the details open.
+  document.querySelectorAll("details").forEach(function (details) {
+    details.addEventListener("toggle", function () {
+      if (details.open) {
+        details.querySelectorAll("[data-chart]").forEach(function (element) {
+          Plotly.Plots.resize(element);
+        });
+      }
+    });
+  });
 })();

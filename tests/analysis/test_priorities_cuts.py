@@ -271,3 +271,82 @@ def test_results_stored_by_an_earlier_release_are_computed_again(alice_client, o
     assert response.status_code == 200
     assert 'data-testid="priority-areas"' in response.content.decode()
     assert "priorities" in SnapshotResult.objects.get(pk=row.pk).view
+
+
+def test_the_matrix_per_statement_places_each_item_by_its_area_and_own_gap(
+    alice_client, org_a
+):
+    study, _, _ = _study(org_a)
+    Item = study.questionnaire.items.model
+    first = Item.objects.get(questionnaire=study.questionnaire, position=1)
+    Item.objects.filter(pk=first.pk).update(customer_text="<script>x()</script>")
+    Study.objects.filter(pk=study.pk).update(changed_at=timezone.now())
+    study.refresh_from_db()
+    context = priorities_context(study, snapshots.published(study))
+    rows = {row["label"]: row for row in context["item_matrix"]}
+    assert set(rows) == {"q1", "q2", "q3", "q4", "q5"}
+    customers = BUSINESS + PRIVATE
+    for j, area in enumerate(AREAS):
+        row = rows[f"q{j + 1}"]
+        assert row["area"] == area
+        # x: the area's stated importance (every customer gave POINTS).
+        assert row["x"] == pytest.approx(POINTS[j])
+        assert row["y"] == pytest.approx(np.mean([p[j] - e[j] for e, p in customers]))
+    lines = context["item_lines"]
+    assert lines["y"] == pytest.approx(np.mean([row["y"] for row in rows.values()]))
+    for row in rows.values():
+        high = (row["x"] >= lines["x"], row["y"] >= lines["y"])
+        assert (
+            row["quadrant"]
+            == {
+                (True, False): "concentrate here",
+                (True, True): "keep up the good work",
+                (False, False): "low priority",
+                (False, True): "possible overkill",
+            }[high]
+        )
+    figure = context["figures"]["priority_matrix_items"]
+    hover = " ".join(t for trace in figure["data"] for t in trace["hovertext"])
+    assert "<script>" not in hover and "&lt;script&gt;" in hover
+    html = alice_client.get(reverse("dashboard", args=[study.pk])).content.decode()
+    assert 'data-testid="item-matrix"' in html
+    assert '"priority_matrix_items"' in html
+    assert "<script>x()</script>" not in html
+
+
+def test_the_matrix_per_statement_in_the_perception_mode_uses_derived_importance(
+    org_a,
+):
+    """A perception questionnaire asking only the overall rating: x is each
+    area's derived importance, y each item's published customer mean."""
+    from analysis.dashboard import study_numbers
+
+    questionnaire = factories.make_questionnaire(
+        items_per_gap=1, dimensions=True, ask_overall=True
+    )
+    study = factories.make_study(org_a, questionnaire=questionnaire, min_group_size=3)
+    items = list(questionnaire.items.order_by("position"))
+    rng = np.random.default_rng(7)
+    for n in range(15):
+        customer = n < 12
+        values = [int(v) for v in rng.integers(1, 8, size=5)]
+        response = Response.objects.create(
+            study=study,
+            audience=Audience.CUSTOMER if customer else Audience.INTERNAL,
+            status=Response.Status.SUBMITTED,
+            submitted_at=timezone.now(),
+            overall_rating=int(rng.integers(1, 8)) if customer else None,
+        )
+        Answer.objects.bulk_create(
+            Answer(response=response, item=i, value=v)
+            for i, v in zip(items, values, strict=True)
+        )
+    published = snapshots.published(study)
+    context = priorities_context(study, published)
+    table = study_numbers(study, published=published)["item_table"]
+    means = dict(zip(table["item_id"], table["customer_mean"], strict=True))
+    derived = {a["area"]: a["derived"]["r"] for a in context["areas"]}
+    assert context["item_matrix"]
+    for row in context["item_matrix"]:
+        assert row["x"] == pytest.approx(derived[row["area"]])
+        assert row["y"] == pytest.approx(means[row["item_id"]])
