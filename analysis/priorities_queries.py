@@ -13,6 +13,7 @@ customers returns about 100,000 small rows per read at most.
 import pandas as pd
 from django.db import connection
 
+from analysis.queries import analysis_cursor
 from surveys.areas import area_of, by_dimension
 from surveys.models import (
     Allocation,
@@ -68,7 +69,7 @@ TEXT_COLUMNS = {"audience", "area", "kind"}
 def _fetch(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
     """Rows of a statement; every column but the text ones as numbers (sums
     come back as Decimal on PostgreSQL)."""
-    with connection.cursor() as cursor:
+    with analysis_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     frame = pd.DataFrame.from_records(rows, columns=columns)

@@ -17,10 +17,11 @@ with all customers, or all staff with one segment.
 """
 
 import random
+from contextlib import contextmanager
 from datetime import date
 
 import pandas as pd
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Q
 
 from analysis import stats
@@ -114,6 +115,25 @@ ITEM_BRANCH_SQL = (
     "JOIN per p ON p.response_id = a.response_id "
     "WHERE {where} GROUP BY a.item_id, r.audience, e.group_id, e.seq, 6, 13"
 )
+
+
+@contextmanager
+def analysis_cursor():
+    """A cursor for the big analysis statements (the answers summed in the
+    database). Raw SQL follows the database router like the ORM does (a
+    replica inside gapsurvey.replica.replica_reads, else the primary). On
+    PostgreSQL the statement runs in a transaction with JIT off (SET LOCAL):
+    compiling these statements cost more than it saved — 0.8 s of a 6.4 s
+    build at 20,000 respondents (BENCHMARKS.md)."""
+    alias = router.db_for_read(Answer)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield cursor
 
 
 def study_sums(
@@ -219,9 +239,7 @@ def study_sums(
         columns=", ".join(per_columns), where=where, **_tables()
     ) + " UNION ALL ".join(branches)
     params = [*per_params, *where_params, *branch_params]
-    # Raw SQL follows the database router like the ORM does (a replica inside
-    # gapsurvey.replica.replica_reads, else the primary).
-    with connections[router.db_for_read(Answer)].cursor() as cursor:
+    with analysis_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     # Sums come back as int, or Decimal on PostgreSQL (SUM of a bigint).
