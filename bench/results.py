@@ -7,10 +7,11 @@ For each database and size (customer responses; staff = a tenth) the study of
 bench.dashboard is generated once and reused (`generate_study`, organization
 `bench-<size>`: five departments, four segments). In a fresh child process:
 
-- build: `analysis.tasks.snapshot_results_build` for the study's latest
-  snapshot, every cut the filters allow (everyone, each department, each
-  segment, each pair: 30 cuts here), its stored rows deleted before each run
-  — what the worker does once per published snapshot;
+- build: the worker's results of the study's latest snapshot
+  (`analysis.dashboard.snapshot_results_build`), every cut the filters allow
+  (everyone, each department, each segment, each pair: 30 cuts here), its
+  stored rows deleted before each run; and, timed apart, everyone's answers
+  CSV the task then stores for a big study ("export", once);
 - stored: the dashboard page of every one of those cuts through Django's test
   client as the study's manager, reading the stored results (access check,
   queries, charts, template): the median per cut, and the slowest cut's;
@@ -18,9 +19,9 @@ bench.dashboard is generated once and reused (`generate_study`, organization
   off (what the first viewer would wait for if the worker had not run), taken
   in turns with the stored page so the ratio meets the same load.
 
-With --jit off|on|both (PostgreSQL) the build is timed with the server's JIT
-off and on, in turns. Reported: medians of --runs runs after one warm-up, peak
-RSS. Results go to var/bench/results/results.json.
+The analysis statements turn PostgreSQL's JIT off themselves
+(`analysis.queries.analysis_cursor`). Reported: medians of --runs runs after
+one warm-up, peak RSS. Results go to var/bench/results/results.json.
 """
 
 import argparse
@@ -39,16 +40,17 @@ def _cut_query(cut) -> dict:
     return query
 
 
-def child_results(size: int, runs: int, jit: str) -> dict:
+def child_results(size: int, runs: int) -> dict:
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
     from django.urls import reverse
 
+    from analysis.cuts import ALL
     from analysis.dashboard import result_cuts
-    from analysis.models import SnapshotResult
-    from analysis.tasks import snapshot_results_build
+    from analysis.dashboard import snapshot_results_build as build_results
+    from analysis.exports import export_file_build
+    from analysis.models import ExportFile, SnapshotResult
     from surveys.services.snapshots import published
 
     # "cold" below times the page computing the missing cut itself, whatever
@@ -66,31 +68,23 @@ def child_results(size: int, runs: int, jit: str) -> dict:
     rows = SnapshotResult.objects.filter(snapshot=state.snapshot)
 
     def build():
+        """The worker's results for every cut (the task also writes a big
+        study's answers CSV: timed apart below, as "export")."""
         rows.delete()
-        return snapshot_results_build.call(state.snapshot.pk)
+        return build_results(study, state)
 
-    def set_jit(on: bool):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET jit = {'on' if on else 'off'}")
+    def export():
+        ExportFile.objects.filter(snapshot=state.snapshot).delete()
+        export_file_build(study, ALL, state, kind="answers", fmt="csv")
 
     result = {"load": common.loadavg(), "cuts": len(cuts)}
-    modes = {"off": [False], "on": [True], "both": [False, True]}[jit]
-    if connection.vendor != "postgresql":
-        modes = [None]
     build()  # warm-up
     assert rows.count() == len(cuts)
     # The page reads only: a missing result would be computed by the page.
     settings.INLINE_MAX_RESPONDENTS = 0
-    builds: dict[str, list[float]] = {}
-    for _ in range(runs):
-        for mode in modes:
-            if mode is not None:
-                set_jit(mode)
-            name = "build" if mode is None else f"build_jit_{'on' if mode else 'off'}"
-            builds.setdefault(name, []).extend(common.timed(build, 1))
-    result.update(builds)
+    result["build"] = common.timed(build, runs)
     assert rows.count() == len(cuts)
+    result["export_ms"] = common.timed(export, 1)
 
     def page(query):
         def get():
@@ -138,9 +132,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="20000,100000")
     parser.add_argument("--databases", default="postgres")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--jit", choices=["off", "on", "both"], default="both")
     args = parser.parse_args()
-    if common.child_step(args, lambda size: child_results(size, args.runs, args.jit)):
+    if common.child_step(args, lambda size: child_results(size, args.runs)):
         return
     rows = []
     for database, size in common.sizes_prepared("results", args):
@@ -151,8 +144,6 @@ def main() -> None:
             str(size),
             "--runs",
             str(args.runs),
-            "--jit",
-            args.jit,
         )
         rows.append({"database": database, "size": size, **found})
         print(_line(rows[-1]), file=sys.stderr)
@@ -165,11 +156,9 @@ def _ms(values) -> str:
 
 
 def _line(row: dict) -> str:
-    builds = ", ".join(
-        f"{key} {_ms(row[key])} ms" for key in sorted(row) if key.startswith("build")
-    )
     return (
-        f"{row['database']} {row['size']}: {row['cuts']} cuts; {builds}; page "
+        f"{row['database']} {row['size']}: {row['cuts']} cuts; results "
+        f"{_ms(row['build'])} ms, answers CSV {_ms(row['export_ms'])} ms; page "
         f"stored {_ms(row['stored_ms'])} ms (slowest cut "
         f"{row['stored_slowest_ms']:.0f} ms), cold {_ms(row['cold_ms'])} ms"
     )
@@ -180,7 +169,8 @@ def report(rows: list[dict]) -> str:
         "database",
         "customers + staff",
         "cuts",
-        "build all cuts ms (JIT off / on)",
+        "results, every cut, ms",
+        "answers CSV export ms",
         "page stored p50 ms",
         "slowest cut p50 ms",
         "page cold p50 ms",
@@ -190,11 +180,6 @@ def report(rows: list[dict]) -> str:
     ]
     lines = []
     for row in rows:
-        builds = " / ".join(
-            _ms(row[key])
-            for key in ("build_jit_off", "build_jit_on", "build")
-            if key in row
-        )
         stored = common.median(row["stored_ms"])
         cold = common.median(row["cold_ms"])
         lines.append(
@@ -202,7 +187,8 @@ def report(rows: list[dict]) -> str:
                 row["database"],
                 f"{row['size']:,} + {max(row['size'] // 10, 10):,}",
                 row["cuts"],
-                builds,
+                _ms(row["build"]),
+                _ms(row["export_ms"]),
                 f"{stored:,.0f}",
                 f"{row['stored_slowest_ms']:,.0f}",
                 f"{cold:,.0f}",
