@@ -233,6 +233,19 @@ def test_an_expectations_study_from_answers_to_an_action(app, new_page, seeded):
     )
     assert_accessible(manager, "the dashboard with priorities")
     _matrix_screenshot(manager)
+    # The matrix per statement, on demand: drawn to its full width once
+    # opened, each statement a point.
+    details = manager.get_by_test_id("item-matrix")
+    details.locator("summary").click()
+    manager.wait_for_function(
+        """() => {
+            const svg = document.querySelector(
+                '[data-chart="priority_matrix_items"] svg.main-svg');
+            return svg && svg.getBoundingClientRect().width > 300;
+        }"""
+    )
+    expect(details.locator("tbody tr")).to_have_count(len(items))
+    assert_accessible(manager, "the dashboard with the matrix per statement open")
 
     # An action from the top row.
     rows.first.get_by_role("link", name=f"Add action for {LABELS[ranked[0]]}").click()
