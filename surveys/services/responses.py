@@ -2,8 +2,6 @@
 response never changes again."""
 
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from surveys.areas import areas
@@ -373,10 +371,7 @@ def _submit_first(
     this transaction, then finds it answered. It names the invitation's own
     columns only, so PostgreSQL re-checks them on the row it waited for."""
     now = timezone.now()
-    claimed = Invitation.objects.filter(
-        pk=invitation.pk, responded_at__isnull=True
-    ).update(responded_at=now, opened_at=Coalesce("opened_at", Value(now)))
-    if not claimed:
+    if not _claim(invitation, now):
         return None
     response = Response.objects.create(
         study_id=invitation.study_id,
@@ -394,6 +389,30 @@ def _submit_first(
     if allocation:
         _write_extras(response, allocation, overall, replace=False)
     return response
+
+
+def _claim(invitation: Invitation, now) -> bool:
+    """Mark the invitation answered (and opened, if it was not) unless it is
+    answered already: whether this call did. The statement is written here,
+    not compiled by the ORM on every submit."""
+    connection = connections[router.db_for_write(Invitation)]
+    ops = connection.ops
+    meta = Invitation._meta
+    column = {
+        name: ops.quote_name(meta.get_field(name).column)
+        for name in ("responded_at", "opened_at")
+    }
+    when = ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ops.quote_name(meta.db_table)} "  # noqa: S608
+            f"SET {column['responded_at']} = %s, "
+            f"{column['opened_at']} = COALESCE({column['opened_at']}, %s) "
+            f"WHERE {ops.quote_name(meta.pk.column)} = %s "
+            f"AND {column['responded_at']} IS NULL",
+            [when, when, invitation.pk],
+        )
+        return cursor.rowcount == 1
 
 
 @transaction.atomic

@@ -71,6 +71,18 @@ def test_a_customer_submit_takes_at_most_four_queries(client, study_a):
     assert invitation.opened_at is not None
 
 
+def test_a_link_opened_earlier_keeps_its_opening_time_when_answered(client, study_a):
+    from datetime import timedelta
+
+    invitation, token = _invited(study_a)
+    opened = timezone.now() - timedelta(days=2)
+    Invitation.objects.filter(pk=invitation.pk).update(opened_at=opened)
+    assert client.post(f"/s/{token}/", _answers(study_a)).status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.opened_at == opened
+    assert invitation.responded_at > opened
+
+
 def test_submitting_never_touches_the_study_row(client, study_a):
     changed = Study.objects.get(pk=study_a.pk).changed_at
     _, token = _invited(study_a)
