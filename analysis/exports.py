@@ -316,9 +316,13 @@ def answer_rows(study: Study, cut: queries.Cut, published: Published) -> Iterato
         yield from _wide_rows(study, cut, published, allowed)
         return
     shown = _Shown(published)
+    found: dict = {}
 
     def answer_shown(item_id, audience, group_id, seq) -> bool:
-        return shown(snapshots.item_unit(item_id), audience, group_id, seq)
+        key = (item_id, audience, group_id, seq)
+        if key not in found:
+            found[key] = shown(snapshots.item_unit(item_id), audience, group_id, seq)
+        return found[key]
 
     safe = _SafeText()
     yield ANSWER_HEADER
@@ -443,6 +447,8 @@ def _csv_blocks(rows: Iterable[list]) -> Iterator[str]:
     def cell(value) -> str:
         if value is None:
             return ""
+        if type(value) is int:  # the commonest cell: nothing to neutralize
+            return str(value)
         if isinstance(value, str):
             found = texts.get(value)
             if found is None:
