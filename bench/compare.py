@@ -59,7 +59,7 @@ PEER_VENV = common.ROOT / "var" / "bench" / "peer-venv"
 BACKGROUND_CUSTOMERS = 200
 # Token budget per second of wrk for GapSurvey (each submission uses one up);
 # a run that runs out says so and is marked invalid.
-MAX_RATE = 400
+MAX_RATE = 800
 WARM_UP_PER_WORKER = 5
 TARGETS = {"floor": 0.6, "peer": 10.0, "p99_ms": 200.0}
 
