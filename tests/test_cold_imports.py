@@ -9,14 +9,8 @@ import sys
 HEAVY = ("pandas", "scipy", "numpy", "plotly", "openpyxl")
 
 
-def test_the_urlconf_and_its_views_import_no_heavy_library():
-    code = (
-        "import sys, django; django.setup(); "
-        "from django.urls import get_resolver; "
-        "resolver = get_resolver(); resolver.url_patterns; "
-        "[p.callback for p in resolver.url_patterns if hasattr(p, 'callback')]; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+def _printed(code: str) -> str:
+    """What a fresh Python process running `code` prints."""
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -28,7 +22,18 @@ def test_the_urlconf_and_its_views_import_no_heavy_library():
         },
         check=True,
     )
-    assert result.stdout.strip() == ""
+    return result.stdout
+
+
+def test_the_urlconf_and_its_views_import_no_heavy_library():
+    code = (
+        "import sys, django; django.setup(); "
+        "from django.urls import get_resolver; "
+        "resolver = get_resolver(); resolver.url_patterns; "
+        "[p.callback for p in resolver.url_patterns if hasattr(p, 'callback')]; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    assert _printed(code).strip() == ""
 
 
 def test_the_wsgi_application_loads_the_urlconf_at_start_without_heavy_imports():
@@ -42,17 +47,6 @@ def test_the_wsgi_application_loads_the_urlconf_at_start_without_heavy_imports()
         "print(resolver._populated, 'url_patterns' in resolver.__dict__); "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            **__import__("os").environ,
-            "DJANGO_SETTINGS_MODULE": "gapsurvey.settings",
-        },
-        check=True,
-    )
-    warmed, heavy = result.stdout.splitlines()
+    warmed, heavy = _printed(code).splitlines()
     assert warmed == "True True"
     assert heavy == ""
