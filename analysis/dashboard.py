@@ -310,7 +310,7 @@ def _computed(
     raw=None,
     candidates: list | None = None,
     names: dict | None = None,
-    priority_rows: dict | None = None,
+    priority_sums: dict | None = None,
 ) -> dict:
     """{"numbers": …, "view": …} of a snapshot's cut, computed."""
     numbers = _study_numbers(study, cut, published, raw=raw, names=names)
@@ -319,7 +319,7 @@ def _computed(
         study,
         published,
         cut,
-        rows=priority_rows,
+        sums=priority_sums,
         segment_inputs=numbers["segment_inputs"],
         item_means=_item_means(numbers["item_table"]),
     )
@@ -390,8 +390,8 @@ def snapshot_results_build(
     raw = queries.study_sums(study, items, published.seq, overall=stats.OVERALL)
     candidates = queries.comment_candidates(published)
     names = queries.group_names(study)
-    priority_rows = (
-        priorities_queries.published_rows(
+    priority_sums = (
+        priorities_queries.published_sums(
             study, published, priorities_queries.study_items(study)
         )
         if asks_more(study.questionnaire)
@@ -407,7 +407,7 @@ def snapshot_results_build(
                 raw=(items, raw),
                 candidates=candidates,
                 names=names,
-                priority_rows=priority_rows,
+                priority_sums=priority_sums,
             )
         )
         results.store(study, snapshot_id, cut, computed, seconds)

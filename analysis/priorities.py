@@ -337,6 +337,27 @@ def stated_importance(
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["area"])
 
 
+def stated_importance_from_sums(
+    customers: Mapping[str, tuple], staff: Mapping[str, tuple] | None = None
+) -> pd.DataFrame:
+    """`stated_importance` from each side's (n, Σ points, Σ points²) per
+    area (integers: exact)."""
+    staff = staff or {}
+    rows = []
+    for area in dict.fromkeys([*customers, *staff]):
+        mine = customers.get(area, (0, 0, 0))
+        customer = one_sample_from_sums(*mine)
+        internal = stats.describe_sums(*staff.get(area, (0, 0, 0)))
+        row = {"area": area}
+        row.update(
+            {f"customer_{k}": customer[k] for k in ("n", "mean", "sd", "low", "high")}
+        )
+        row.update({f"internal_{k}": v for k, v in internal.items()})
+        row.update(stats.welch(internal, stats.describe_sums(*mine)))
+        rows.append(row)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["area"])
+
+
 def fisher_interval(r: float, n: int) -> tuple[float | None, float | None]:
     """tanh(atanh(r) ± z/√(n − 3)), z the 97.5th normal percentile (the
     1.96 of DESIGN.md, unrounded as scipy's pearsonr uses it)."""
@@ -372,6 +393,33 @@ def derived_importance(
         row["shown"] = n >= needed
         if row["shown"] and np.ptp(x) > 0 and np.ptp(y) > 0:
             r = float(np.corrcoef(x, y)[0, 1])
+            row["r"] = r
+            row["low"], row["high"] = fisher_interval(r, n)
+        rows.append(row)
+    return _frame(rows, columns)
+
+
+def derived_importance_from_sums(
+    sums: Mapping[str, Mapping], *, min_group_size: int
+) -> pd.DataFrame:
+    """`derived_importance` from sums per area over the customers with both
+    an area score x and an overall rating y: n, x_total, x_sumsq, y_total,
+    y_sumsq, xy_total. r = (nΣxy − ΣxΣy) / √((nΣx² − (Σx)²)(nΣy² − (Σy)²));
+    a side whose spread is 0 (to rounding) has no r."""
+    columns = ["area", "n", "r", "low", "high", "shown"]
+    needed = max(DERIVED_MIN_N, min_group_size)
+    rows = []
+    for area, s in sums.items():
+        n = int(s["n"])
+        row = {"area": area, "n": n, "r": None, "low": None, "high": None}
+        row["shown"] = n >= needed
+        sxx = n * float(s["x_sumsq"]) - float(s["x_total"]) ** 2
+        syy = n * float(s["y_sumsq"]) - float(s["y_total"]) ** 2
+        sxy = n * float(s["xy_total"]) - float(s["x_total"]) * float(s["y_total"])
+        spread = stats.ROUNDING * max(1.0, n * float(s["x_sumsq"]))
+        spread_y = stats.ROUNDING * max(1.0, n * float(s["y_sumsq"]))
+        if row["shown"] and sxx > spread and syy > spread_y:
+            r = max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
             row["r"] = r
             row["low"], row["high"] = fisher_interval(r, n)
         rows.append(row)

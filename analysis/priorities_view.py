@@ -35,30 +35,42 @@ def _clean(value):
     return value.item() if hasattr(value, "item") else value
 
 
+# A figure nobody counts for.
+_NONE = {"n": 0, "total": 0, "sumsq": 0}
+# The sums of derived importance in the scores frame, by their names in
+# `priorities.derived_importance_from_sums` (x the area score, y the overall
+# rating, over the customers with both).
+DERIVED_SUMS = {
+    "o_n": "n",
+    "ox_total": "x_total",
+    "ox_sumsq": "x_sumsq",
+    "o_total": "y_total",
+    "o_sumsq": "y_sumsq",
+    "oxy_total": "xy_total",
+}
+
+
 def _record(mapping: dict) -> dict:
     return {key: _clean(value) for key, value in mapping.items()}
 
 
 class _Reader:
-    """The published respondents within a cut, and who of them each unit may
+    """The published sums within a cut, and which of them each unit may
     count: a unit counts for an audience only when the snapshot shows its
     total (no filter) or the cut's group (a department for staff, a segment
-    for customers)."""
+    for customers), and only the snapshots up to its own cutoff."""
 
     def __init__(
-        self, study, published: Published, items: pd.DataFrame, cut=ALL, rows=None
+        self, study, published: Published, items: pd.DataFrame, cut=ALL, sums=None
     ) -> None:
         self.published = published
-        self.size = study.min_group_size
         self.cut = cut
-        if rows is not None:
-            self.rows = rows
+        if sums is not None:
+            self.rows = sums
         elif published.snapshot is None:
-            self.rows = _empty_rows()
+            self.rows = priorities_queries.empty_sums()
         else:
-            self.rows = priorities_queries.published_rows(study, published, items)
-        self.entries = self.rows["entries"]
-        self._members: dict = {}
+            self.rows = priorities_queries.published_sums(study, published, items)
 
     def group(self, audience: str):
         """The cut's group of an audience (None: everyone)."""
@@ -72,30 +84,11 @@ class _Reader:
             return release if release.total else None
         return release if group in release.visible else None
 
-    def members(self, unit: str, audience: str) -> set | None:
-        """The response ids a unit counts for an audience within the cut, or
-        None when it may not be shown. (Units share their cutoffs: each set
-        is built once.)"""
-        release = self.release(unit, audience)
-        if release is None:
-            return None
-        key = (audience, release.cutoff)
-        if key not in self._members:
-            entries = self.entries
-            keep = (entries["audience"] == audience) & (
-                entries["seq"] <= release.cutoff
-            )
-            group = self.group(audience)
-            if group is not None:
-                keep &= entries["group_id"] == group
-            self._members[key] = frozenset(entries.loc[keep, "response_id"])
-        return self._members[key]
-
     def of(self, name: str, **values) -> pd.DataFrame:
         """The rows of one of the frames for given column values, e.g.
-        of("scores", area="reliability", kind="P"). Each frame is split once
-        for all the cuts that share the rows (the worker computes every cut
-        from one read)."""
+        of("scores", area="reliability", kind="P", audience="customer"). Each
+        frame is split once for all the cuts that share the sums (the worker
+        computes every cut from one read)."""
         columns = tuple(values)
         split = self.rows.setdefault("_split", {})
         if (name, columns) not in split:
@@ -107,8 +100,9 @@ class _Reader:
         return self.rows[name].iloc[0:0] if found is None else found
 
     def sums(self, frame: pd.DataFrame, unit: str, audience: str, columns) -> dict:
-        """The sums of a frame of sums per snapshot and group, up to the
-        unit's cutoff and within the cut; None when it may not be shown."""
+        """The sums of a frame of sums per snapshot and group (one
+        audience's rows), up to the unit's cutoff and within the cut; None
+        when it may not be shown."""
         release = self.release(unit, audience)
         if release is None:
             return None
@@ -119,27 +113,16 @@ class _Reader:
         chosen = frame[keep]
         return {column: chosen[column].sum() for column in columns}
 
-
-def _empty_rows() -> dict:
-    return {
-        "entries": pd.DataFrame(columns=["response_id", "audience", "group_id", "seq"]),
-        "scores": pd.DataFrame(
-            columns=["response_id", "audience", "seq", "area", "kind", "score"]
-        ),
-        "area_d": pd.DataFrame(columns=["response_id", "seq", "area", "d"]),
-        "item_d": pd.DataFrame(columns=priorities_queries.ITEM_D_COLUMNS),
-        "item_reference": pd.DataFrame(
-            columns=["item_id", "audience", "seq", "group_id", "n", "total", "sumsq"]
-        ),
-        "points": pd.DataFrame(columns=["response_id", "area", "points"]),
-        "overall": pd.DataFrame(columns=["response_id", "overall"]),
-    }
-
-
-def _within(frame: pd.DataFrame, ids: set | None) -> pd.DataFrame:
-    if ids is None:
-        return frame.iloc[0:0]
-    return frame[frame["response_id"].isin(ids)]
+    def summed(self, name: str, unit: str, audience: str, columns, **values):
+        """`sums` of one audience's rows of a frame for given column values,
+        renamed to n, total, sumsq (the first three columns); None when the
+        unit may not be shown."""
+        found = self.sums(
+            self.of(name, audience=audience, **values), unit, audience, columns
+        )
+        if found is None:
+            return None
+        return dict(zip(["n", "total", "sumsq"], found.values(), strict=False))
 
 
 def _hidden(n: int, size: int) -> str:
@@ -193,14 +176,14 @@ def priorities_part(
     published: Published,
     cut=ALL,
     *,
-    rows=None,
+    sums=None,
     segment_inputs=None,
     item_means=None,
 ) -> dict:
     """The stored part of `priorities_context` for a cut: every figure of
     expectations, importance and priorities (when the questionnaire asks
     for them) and the per-segment figures segment influence is drawn from.
-    `rows` are `priorities_queries.published_rows` (read here when not
+    `sums` are `priorities_queries.published_sums` (read here when not
     given: the worker reads them once for every cut); `item_means` {item id:
     the customers' published mean or None}, from the cut's item table (the
     perception mode's statements in the matrix per statement)."""
@@ -216,17 +199,17 @@ def priorities_part(
         "trend_rows": [],
     }
     if more:
-        part.update(_priorities(study, published, cut, rows, item_means or {}))
+        part.update(_priorities(study, published, cut, sums, item_means or {}))
     return part
 
 
-def _priorities(study, published: Published, cut, rows, item_means: dict) -> dict:
+def _priorities(study, published: Published, cut, sums, item_means: dict) -> dict:
     questionnaire = study.questionnaire
     mode = questionnaire.mode
     multi = len(questionnaire.kinds) > 1
     context = {}
     items = priorities_queries.study_items(study)
-    reader = _Reader(study, published, items, cut, rows)
+    reader = _Reader(study, published, items, cut, sums)
     area_keys = list(dict.fromkeys(items["area"]))
     size = study.min_group_size
 
@@ -248,18 +231,19 @@ def _priorities(study, published: Published, cut, rows, item_means: dict) -> dic
         for row in items.to_dict("records")
     }
 
+    score_columns = ["n", "x_total", "x_sumsq"]
     if multi:
-        area_d = reader.rows["area_d"]
         item_d = reader.rows["item_d"]
         item_parts = dict(tuple(item_d.groupby("item_id"))) if len(item_d) else {}
         for key in area_keys:
-            chosen = _within(
-                reader.of("area_d", area=key),
-                reader.members(
-                    snapshots.area_unit(key, snapshots.DIFFERENCE), CUSTOMER
-                ),
+            found = reader.summed(
+                "area_d",
+                snapshots.area_unit(key, snapshots.DIFFERENCE),
+                CUSTOMER,
+                ["n", "d_total", "d_sumsq"],
+                area=key,
             )
-            areas[key]["gap_d"] = _summary(chosen["d"], size)
+            areas[key]["gap_d"] = _summary_from_sums(found or _NONE, size)
         for item_id, row in item_rows.items():
             found = reader.sums(
                 item_parts.get(item_id, item_d.iloc[0:0]),
@@ -272,24 +256,30 @@ def _priorities(study, published: Published, cut, rows, item_means: dict) -> dic
         reference = REFERENCE[mode]
         for key in area_keys:
             unit = snapshots.area_unit(key, reference)
-            areas[key]["knowledge"] = _knowledge(
-                reader.of("scores", area=key, kind=reference),
-                reader,
-                unit,
+            areas[key]["knowledge"] = _knowledge_from_sums(
+                {
+                    audience: reader.summed(
+                        "scores",
+                        unit,
+                        audience,
+                        score_columns,
+                        area=key,
+                        kind=reference,
+                    )
+                    for audience in (INTERNAL, CUSTOMER)
+                },
                 size,
-                column="score",
             )
-        sums = reader.rows["item_reference"]
         for item_id, row in item_rows.items():
             unit = snapshots.item_unit(item_id, reference)
-            mine = sums[sums["item_id"] == item_id]
             row["knowledge"] = _knowledge_from_sums(
                 {
-                    audience: reader.sums(
-                        mine[mine["audience"] == audience],
+                    audience: reader.summed(
+                        "item_reference",
                         unit,
                         audience,
                         ["n", "total", "sumsq"],
+                        item_id=item_id,
                     )
                     for audience in (INTERNAL, CUSTOMER)
                 },
@@ -298,12 +288,14 @@ def _priorities(study, published: Published, cut, rows, item_means: dict) -> dic
     else:
         for key in area_keys:
             unit = snapshots.area_unit(key, "P")
-            areas[key]["perception"] = _knowledge(
-                reader.of("scores", area=key, kind="P"),
-                reader,
-                unit,
+            areas[key]["perception"] = _knowledge_from_sums(
+                {
+                    audience: reader.summed(
+                        "scores", unit, audience, score_columns, area=key, kind="P"
+                    )
+                    for audience in (INTERNAL, CUSTOMER)
+                },
                 size,
-                column="score",
             )
 
     # The gap-model score.
@@ -316,11 +308,11 @@ def _priorities(study, published: Published, cut, rows, item_means: dict) -> dic
         }
         score = {"unweighted": priorities.unweighted_score(means), "weighted": None}
         if questionnaire.ask_importance:
-            ids = reader.members(snapshots.WEIGHTED, CUSTOMER)
-            if ids is not None:
-                found = priorities.weighted_score(
-                    _within(area_d, ids), _within(reader.rows["points"], ids)
-                )
+            found = reader.summed(
+                "weighted", snapshots.WEIGHTED, CUSTOMER, ["n", "total", "sumsq"]
+            )
+            if found is not None:
+                found = priorities.one_sample_from_sums(**found)
                 found["shown"] = found["n"] >= size
                 found["note"] = _hidden(found["n"], size)
                 score["weighted"] = _record(found)
@@ -356,33 +348,34 @@ def _priorities(study, published: Published, cut, rows, item_means: dict) -> dic
     # Importance.
     stated = None
     if questionnaire.ask_importance:
-        customer_ids = reader.members(snapshots.IMPORTANCE, CUSTOMER)
-        staff_ids = reader.members(snapshots.IMPORTANCE, INTERNAL)
-        points = reader.rows["points"]
-        mine = _within(points, customer_ids)
-        theirs = _within(points, staff_ids)
-        if mine["response_id"].nunique() >= size:
-            if theirs["response_id"].nunique() < size:
-                theirs = theirs.iloc[0:0]
-            stated = priorities.stated_importance(mine, theirs)
+        counted, allocated = {}, {}
+        for audience in (CUSTOMER, INTERNAL):
+            found = reader.summed("allocators", snapshots.IMPORTANCE, audience, ["n"])
+            counted[audience] = 0 if found is None else int(found["n"])
+            allocated[audience] = {} if found is None else _points(reader, audience)
+        if counted[CUSTOMER] >= size:
+            staff = allocated[INTERNAL] if counted[INTERNAL] >= size else {}
+            stated = priorities.stated_importance_from_sums(allocated[CUSTOMER], staff)
             for row in stated.to_dict("records"):
                 if row["area"] in areas:
                     areas[row["area"]]["importance"] = _record(row)
     derived_any = False
     if questionnaire.ask_overall:
-        overall = reader.rows["overall"]
         for key in area_keys:
-            ids = reader.members(snapshots.derived_unit(key), CUSTOMER)
-            chosen = _within(reader.of("scores", area=key, kind="P"), ids)
-            rated = _within(overall, ids)
-            found = priorities.derived_importance(
-                chosen[["response_id", "area", "score"]],
-                dict(zip(rated["response_id"], rated["overall"], strict=True)),
+            found = reader.sums(
+                reader.of("scores", audience=CUSTOMER, area=key, kind="P"),
+                snapshots.derived_unit(key),
+                CUSTOMER,
+                ["n", *DERIVED_SUMS],
+            )
+            if found is None or not found["n"]:
+                continue  # no area score to correlate
+            found = priorities.derived_importance_from_sums(
+                {key: {name: found[column] for column, name in DERIVED_SUMS.items()}},
                 min_group_size=size,
             )
-            if not found.empty:
-                areas[key]["derived"] = _record(found.iloc[0].to_dict())
-                derived_any = derived_any or bool(found.iloc[0]["shown"])
+            areas[key]["derived"] = _record(found.iloc[0].to_dict())
+            derived_any = derived_any or bool(found.iloc[0]["shown"])
 
     # The priority matrix and where to act first.
     matrix_rows, performance, stated_means, derived_r = [], {}, {}, {}
@@ -633,24 +626,21 @@ def _hide_sides(row: dict, size: int) -> dict:
     return _record(row)
 
 
-def _summary(values: pd.Series, size: int) -> dict:
-    found = priorities.one_sample(values.to_numpy(dtype=float))
-    note = _hidden(found["n"], size)
-    if note:
-        found = {**dict.fromkeys(found), "n": found["n"]}
-    return _record({**found, "shown": not note, "note": note})
-
-
-def _knowledge(frame: pd.DataFrame, reader: _Reader, unit: str, size, *, column):
-    """Staff against customers on one unit (their area scores or item
-    values), each side read up to the unit's cutoff; a side below the
-    minimum size hides the comparison."""
-    staff = _within(frame, reader.members(unit, INTERNAL))[column]
-    customers = _within(frame, reader.members(unit, CUSTOMER))[column]
-    row = priorities.knowledge_gap(
-        staff.to_numpy(dtype=float), customers.to_numpy(dtype=float)
-    )
-    return _hide_sides(row, size)
+def _points(reader: _Reader, audience: str) -> dict:
+    """{area: (n, Σ points, Σ points²)} of an audience's allocations within
+    the cut (integers: exact)."""
+    out = {}
+    for area in dict.fromkeys(reader.rows["points"]["area"]):
+        found = reader.summed(
+            "points",
+            snapshots.IMPORTANCE,
+            audience,
+            ["n", "total", "sumsq"],
+            area=area,
+        )
+        if found and found["n"]:
+            out[area] = tuple(int(found[k]) for k in ("n", "total", "sumsq"))
+    return out
 
 
 def segment_inputs(published: Published, cut, sums, *, total) -> dict | None:

@@ -30,7 +30,7 @@ AUDIENCES = (INTERNAL, CUSTOMER)
 OVERALL = "overall"
 CATEGORIES = ("disappointed", "neutral", "satisfied", "delighted")
 # Scores are ratios of small integers; this only absorbs float rounding.
-_TOLERANCE = 1e-9
+ROUNDING = 1e-9
 Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal
 
 
@@ -120,7 +120,7 @@ def describe_sums(n: int, total: float, sumsq: float) -> dict:
         numerator = n * int(sumsq) - int(total) ** 2
     else:
         numerator = n * float(sumsq) - float(total) ** 2
-        if abs(numerator) <= _TOLERANCE * max(1.0, n * float(sumsq)):
+        if abs(numerator) <= ROUNDING * max(1.0, n * float(sumsq)):
             numerator = 0.0
     variance = max(numerator, 0) / (n * (n - 1))
     return {"n": n, "mean": float(mean), "sd": math.sqrt(variance)}

@@ -17,13 +17,13 @@ from django.db.models import Count, F, Q, Sum
 
 from analysis.queries import ALL, NO_DEPARTMENT, NO_SEGMENT, Cut, _tables
 from analysis.stats import (
-    _TOLERANCE,
     AUDIENCES,
     CATEGORIES,
     CUSTOMER,
     INTERNAL,
     MATRIX_COLUMNS,
     OVERALL,
+    ROUNDING,
     SEGMENT_DELTA_COLUMNS,
     _alpha,
     _frame,
@@ -371,7 +371,7 @@ def headline(scores: pd.DataFrame, *, midpoint: float, min_group_size: int) -> d
     counts = []
     for audience in AUDIENCES:
         values = overall.loc[overall["audience"] == audience, "score"]
-        counts.append((len(values), int((values > midpoint + _TOLERANCE).sum())))
+        counts.append((len(values), int((values > midpoint + ROUNDING).sum())))
     return headline_from_counts(*counts, min_group_size=min_group_size)
 
 
@@ -404,9 +404,9 @@ def classify_many(
     top = delighted_from(scale_min, scale_max)
     return np.select(
         [
-            scores < midpoint - _TOLERANCE,
-            scores <= midpoint + _TOLERANCE,
-            scores >= top - _TOLERANCE,
+            scores < midpoint - ROUNDING,
+            scores <= midpoint + ROUNDING,
+            scores >= top - ROUNDING,
         ],
         ["disappointed", "neutral", "delighted"],
         default="satisfied",

@@ -401,3 +401,78 @@ def test_the_zone_from_sums_matches_the_raw_zone():
     )
     for key, value in found.items():
         assert value == approx(raw[key]), key
+
+
+def _sums(values):
+    return (len(values), sum(values), sum(x * x for x in values))
+
+
+def test_stated_importance_from_sums_matches_the_raw_one():
+    customer = pd.DataFrame(
+        {
+            "response_id": [1, 1, 2, 2, 3, 3],
+            "area": ["a", "b"] * 3,
+            "points": [100, 0, 60, 40, 50, 50],
+        }
+    )
+    staff = pd.DataFrame(
+        {"response_id": [7, 7, 8, 8], "area": ["a", "b"] * 2, "points": [30, 70] * 2}
+    )
+    raw = priorities.stated_importance(customer, staff).set_index("area")
+
+    def per_area(frame):
+        return {
+            area: _sums(list(part["points"]))
+            for area, part in frame.groupby("area", sort=False)
+        }
+
+    found = priorities.stated_importance_from_sums(
+        per_area(customer), per_area(staff)
+    ).set_index("area")
+    assert list(found.index) == list(raw.index)
+    for column in raw.columns:
+        for area in raw.index:
+            assert found.loc[area, column] == approx(raw.loc[area, column], nan_ok=True)
+    # The staff's two equal allocations: SD 0 on their side, Welch still runs.
+    assert found.loc["a", "internal_sd"] == 0.0
+
+
+def _derived_sums(x, y):
+    return {
+        "n": len(x),
+        "x_total": float(np.sum(x)),
+        "x_sumsq": float(np.sum(np.square(x))),
+        "y_total": float(np.sum(y)),
+        "y_sumsq": float(np.sum(np.square(y))),
+        "xy_total": float(np.dot(x, y)),
+    }
+
+
+def test_derived_importance_from_sums_matches_the_raw_one():
+    rng = np.random.default_rng(4)
+    overall = rng.integers(1, 8, 30).astype(float)
+    # Area scores are means of two items: halves, as in the database's sums.
+    score = np.clip(np.round(2 * (overall + rng.normal(0, 1.5, 30))) / 2, 1, 7)
+    area_p = pd.DataFrame({"response_id": range(30), "area": "rel", "score": score})
+    raw = priorities.derived_importance(
+        area_p, dict(enumerate(overall)), min_group_size=5
+    ).iloc[0]
+    found = priorities.derived_importance_from_sums(
+        {"rel": _derived_sums(score, overall)}, min_group_size=5
+    ).iloc[0]
+    for key in ("n", "r", "low", "high", "shown"):
+        assert found[key] == approx(raw[key])
+    assert found["r"] == approx(scipy_stats.pearsonr(score, overall).statistic)
+
+
+def test_derived_importance_from_sums_without_spread_or_below_ten_has_no_r():
+    flat = priorities.derived_importance_from_sums(
+        {"rel": _derived_sums(np.full(12, 4.0), np.arange(12.0) % 7 + 1)},
+        min_group_size=5,
+    ).iloc[0]
+    assert flat["shown"] and flat["r"] is None
+    few = priorities.derived_importance_from_sums(
+        {"rel": _derived_sums(np.arange(9.0), np.arange(9.0) % 7 + 1)},
+        min_group_size=3,
+    ).iloc[0]
+    assert not few["shown"] and few["r"] is None
