@@ -312,7 +312,10 @@ def _computed(
     names: dict | None = None,
     priority_sums: dict | None = None,
 ) -> dict:
-    """{"numbers": …, "view": …} of a snapshot's cut, computed."""
+    """{"numbers": …, "view": …} of a snapshot's cut, computed (from the
+    sums `raw`, `priority_sums` when given: see `snapshot_sums`)."""
+    if raw is None:
+        raw, priority_sums = snapshot_sums(study, published)
     numbers = _study_numbers(study, cut, published, raw=raw, names=names)
     view = _snapshot_view(study, cut, published, numbers, candidates)
     view["priorities"] = priorities_part(
@@ -370,6 +373,39 @@ def result_cuts(published: Published) -> list[queries.Cut]:
     return cuts
 
 
+def snapshot_sums(study: Study, published: Published) -> tuple[tuple, dict | None]:
+    """Everything a snapshot's cuts are computed from: (the items,
+    `queries.study_sums`) and the priorities' sums (None when the
+    questionnaire asks nothing beyond the perception). A questionnaire that
+    asks more has both read by one statement
+    (`priorities_queries.published_sums`). Each snapshot's sums are stored
+    once read (`results.sums_rows`): only the snapshots not yet read touch the
+    answers."""
+    items = queries.study_items(study)
+    upto = published.seq if published.snapshot is not None else 0
+    if not asks_more(study.questionnaire):
+        rows = results.sums_rows(
+            study,
+            upto,
+            "perception",
+            lambda since: queries.study_sums_rows(
+                study, items, upto, overall=stats.OVERALL, since=since
+            ),
+        )
+        return (items, queries.sums_frames(rows)), None
+    more_items = priorities_queries.study_items(study)
+    rows = results.sums_rows(
+        study,
+        upto,
+        "priorities",
+        lambda since: priorities_queries.published_sums_rows(
+            study, more_items, upto, since=since
+        ),
+    )
+    sums, priority_sums = priorities_queries.published_frames(rows)
+    return (items, sums), priority_sums
+
+
 def snapshot_results_build(
     study: Study, published: Published, also: queries.Cut | None = None
 ) -> int:
@@ -386,17 +422,9 @@ def snapshot_results_build(
     missing = [cut for cut in cuts if not results.exists(study, snapshot_id, cut)]
     if not missing:
         return 0
-    items = queries.study_items(study)
-    raw = queries.study_sums(study, items, published.seq, overall=stats.OVERALL)
+    raw, priority_sums = snapshot_sums(study, published)
     candidates = queries.comment_candidates(published)
     names = queries.group_names(study)
-    priority_sums = (
-        priorities_queries.published_sums(
-            study, published, priorities_queries.study_items(study)
-        )
-        if asks_more(study.questionnaire)
-        else None
-    )
     done = 0
     for cut in missing:
         computed, seconds = results.timed(
@@ -404,7 +432,7 @@ def snapshot_results_build(
                 study,
                 cut,
                 published,
-                raw=(items, raw),
+                raw=raw,
                 candidates=candidates,
                 names=names,
                 priority_sums=priority_sums,

@@ -1,5 +1,6 @@
-"""The one table the reading side owns: results computed once per published
-snapshot and cut, which the dashboard and the exports read.
+"""The tables the reading side owns: results computed once per published
+snapshot and cut, which the dashboard and the exports read, and the sums
+each snapshot adds, which the results are computed from.
 
 A published snapshot never changes, so neither do its numbers: they are
 computed in the worker right after the snapshot is published (for every cut
@@ -40,6 +41,30 @@ class SnapshotResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.snapshot} results ({self.cut})"
+
+
+class SnapshotSums(models.Model):
+    """The sums one snapshot adds: the rows of the analysis statement
+    (`analysis.queries.study_sums`, or `analysis.priorities_queries` for a
+    questionnaire that asks more) over the responses that entered the study
+    in this snapshot, each row already grouped by snapshot and group.
+
+    A snapshot's entries never change, so each answer is read once: the
+    numbers of snapshot N are computed from the stored sums of snapshots
+    1 … N (`analysis.results.sums_rows`). Counts and sums of groups only —
+    never a respondent's answers."""
+
+    snapshot = models.OneToOneField(
+        Snapshot, on_delete=models.CASCADE, related_name="sums"
+    )
+    # As SnapshotResult's basis, with the statement's own version: rows
+    # whose basis no longer matches are read again.
+    basis = models.CharField(max_length=100)
+    rows = models.JSONField()
+    seconds = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.snapshot} sums"
 
 
 class ExportFile(models.Model):

@@ -13,6 +13,7 @@ customers returns about 100,000 small rows per read at most.
 import pandas as pd
 from django.db import connection
 
+from analysis import queries, stats
 from analysis.queries import analysis_cursor
 from surveys.areas import area_of, by_dimension
 from surveys.models import (
@@ -64,147 +65,156 @@ def _tables() -> dict:
 
 
 TEXT_COLUMNS = {"tag", "audience", "area", "kind"}
+CUSTOMER = "customer"
 
 
-def _fetch(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
-    """Rows of a statement; every column but the text ones as numbers (sums
-    come back as Decimal on PostgreSQL)."""
-    with analysis_cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    frame = pd.DataFrame.from_records(rows, columns=columns)
-    for column in columns:
-        if column not in TEXT_COLUMNS and frame[column].dtype == object:
-            frame[column] = frame[column].astype(float)
-    return frame
-
-
-# Everything is summed in one statement that reads the answers once.
+# Everything the dashboard needs of a questionnaire that asks more than the
+# perception is summed in one statement that reads the answers once:
 #
 # `pi`: one row per respondent and item, the ratings side by side: P, the
 # expectation-like rating r (E, or D in the tolerance mode) and the minimum
-# A (tolerance mode only). `ok` marks a usable pair: P and r given (and A,
-# not above D, in the tolerance mode: an inverted zone is left out of d).
-# `ra`: one row per respondent and area: how many items they rated P (mp)
-# and r (mr) there and the totals, how many usable pairs (k) and the total
-# of P − r over them (dt). A respondent's area score is tp / mp, their area
-# gap dt / k; grouping the rows by mp (or k) gives exact n, Σ and Σ² of
-# those means without a row per respondent leaving the database.
+# A (tolerance mode only). A usable pair (OK) has P and r (and A, not above
+# D, in the tolerance mode: an inverted zone is left out of d).
+# `per`: one row per respondent: what `analysis.queries.study_sums` groups
+# (answered P items m<j> and their total t<j> per gap, m_all and t_all), and
+# per area q how many items they rated P (mp<q>) and r (mr<q>) and the
+# totals, how many usable pairs (k<q>) and the total of P − r over them
+# (dt<q>); their overall rating and, with importance, their points per area.
+# A respondent's area score is tp / mp, their area gap dt / k: grouping by mp
+# (or k) gives exact n, Σ and Σ² of those means without a row per respondent
+# leaving the database.
 #
-# The rows that come back (tag, audience, seq, group_id, area, item_id,
-# kind, m, v0 … v8; the group is the one frozen in the snapshot entry):
-# - S: area scores per audience, seq, group, area, kind (P, or the
-#   reference) and m: n, Σt, Σt²; for P also, over the customers with an
-#   overall rating o: n, Σt, Σt², Σo, Σo², Σt·o (derived importance);
-# - D: customers' area gaps per seq, group, area and k: n, Σdt, Σdt²;
-# - W: customers' importance-weighted gap scores (Σ_a points_a · d_a over
+# The rows that come back: `study_sums`'s (its thirteen columns, then
+# padding), and rows tagged in the first column (then item_id, audience,
+# group_id, seq, m, v0 … v6, area, kind, v7 … v11; the group is the one
+# frozen in the snapshot entry):
+# - #S: area scores per audience, seq, group, area, kind (P or the reference)
+#   and m: n, Σt, Σt²; for P also, over the customers with an overall rating
+#   o: n, Σt, Σt², Σo, Σo², Σt·o (derived importance);
+# - #D: customers' area gaps per seq, group, area and k: n, Σdt, Σdt²;
+# - #W: customers' importance-weighted gap scores (Σ_a points_a · d_a over
 #   the areas with a gap / the points of those areas) per seq and group:
 #   n, Σ, Σ²;
-# - I: customers' pairs per item, seq and group (ITEM_D_COLUMNS);
-# - E: the reference rating per item, audience, seq and group: n, Σ, Σ²;
-# - A: allocated points per audience, seq, group and area: n, Σ, Σ²;
-# - B: respondents with an allocation per audience, seq and group: n.
-PIVOT_SQL = (
+# - #I: per item, audience, seq and group: the customers' usable pairs (n,
+#   Σd, Σd², inversions, and the zone's sums) and the reference rating (n,
+#   Σ, Σ²);
+# - #A: allocated points per audience, seq, group and area: n, Σ, Σ²;
+# - #B: respondents with an allocation per audience, seq and group: n.
+PI_SQL = (
     "WITH pi AS (SELECT a.response_id AS response_id, "
     "MAX(e.audience) AS audience, MAX(e.seq) AS seq, MAX(e.group_id) AS group_id, "
-    "MAX(i.{area}) AS area, a.item_id AS item_id, "
+    "MAX(i.gap) AS gap, MAX(i.{area}) AS area, a.item_id AS item_id, "
     "MAX(CASE WHEN a.kind = 'P' THEN a.value END) AS pv, "
     "MAX(CASE WHEN a.kind = %s THEN a.value END) AS rv, "
     "{minimum} AS av "
     "FROM {answer} a JOIN {entry} e ON e.response_id = a.response_id "
     "JOIN {item} i ON i.id = a.item_id "
-    "WHERE e.study_id = %s AND e.seq <= %s "
+    "WHERE e.study_id = %s AND e.seq <= %s AND e.seq > %s "
     "GROUP BY a.response_id, a.item_id), "
-    "pk AS (SELECT pi.*, CASE WHEN pv IS NOT NULL AND rv IS NOT NULL {usable} "
-    "THEN 1 ELSE 0 END AS ok FROM pi), "
-    "ra AS (SELECT response_id, MAX(audience) AS audience, MAX(seq) AS seq, "
-    "MAX(group_id) AS group_id, area, "
-    "SUM(CASE WHEN pv IS NOT NULL THEN 1 ELSE 0 END) AS mp, "
-    "SUM(CASE WHEN pv IS NOT NULL THEN pv ELSE 0 END) AS tp, "
-    "SUM(CASE WHEN rv IS NOT NULL THEN 1 ELSE 0 END) AS mr, "
-    "SUM(CASE WHEN rv IS NOT NULL THEN rv ELSE 0 END) AS tr, "
-    "SUM(ok) AS k, SUM(CASE WHEN ok = 1 THEN pv - rv ELSE 0 END) AS dt "
-    "FROM pk GROUP BY response_id, area) "
+    "per AS (SELECT x.*, r.overall_rating AS overall{points} FROM ("
+    "SELECT response_id, MAX(audience) AS audience, MAX(group_id) AS group_id, "
+    "MAX(seq) AS seq, SUM(CASE WHEN pv IS NOT NULL THEN 1 ELSE 0 END) AS m_all, "
+    "SUM(CASE WHEN pv IS NOT NULL THEN pv ELSE 0 END) AS t_all, "
+    "{gap_columns}, {area_columns} FROM pi GROUP BY response_id) x "
+    "JOIN {response} r ON r.id = x.response_id{points_join}) "
+)
+AREA_COLUMNS_SQL = (
+    "SUM(CASE WHEN area = %s AND pv IS NOT NULL THEN 1 ELSE 0 END) AS mp{q}, "
+    "SUM(CASE WHEN area = %s AND pv IS NOT NULL THEN pv ELSE 0 END) AS tp{q}, "
+    "SUM(CASE WHEN area = %s AND rv IS NOT NULL THEN 1 ELSE 0 END) AS mr{q}, "
+    "SUM(CASE WHEN area = %s AND rv IS NOT NULL THEN rv ELSE 0 END) AS tr{q}, "
+    "SUM(CASE WHEN area = %s AND {ok} THEN 1 ELSE 0 END) AS k{q}, "
+    "SUM(CASE WHEN area = %s AND {ok} THEN pv - rv ELSE 0 END) AS dt{q}"
+)
+POINTS_JOIN_SQL = (
+    " LEFT JOIN (SELECT response_id, {columns} FROM {allocation} "
+    "WHERE response_id IN (SELECT response_id FROM {entry} "
+    "WHERE study_id = %s AND seq <= %s AND seq > %s) GROUP BY response_id) al "
+    "ON al.response_id = x.response_id"
+)
+ITEM_SQL = (
+    "SELECT NULL, a.item_id, a.audience, a.group_id, a.seq, "
+    "CASE a.gap {complete} ELSE 0 END, "
+    "COUNT(*), SUM(a.pv), SUM(a.pv * a.pv), {answer_counts}, "
+    "CASE WHEN p.m_all = %s THEN 1 ELSE 0 END{pad} "
+    "FROM pi a JOIN per p ON p.response_id = a.response_id "
+    "WHERE a.pv IS NOT NULL GROUP BY a.item_id, a.audience, a.group_id, a.seq, 6, 13"
 )
 _NO_TEXT, _NO_INT = "CAST(NULL AS VARCHAR(16))", "CAST(NULL AS INTEGER)"
+PAD = f", {_NO_TEXT}, {_NO_TEXT}, 0, 0, 0, 0, 0"
+# Per area (its columns q); the area's name is the first parameter.
 SCORE_P_SQL = (
-    "SELECT 'S', ra.audience, ra.seq, ra.group_id, ra.area, {no_int}, 'P', ra.mp, "
-    "COUNT(*), SUM(ra.tp), SUM(ra.tp * ra.tp), "
-    "SUM(CASE WHEN r.overall_rating IS NOT NULL THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN r.overall_rating IS NOT NULL THEN ra.tp ELSE 0 END), "
-    "SUM(CASE WHEN r.overall_rating IS NOT NULL THEN ra.tp * ra.tp ELSE 0 END), "
-    "SUM(CASE WHEN r.overall_rating IS NOT NULL THEN r.overall_rating ELSE 0 END), "
-    "SUM(CASE WHEN r.overall_rating IS NOT NULL "
-    "THEN r.overall_rating * r.overall_rating ELSE 0 END), "
-    "SUM(CASE WHEN r.overall_rating IS NOT NULL "
-    "THEN ra.tp * r.overall_rating ELSE 0 END) "
-    "FROM ra JOIN {response} r ON r.id = ra.response_id WHERE ra.mp > 0 "
-    "GROUP BY ra.audience, ra.seq, ra.group_id, ra.area, ra.mp"
+    "SELECT '#S', {no_int}, audience, group_id, seq, mp{q}, "
+    "COUNT(*), SUM(tp{q}), SUM(tp{q} * tp{q}), "
+    "SUM(CASE WHEN overall IS NOT NULL THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN overall IS NOT NULL THEN tp{q} ELSE 0 END), "
+    "SUM(CASE WHEN overall IS NOT NULL THEN tp{q} * tp{q} ELSE 0 END), "
+    "SUM(CASE WHEN overall IS NOT NULL THEN overall ELSE 0 END), %s, 'P', "
+    "SUM(CASE WHEN overall IS NOT NULL THEN overall * overall ELSE 0 END), "
+    "SUM(CASE WHEN overall IS NOT NULL THEN tp{q} * overall ELSE 0 END), "
+    "0, 0, 0 FROM per WHERE mp{q} > 0 GROUP BY audience, group_id, seq, mp{q}"
 )
 SCORE_R_SQL = (
-    "SELECT 'S', audience, seq, group_id, area, {no_int}, %s, mr, "
-    "COUNT(*), SUM(tr), SUM(tr * tr), 0, 0, 0, 0, 0, 0 "
-    "FROM ra WHERE mr > 0 GROUP BY audience, seq, group_id, area, mr"
+    "SELECT '#S', {no_int}, audience, group_id, seq, mr{q}, "
+    "COUNT(*), SUM(tr{q}), SUM(tr{q} * tr{q}), 0, 0, 0, 0, %s, %s, 0, 0, 0, 0, 0 "
+    "FROM per WHERE mr{q} > 0 GROUP BY audience, group_id, seq, mr{q}"
 )
 AREA_D_SQL = (
-    "SELECT 'D', audience, seq, group_id, area, {no_int}, {no_text}, k, "
-    "COUNT(*), SUM(dt), SUM(dt * dt), 0, 0, 0, 0, 0, 0 "
-    "FROM ra WHERE audience = 'customer' AND k > 0 "
-    "GROUP BY audience, seq, group_id, area, k"
+    "SELECT '#D', {no_int}, audience, group_id, seq, k{q}, "
+    "COUNT(*), SUM(dt{q}), SUM(dt{q} * dt{q}), 0, 0, 0, 0, %s, {no_text}, "
+    "0, 0, 0, 0, 0 FROM per WHERE audience = 'customer' AND k{q} > 0 "
+    "GROUP BY audience, group_id, seq, k{q}"
 )
 WEIGHTED_SQL = (
-    "SELECT 'W', 'customer', seq, group_id, {no_text}, {no_int}, {no_text}, "
-    "{no_int}, COUNT(*), SUM(s), SUM(s * s), 0, 0, 0, 0, 0, 0 FROM ("
-    "SELECT MAX(ra.seq) AS seq, MAX(ra.group_id) AS group_id, "
-    "SUM(l.points * CAST(ra.dt AS DOUBLE PRECISION) / ra.k) "
-    "/ SUM(l.points) AS s "
-    "FROM ra JOIN {allocation} l ON l.response_id = ra.response_id "
-    "AND l.area = ra.area WHERE ra.audience = 'customer' AND ra.k > 0 "
-    "GROUP BY ra.response_id HAVING SUM(l.points) > 0) w GROUP BY seq, group_id"
+    "SELECT '#W', {no_int}, 'customer', group_id, seq, {no_int}, "
+    "COUNT(*), SUM(s), SUM(s * s), 0, 0, 0, 0, {no_text}, {no_text}, "
+    "0, 0, 0, 0, 0 FROM (SELECT group_id, seq, ({weighted}) / ({points}) AS s "
+    "FROM per WHERE audience = 'customer' AND ({points}) > 0) w "
+    "GROUP BY group_id, seq"
 )
-ITEM_D_SQL = (
-    "SELECT 'I', audience, seq, group_id, {no_text}, item_id, {no_text}, "
-    "{no_int}, SUM(ok), SUM(CASE WHEN ok = 1 THEN pv - rv ELSE 0 END), "
-    "SUM(CASE WHEN ok = 1 THEN (pv - rv) * (pv - rv) ELSE 0 END), "
-    "SUM(1 - ok), "
-    "SUM(CASE WHEN ok = 1 AND av <= pv AND pv <= rv THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN ok = 1 THEN pv - av ELSE 0 END), "
-    "SUM(CASE WHEN ok = 1 THEN (pv - av) * (pv - av) ELSE 0 END), "
-    "SUM(CASE WHEN ok = 1 THEN av ELSE 0 END), "
-    "SUM(CASE WHEN ok = 1 THEN rv ELSE 0 END) "
-    "FROM pk WHERE audience = 'customer' AND pv IS NOT NULL AND rv IS NOT NULL "
-    "{where_minimum} GROUP BY audience, seq, group_id, item_id"
-)
-ITEM_REFERENCE_SQL = (
-    "SELECT 'E', audience, seq, group_id, {no_text}, item_id, {no_text}, "
-    "{no_int}, COUNT(*), SUM(rv), SUM(rv * rv), 0, 0, 0, 0, 0, 0 "
-    "FROM pk WHERE rv IS NOT NULL GROUP BY audience, seq, group_id, item_id"
+ITEM_PAIRS_SQL = (
+    "SELECT '#I', item_id, audience, group_id, seq, {no_int}, "
+    "SUM(CASE WHEN {pair} AND {ok} THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN {pair} AND {ok} THEN pv - rv ELSE 0 END), "
+    "SUM(CASE WHEN {pair} AND {ok} THEN (pv - rv) * (pv - rv) ELSE 0 END), "
+    "SUM(CASE WHEN {pair} AND NOT ({ok}) THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN {pair} AND {ok} AND av <= pv AND pv <= rv THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN {pair} AND {ok} THEN pv - av ELSE 0 END), "
+    "SUM(CASE WHEN {pair} AND {ok} THEN (pv - av) * (pv - av) ELSE 0 END), "
+    "{no_text}, {no_text}, "
+    "SUM(CASE WHEN {pair} AND {ok} THEN av ELSE 0 END), "
+    "SUM(CASE WHEN {pair} AND {ok} THEN rv ELSE 0 END), "
+    "SUM(CASE WHEN rv IS NOT NULL THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN rv IS NOT NULL THEN rv ELSE 0 END), "
+    "SUM(CASE WHEN rv IS NOT NULL THEN rv * rv ELSE 0 END) "
+    "FROM pi GROUP BY item_id, audience, group_id, seq"
 )
 POINTS_SQL = (
-    "SELECT 'A', e.audience, e.seq, e.group_id, l.area, {no_int}, {no_text}, "
-    "{no_int}, COUNT(*), SUM(l.points), SUM(l.points * l.points), "
-    "0, 0, 0, 0, 0, 0 "
+    "SELECT '#A', {no_int}, e.audience, e.group_id, e.seq, {no_int}, "
+    "COUNT(*), SUM(l.points), SUM(l.points * l.points), 0, 0, 0, 0, "
+    "l.area, {no_text}, 0, 0, 0, 0, 0 "
     "FROM {allocation} l JOIN {entry} e ON e.response_id = l.response_id "
-    "WHERE e.study_id = %s AND e.seq <= %s "
-    "GROUP BY e.audience, e.seq, e.group_id, l.area"
+    "WHERE e.study_id = %s AND e.seq <= %s AND e.seq > %s "
+    "GROUP BY e.audience, e.group_id, e.seq, l.area"
 )
 ALLOCATORS_SQL = (
-    "SELECT 'B', e.audience, e.seq, e.group_id, {no_text}, {no_int}, {no_text}, "
-    "{no_int}, COUNT(*), 0, 0, 0, 0, 0, 0, 0, 0 "
-    "FROM {entry} e WHERE e.study_id = %s AND e.seq <= %s AND EXISTS "
+    "SELECT '#B', {no_int}, e.audience, e.group_id, e.seq, {no_int}, "
+    "COUNT(*), 0, 0, 0, 0, 0, 0, {no_text}, {no_text}, 0, 0, 0, 0, 0 "
+    "FROM {entry} e WHERE e.study_id = %s AND e.seq <= %s AND e.seq > %s AND EXISTS "
     "(SELECT 1 FROM {allocation} l WHERE l.response_id = e.response_id) "
-    "GROUP BY e.audience, e.seq, e.group_id"
+    "GROUP BY e.audience, e.group_id, e.seq"
 )
 SUM_COLUMNS = [
     "tag",
-    "audience",
-    "seq",
-    "group_id",
-    "area",
     "item_id",
-    "kind",
+    "audience",
+    "group_id",
+    "seq",
     "m",
-    *(f"v{j}" for j in range(9)),
+    *(f"v{j}" for j in range(7)),
+    "area",
+    "kind",
+    *(f"v{j}" for j in range(7, 12)),
 ]
 ITEM_D_COLUMNS = [
     "item_id",
@@ -223,26 +233,44 @@ ITEM_D_COLUMNS = [
 ]
 
 
-def published_sums(study, published: Published, items: pd.DataFrame) -> dict:
-    """The published respondents' figures, summed in the database in one
-    statement (see PIVOT_SQL), each row per snapshot (seq) and group so that
-    every cut and every unit's cutoff can be taken from them.
+def published_sums(
+    study, published: Published, items: pd.DataFrame
+) -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
+    """The published respondents' sums, in one statement (see PI_SQL), each
+    row per snapshot (seq) and group so that every cut and every unit's
+    cutoff can be taken from them. `items` is `study_items(study)`.
 
-    Out, frames with seq and group_id: "scores" (audience, area, kind, n, and
-    the sums of the respondents' area scores x: x_total, x_sumsq; for P the
-    customers with an overall rating o: o_n, ox_total, ox_sumsq, o_total,
-    o_sumsq, oxy_total); "area_d" (area, n, d_total, d_sumsq: the customers'
-    area gaps); "weighted" (n, total, sumsq of the weighted gap scores);
-    "item_d" (ITEM_D_COLUMNS: the customers' pairs per item, n, Σd, Σd²
-    without inversions, and in the tolerance mode the zone's sums);
-    "item_reference" (item_id, audience, n, total, sumsq of the
+    Out: `analysis.queries.study_sums`'s two frames (of the P ratings), and
+    the priorities' frames, with seq and group_id: "scores" (audience, area,
+    kind, m, n, and the sums of the respondents' area scores x: x_total,
+    x_sumsq; for P the customers with an overall rating o: o_n, ox_total,
+    ox_sumsq, o_total, o_sumsq, oxy_total); "area_d" (area, n, d_total,
+    d_sumsq: the customers' area gaps); "weighted" (n, total, sumsq of the
+    weighted gap scores); "item_d" (ITEM_D_COLUMNS: the customers' pairs per
+    item, n, Σd, Σd² without inversions, and in the tolerance mode the
+    zone's sums); "item_reference" (item_id, audience, n, total, sumsq of the
     expectation-like rating); "points" (audience, area, n, total, sumsq);
     "allocators" (audience, n).
     """
+    return published_frames(
+        published_sums_rows(study, items, published.seq)
+        if published.snapshot is not None
+        else []
+    )
+
+
+def published_sums_rows(
+    study, items: pd.DataFrame, upto: int, *, since: int = 0
+) -> list:
+    """The rows of `published_sums`'s statement over the snapshots after
+    `since` up to `upto` (`published_frames` reads them)."""
+    if items.empty or upto <= since:
+        return []
     questionnaire = study.questionnaire
     tolerance = questionnaire.mode == MeasurementMode.TOLERANCE
     reference = "D" if tolerance else "E"
     area = "dimension" if (items["area"] == items["dimension"]).all() else "gap"
+    areas = list(dict.fromkeys(items["area"]))
     names = {
         **_tables(),
         "response": connection.ops.quote_name(Response._meta.db_table),
@@ -250,47 +278,102 @@ def published_sums(study, published: Published, items: pd.DataFrame) -> dict:
         "no_text": _NO_TEXT,
         "no_int": _NO_INT,
     }
-    pivot = PIVOT_SQL.format(
+    ok = "pv IS NOT NULL AND rv IS NOT NULL"
+    if tolerance:
+        ok += " AND av IS NOT NULL AND av <= rv"
+    # Table and column names come from model metadata, the code and loop
+    # indexes; every value is a parameter.
+    parts = queries.SumsParts(study, items, stats.OVERALL, pad=PAD)
+    gap_columns, gap_params = parts.per_columns(
+        "(CASE WHEN pv IS NOT NULL THEN gap END)", "pv"
+    )
+    area_columns = ", ".join(
+        AREA_COLUMNS_SQL.format(q=q, ok=ok) for q in range(len(areas))
+    )
+    area_params = [name for name in areas for _ in range(6)]
+    points, points_join, points_params = "", "", []
+    if questionnaire.ask_importance:
+        points = "".join(f", al.pts{q}" for q in range(len(areas)))
+        points_join = POINTS_JOIN_SQL.format(
+            columns=", ".join(
+                f"SUM(CASE WHEN area = %s THEN points ELSE 0 END) AS pts{q}"
+                for q in range(len(areas))
+            ),
+            **names,
+        )
+        points_params = [*areas, study.pk, upto, since]
+    sql = PI_SQL.format(
         area=area,
         minimum="MAX(CASE WHEN a.kind = 'A' THEN a.value END)"
         if tolerance
         else _NO_INT,
-        usable="AND av IS NOT NULL AND av <= rv" if tolerance else "",
+        gap_columns=gap_columns,
+        area_columns=area_columns,
+        points=points,
+        points_join=points_join,
         **names,
     )
-    # Table and column names come from model metadata and the code; every
-    # value is a parameter.
+    params = [reference, study.pk, upto, since, *gap_params, *area_params]
+    params += points_params
+    counts, count_params = parts.answer_counts("a.pv")
     branches = [
-        (SCORE_P_SQL, []),
-        (SCORE_R_SQL, [reference]),
-        (AREA_D_SQL, []),
-        (
-            ITEM_D_SQL.replace(
-                "{where_minimum}", "AND av IS NOT NULL" if tolerance else ""
-            ),
-            [],
-        ),
-        (ITEM_REFERENCE_SQL, []),
+        *parts.score_branches,
+        ITEM_SQL.format(complete=parts.complete, answer_counts=counts, pad=PAD),
     ]
-    if questionnaire.ask_importance:
+    params += [*parts.score_params, *parts.complete_params, *count_params, len(items)]
+    for q, name in enumerate(areas):
         branches += [
-            (WEIGHTED_SQL, []),
-            (POINTS_SQL, [study.pk, published.seq]),
-            (ALLOCATORS_SQL, [study.pk, published.seq]),
+            SCORE_P_SQL.format(q=q, **names),
+            SCORE_R_SQL.format(q=q, **names),
+            AREA_D_SQL.format(q=q, **names),
         ]
-    sql = pivot + " UNION ALL ".join(branch.format(**names) for branch, _ in branches)
-    params = [reference, study.pk, published.seq]
-    params += [p for _, branch_params in branches for p in branch_params]
-    return _frames(_fetch(sql, params, SUM_COLUMNS))
+        params += [name, name, reference, name]
+    pair = "audience = 'customer' AND pv IS NOT NULL AND rv IS NOT NULL"
+    if tolerance:
+        pair += " AND av IS NOT NULL"
+    ok_pair = ok.replace("pv IS NOT NULL AND rv IS NOT NULL", "1 = 1")
+    branches.append(ITEM_PAIRS_SQL.format(pair=pair, ok=ok_pair, **names))
+    if questionnaire.ask_importance:
+        with_gap = [f"k{q} > 0" for q in range(len(areas))]
+        weighted = " + ".join(
+            f"CASE WHEN {k} THEN COALESCE(pts{q}, 0) "
+            f"* CAST(dt{q} AS DOUBLE PRECISION) / k{q} ELSE 0 END"
+            for q, k in enumerate(with_gap)
+        )
+        total = " + ".join(
+            f"CASE WHEN {k} THEN COALESCE(pts{q}, 0) ELSE 0 END"
+            for q, k in enumerate(with_gap)
+        )
+        branches += [
+            WEIGHTED_SQL.format(weighted=weighted, points=total, **names),
+            POINTS_SQL.format(**names),
+            ALLOCATORS_SQL.format(**names),
+        ]
+        params += [study.pk, upto, since, study.pk, upto, since]
+    with analysis_cursor() as cursor:
+        cursor.execute(sql + " UNION ALL ".join(branches), params)
+        return cursor.fetchall()
+
+
+def published_frames(rows: list) -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
+    """`published_sums_rows`'s rows as `analysis.queries.study_sums`'s two
+    frames and the priorities' frames (see `published_sums`)."""
+    tagged = [row for row in rows if row[0] is not None and row[0].startswith("#")]
+    plain = [row for row in rows if row[0] is None or not row[0].startswith("#")]
+    return queries.sums_frames(plain), _frames(tagged)
 
 
 def empty_sums() -> dict:
-    """`published_sums` of a study with nothing published."""
-    return _frames(pd.DataFrame(columns=SUM_COLUMNS))
+    """`published_sums`'s priorities frames of a study with nothing published."""
+    return _frames([])
 
 
-def _frames(rows: pd.DataFrame) -> dict:
-    """The statement's rows as the frames `published_sums` names."""
+def _frames(rows: list) -> dict:
+    """The tagged rows as the frames `published_sums` names."""
+    rows = pd.DataFrame.from_records(rows, columns=SUM_COLUMNS)
+    for column in SUM_COLUMNS:
+        if column not in TEXT_COLUMNS and rows[column].dtype == object:
+            rows[column] = rows[column].astype(float)
     parts = {tag: part for tag, part in rows.groupby("tag", sort=False)}
 
     def part(tag: str, columns: dict) -> pd.DataFrame:
@@ -306,7 +389,7 @@ def _frames(rows: pd.DataFrame) -> dict:
 
     where = {"audience": "audience", "seq": "seq", "group_id": "group_id"}
     scores = part(
-        "S",
+        "#S",
         {
             **where,
             "area": "area",
@@ -331,17 +414,16 @@ def _frames(rows: pd.DataFrame) -> dict:
     scores["ox_sumsq"] = scores["ott"] / (m * m)
     scores["oxy_total"] = scores["oty"] / m
     area_d = part(
-        "D", {**where, "area": "area", "k": "m", "n": "v0", "t": "v1", "tt": "v2"}
+        "#D", {**where, "area": "area", "k": "m", "n": "v0", "t": "v1", "tt": "v2"}
     )
     k = area_d["k"].astype(float)
     area_d["d_total"] = area_d["t"] / k
     area_d["d_sumsq"] = area_d["tt"] / (k * k)
-    item_d = part(
-        "I",
+    items = part(
+        "#I",
         {
             "item_id": "item_id",
-            "seq": "seq",
-            "group_id": "group_id",
+            **where,
             "n": "v0",
             "total": "v1",
             "sumsq": "v2",
@@ -351,24 +433,30 @@ def _frames(rows: pd.DataFrame) -> dict:
             "msa_sumsq": "v6",
             "a_total": "v7",
             "d_total": "v8",
+            "r_n": "v9",
+            "r_total": "v10",
+            "r_sumsq": "v11",
         },
     )
-    # D's total in the zone is the reference's total over the pairs.
-    item_d["p_total"] = item_d["total"] + item_d["d_total"]
-    item_d = item_d[ITEM_D_COLUMNS]
+    # P's total over the pairs is Σd + the reference's total over them.
+    items["p_total"] = items["total"] + items["d_total"]
+    item_d = items[items["audience"] == CUSTOMER][ITEM_D_COLUMNS].reset_index(drop=True)
+    reference = items.loc[
+        items["r_n"] > 0,
+        ["item_id", "audience", "seq", "group_id", "r_n", "r_total", "r_sumsq"],
+    ].rename(columns={"r_n": "n", "r_total": "total", "r_sumsq": "sumsq"})
     return {
         "scores": scores,
         "area_d": area_d,
-        "weighted": part("W", {**where, "n": "v0", "total": "v1", "sumsq": "v2"}),
+        "weighted": part("#W", {**where, "n": "v0", "total": "v1", "sumsq": "v2"}),
         "item_d": item_d,
-        "item_reference": part(
-            "E",
-            {"item_id": "item_id", **where, "n": "v0", "total": "v1", "sumsq": "v2"},
-        ),
+        "item_reference": reference[
+            ["item_id", "audience", "seq", "group_id", "n", "total", "sumsq"]
+        ].reset_index(drop=True),
         "points": part(
-            "A", {**where, "area": "area", "n": "v0", "total": "v1", "sumsq": "v2"}
+            "#A", {**where, "area": "area", "n": "v0", "total": "v1", "sumsq": "v2"}
         ),
-        "allocators": part("B", {**where, "n": "v0"}),
+        "allocators": part("#B", {**where, "n": "v0"}),
     }
 
 

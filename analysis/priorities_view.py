@@ -70,7 +70,7 @@ class _Reader:
         elif published.snapshot is None:
             self.rows = priorities_queries.empty_sums()
         else:
-            self.rows = priorities_queries.published_sums(study, published, items)
+            _, self.rows = priorities_queries.published_sums(study, published, items)
 
     def group(self, audience: str):
         """The cut's group of an audience (None: everyone)."""
@@ -183,7 +183,7 @@ def priorities_part(
     """The stored part of `priorities_context` for a cut: every figure of
     expectations, importance and priorities (when the questionnaire asks
     for them) and the per-segment figures segment influence is drawn from.
-    `sums` are `priorities_queries.published_sums` (read here when not
+    `sums` are `priorities_queries.published_sums`'s (read here when not
     given: the worker reads them once for every cut); `item_means` {item id:
     the customers' published mean or None}, from the cut's item table (the
     perception mode's statements in the matrix per statement)."""

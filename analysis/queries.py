@@ -100,7 +100,7 @@ PER_RESPONSE_SQL = (
 )
 SCORE_BRANCH_SQL = (
     "SELECT %s, CAST(NULL AS BIGINT), audience, group_id, seq, {m}, COUNT(*), "
-    "SUM({t}), SUM({t} * {t}), {counts}, 0 FROM per "
+    "SUM({t}), SUM({t} * {t}), {counts}, 0{pad} FROM per "
     "WHERE {m} > 0 AND 2 * {m} >= %s "
     "GROUP BY audience, group_id, seq, {m}"
 )
@@ -139,6 +139,18 @@ def analysis_cursor():
 def study_sums(
     study: Study, items: pd.DataFrame, upto: int, *, overall: str = "overall"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`study_sums_rows` as frames (see there)."""
+    return sums_frames(study_sums_rows(study, items, upto, overall=overall))
+
+
+def study_sums_rows(
+    study: Study,
+    items: pd.DataFrame,
+    upto: int,
+    *,
+    overall: str = "overall",
+    since: int = 0,
+) -> list:
     """Everything the study's numbers need, as small integer sums, in one statement.
 
     Reads the respondents published in the study's snapshots 1 … `upto`
@@ -169,79 +181,121 @@ def study_sums(
 
     Grouping by snapshot lets each unit (an item, a gap) be read up to its own
     published cutoff (`published_sums`); grouping by group lets every cut be
-    taken from the same rows. `items` is `study_items(study)`.
+    taken from the same rows. `items` is `study_items(study)`. Only the
+    snapshots after `since` are read (the stored sums hold the others:
+    `analysis.results.sums_rows`); the rows are `sums_frames`'s input.
     """
-    if items.empty or upto < 1:
-        return (
-            pd.DataFrame(columns=SEQ_SCORE_COLUMNS),
-            pd.DataFrame(columns=SEQ_ITEM_COLUMNS),
-        )
-    questionnaire = study.questionnaire
-    scale_sum = questionnaire.scale_min + questionnaire.scale_max
-    top = stats.delighted_from(questionnaire.scale_min, questionnaire.scale_max)
-    sizes = items.groupby("gap", sort=False)["item_id"].count()
-    gaps = list(sizes.index)
-    where = "e.study_id = %s AND e.seq <= %s AND a.value IS NOT NULL"
-    where_params = [study.pk, upto]
-    if len(questionnaire.kinds) > 1:
+    if items.empty or upto <= since:
+        return []
+    parts = SumsParts(study, items, overall)
+    where = "e.study_id = %s AND e.seq <= %s AND e.seq > %s AND a.value IS NOT NULL"
+    where_params = [study.pk, upto, since]
+    if len(study.questionnaire.kinds) > 1:
         # Perception ratings only: the other kinds have their own reads
         # (analysis.priorities_queries). A perception questionnaire's answers
         # are all P (its mode is frozen with its answers): no filter to pay.
         where += " AND a.kind = %s"
         where_params.append(RatingKind.PERCEPTION.value)
+    columns, column_params = parts.per_columns("i.gap", "a.value")
+    counts, count_params = parts.answer_counts("a.value")
+    item_branch = ITEM_BRANCH_SQL.format(  # noqa: S608
+        complete=parts.complete,
+        answer_counts=counts,
+        where=where,
+        **_tables(),
+    )
+    sql = PER_RESPONSE_SQL.format(
+        columns=columns, where=where, **_tables()
+    ) + " UNION ALL ".join([*parts.score_branches, item_branch])
+    params = [
+        *column_params,
+        *where_params,
+        *parts.score_params,
+        *parts.complete_params,
+        *count_params,
+        len(items),
+        *where_params,
+    ]
+    with analysis_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
-    per_columns, per_params = [], []
-    for j, gap in enumerate(gaps):
-        per_columns.append(
-            f"SUM(CASE WHEN i.gap = %s THEN 1 ELSE 0 END) AS m{j}, "
-            f"SUM(CASE WHEN i.gap = %s THEN a.value ELSE 0 END) AS t{j}"
+
+def empty_sums() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`study_sums` of a study with nothing published."""
+    return (
+        pd.DataFrame(columns=SEQ_SCORE_COLUMNS),
+        pd.DataFrame(columns=SEQ_ITEM_COLUMNS),
+    )
+
+
+class SumsParts:
+    """The pieces of `study_sums`'s statement that depend on the
+    questionnaire, for a statement that forms the per-respondent CTE `per`
+    its own way (`analysis.priorities_queries` reads every rating kind in
+    one pass): `per` must have response_id, audience, group_id, seq, m_all,
+    t_all and m<j>, t<j> per gap j (`per_columns`); `score_branches` read it
+    (`pad` is appended to their columns); an item branch groups the answers
+    by `complete` (CASE on the gap; p is `per`) and counts them in
+    `answer_counts`."""
+
+    def __init__(self, study, items: pd.DataFrame, overall: str, pad: str = "") -> None:
+        questionnaire = study.questionnaire
+        self.scale_sum = questionnaire.scale_min + questionnaire.scale_max
+        self.top = stats.delighted_from(
+            questionnaire.scale_min, questionnaire.scale_max
         )
-        per_params += [gap, gap]
+        sizes = items.groupby("gap", sort=False)["item_id"].count()
+        self.gaps = list(sizes.index)
+        # Table and column names come from model metadata and loop indexes;
+        # every value is a parameter.
+        self.score_branches, self.score_params = [], []
+        for j, gap in [*enumerate(self.gaps), (None, overall)]:
+            t, m = ("t_all", "m_all") if j is None else (f"t{j}", f"m{j}")
+            counts, count_params = self.categories(t, m)
+            self.score_branches.append(
+                SCORE_BRANCH_SQL.format(t=t, m=m, counts=counts, pad=pad)  # noqa: S608
+            )
+            # A score counts when at least half of its items were answered.
+            k = len(items) if j is None else int(sizes[gap])
+            self.score_params += [gap, *count_params, k]
+        self.complete = " ".join(
+            f"WHEN %s THEN CASE WHEN p.m{j} = %s THEN 1 ELSE 0 END"
+            for j in range(len(self.gaps))
+        )
+        self.complete_params = [x for gap in self.gaps for x in (gap, int(sizes[gap]))]
 
-    def categories(t: str, m: str) -> tuple[str, list]:
+    def categories(self, t: str, m: str) -> tuple[str, list]:
+        """How many of the rows fall in each distribution category
+        (disappointed, neutral, delighted), compared exactly in integers."""
         return (
             f"SUM(CASE WHEN 2 * {t} < %s * {m} THEN 1 ELSE 0 END), "
             f"SUM(CASE WHEN 2 * {t} = %s * {m} THEN 1 ELSE 0 END), "
             f"SUM(CASE WHEN 2 * {t} > %s * {m} AND {t} >= %s * {m} "
             "THEN 1 ELSE 0 END)",
-            [scale_sum, scale_sum, scale_sum, top],
+            [self.scale_sum, self.scale_sum, self.scale_sum, self.top],
         )
 
-    # Table and column names come from model metadata and loop indexes; every
-    # value is a parameter.
-    branches, branch_params = [], []
-    for j, gap in [*enumerate(gaps), (None, overall)]:
-        t, m = ("t_all", "m_all") if j is None else (f"t{j}", f"m{j}")
-        counts, count_params = categories(t, m)
-        branches.append(
-            SCORE_BRANCH_SQL.format(t=t, m=m, counts=counts)  # noqa: S608
-        )
-        # A score counts when at least half of its items were answered.
-        k = len(items) if j is None else int(sizes[gap])
-        branch_params += [gap, *count_params, k]
-    complete = " ".join(
-        f"WHEN %s THEN CASE WHEN p.m{j} = %s THEN 1 ELSE 0 END"
-        for j in range(len(gaps))
-    )
-    complete_params = [x for gap in gaps for x in (gap, int(sizes[gap]))]
-    # The four categories of each answer (distribution on item answers).
-    answer_counts, answer_params = categories("a.value", "1")
-    branches.append(
-        ITEM_BRANCH_SQL.format(  # noqa: S608
-            complete=complete,
-            answer_counts=answer_counts,
-            where=where,
-            **_tables(),
-        )
-    )
-    branch_params += [*complete_params, *answer_params, len(items), *where_params]
-    sql = PER_RESPONSE_SQL.format(
-        columns=", ".join(per_columns), where=where, **_tables()
-    ) + " UNION ALL ".join(branches)
-    params = [*per_params, *where_params, *branch_params]
-    with analysis_cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    def answer_counts(self, value: str) -> tuple[str, list]:
+        """The categories of each answer (the distribution on item answers)."""
+        return self.categories(value, "1")
+
+    def per_columns(self, gap: str, value: str) -> tuple[str, list]:
+        """`per`'s m<j> (answered items) and t<j> (their total) per gap, from
+        the answers' gap and value (rows whose value is not NULL)."""
+        columns, params = [], []
+        for j, name in enumerate(self.gaps):
+            columns.append(
+                f"SUM(CASE WHEN {gap} = %s THEN 1 ELSE 0 END) AS m{j}, "
+                f"SUM(CASE WHEN {gap} = %s THEN {value} ELSE 0 END) AS t{j}"
+            )
+            params += [name, name]
+        return ", ".join(columns), params
+
+
+def sums_frames(rows) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`study_sums`'s frames from its statement's rows (columns beyond the
+    thirteenth are ignored)."""
     # Sums come back as int, or Decimal on PostgreSQL (SUM of a bigint).
     score_frame = pd.DataFrame.from_records(
         [

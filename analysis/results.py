@@ -9,14 +9,15 @@ what was computed. Which cuts exist and how they are computed is
 
 import math
 import time
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 from django.db import IntegrityError, transaction
 
 from analysis.cuts import ALL, Cut
-from analysis.models import SnapshotResult
-from surveys.models import Study
+from analysis.models import SnapshotResult, SnapshotSums
+from surveys.models import Snapshot, Study
 
 FRAME = "__frame__"
 PAIRS = "__pairs__"
@@ -194,3 +195,64 @@ def _frame(data: dict) -> pd.DataFrame:
     )
     frame.columns = columns
     return frame
+
+
+# The shape of the stored sums (SnapshotSums.rows): raised when the analysis
+# statements' rows change, so sums stored by an earlier release are read again.
+SUMS_VERSION = 1
+
+
+def sums_rows(study: Study, upto: int, statement: str, read) -> list:
+    """The rows of an analysis statement (named `statement`) over the
+    snapshots 1 … `upto`: each snapshot's rows as stored, the missing ones
+    read by `read(since)` (the rows of the snapshots after `since` up to
+    `upto`; each row's fifth column is its snapshot's seq) and stored, so
+    every answer is read once whatever the number of snapshots and views."""
+    wanted = f"{basis(study)}:{statement}:s{SUMS_VERSION}"
+    snapshots = dict(
+        Snapshot.objects.filter(study=study, seq__lte=upto).values_list("seq", "pk")
+    )
+    stored, stale = {}, []
+    for pk, found_basis, found in SnapshotSums.objects.filter(
+        snapshot_id__in=snapshots.values()
+    ).values_list("snapshot_id", "basis", "rows"):
+        if found_basis == wanted:
+            stored[pk] = found
+        else:
+            stale.append(pk)
+    missing = [seq for seq, pk in snapshots.items() if pk not in stored]
+    rows = [row for found in stored.values() for row in found]
+    if not missing:
+        return rows
+    since = min(missing) - 1
+    started = time.perf_counter()
+    fresh = [[_plain(value) for value in row] for row in read(since)]
+    seconds = time.perf_counter() - started
+    by_seq: dict[int, list] = {seq: [] for seq in missing}
+    for row in fresh:
+        if row[4] in by_seq:
+            by_seq[row[4]].append(row)
+    if stale:
+        SnapshotSums.objects.filter(snapshot_id__in=stale).exclude(
+            basis=wanted
+        ).delete()
+    SnapshotSums.objects.bulk_create(
+        [
+            SnapshotSums(
+                snapshot_id=snapshots[seq], basis=wanted, rows=found, seconds=seconds
+            )
+            for seq, found in by_seq.items()
+        ],
+        ignore_conflicts=True,
+    )
+    return [row for row in rows if row[4] <= since] + fresh
+
+
+def _plain(value):
+    """A statement's value as JSON keeps it: sums of integers as int
+    (PostgreSQL gives Decimal), others as float or text."""
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value.item() if hasattr(value, "item") else value

@@ -15,7 +15,12 @@ same turns:
 
 - cold: the page with no stored results (deleted first): it computes the
   snapshot's view of everyone inline — the numbers, the charts and, in the
-  expectation mode, every expectation, importance and priority figure;
+  expectation mode, every expectation, importance and priority figure —
+  from the snapshot's stored sums (`SnapshotSums`: each snapshot's answers
+  are read once, when its numbers are first computed);
+- answers: the same with the snapshot's sums deleted too: the page reads
+  every answer (what the first computation of a new snapshot does for that
+  snapshot's responses; a study's first snapshot holds them all);
 - stored: the page reading the stored results (what a manager gets once the
   worker has run);
 - build: the worker's job (`snapshot_results_build`): every cut the filters
@@ -83,7 +88,7 @@ def child_page(size: int, runs: int) -> dict:
     from django.urls import reverse
 
     from analysis.dashboard import snapshot_results_build
-    from analysis.models import SnapshotResult
+    from analysis.models import SnapshotResult, SnapshotSums
     from surveys.models import Answer
     from surveys.services import snapshots
 
@@ -110,6 +115,11 @@ def child_page(size: int, runs: int) -> dict:
             SnapshotResult.objects.filter(snapshot__study=study).delete()
             get()
 
+        def answers_cold(study=study, get=get):
+            SnapshotResult.objects.filter(snapshot__study=study).delete()
+            SnapshotSums.objects.filter(snapshot__study=study).delete()
+            get()
+
         def build(study=study):
             SnapshotResult.objects.filter(snapshot__study=study).delete()
             snapshot_results_build(study, snapshots.published(study))
@@ -120,6 +130,7 @@ def child_page(size: int, runs: int) -> dict:
         queries[mode] = len(captured.captured_queries)
         answers[mode] = Answer.objects.filter(response__study=study).count()
         functions[f"{mode}_cold"] = cold
+        functions[f"{mode}_answers"] = answers_cold
         functions[f"{mode}_stored"] = get
         functions[f"{mode}_build"] = build
     times: dict[str, list[float]] = {name: [] for name in functions}
@@ -162,6 +173,7 @@ def report(rows: list[dict]) -> str:
             "customers + staff",
             "answers P / E+P",
             "cold page ms P / E (ratio)",
+            "page from the answers ms P / E (ratio)",
             "stored page ms P / E (ratio)",
             "worker build ms P / E (ratio)",
             "queries P / E",
@@ -174,6 +186,7 @@ def report(rows: list[dict]) -> str:
                 f"{r['size']:,} + {r['staff']:,}",
                 f"{r['answers']['perception']:,} / {r['answers']['expectation']:,}",
                 pair(r, "cold"),
+                pair(r, "answers") if "perception_answers_ms" in r else "",
                 pair(r, "stored"),
                 pair(r, "build"),
                 f"{r['queries']['perception']} / {r['queries']['expectation']}",

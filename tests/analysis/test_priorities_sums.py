@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 from scipy import stats as scipy_stats
 
+from analysis import priorities_queries, queries, stats
 from analysis.cuts import Cut
 from analysis.priorities_view import priorities_context
 from surveys.models import (
@@ -59,7 +60,6 @@ def _make(org):
         ask_overall=True,
     )
     study = factories.make_study(org, questionnaire=questionnaire, min_group_size=3)
-    items = list(questionnaire.items.order_by("position"))
     segments = [
         factories.make_segment(org, "Business", weight=3),
         factories.make_segment(org, "Private", weight=1),
@@ -68,10 +68,21 @@ def _make(org):
         factories.make_department(org, "Sales"),
         factories.make_department(org, "Support"),
     ]
+    people = respond(
+        study, rng, segments, departments, CUSTOMERS_PER_SEGMENT, STAFF_PER_DEPARTMENT
+    )
+    return study, segments, people
+
+
+def respond(study, rng, segments, departments, customers, staff, *, touch=True):
+    """`customers` random customers per segment and `staff` per department:
+    their answers, points and overall ratings as the tests' raw data. (With
+    `touch`, the study is marked changed, as a settings change would.)"""
+    items = list(study.questionnaire.items.order_by("position"))
     people = []
     for audience, groups, size in (
-        (Audience.CUSTOMER, segments, CUSTOMERS_PER_SEGMENT),
-        (Audience.INTERNAL, departments, STAFF_PER_DEPARTMENT),
+        (Audience.CUSTOMER, segments, customers),
+        (Audience.INTERNAL, departments, staff),
     ):
         for group in groups:
             for k in range(size):
@@ -108,9 +119,10 @@ def _make(org):
                         "overall": overall,
                     }
                 )
-    Study.objects.filter(pk=study.pk).update(changed_at=timezone.now())
-    study.refresh_from_db()
-    return study, segments, people
+    if touch:
+        Study.objects.filter(pk=study.pk).update(changed_at=timezone.now())
+        study.refresh_from_db()
+    return people
 
 
 @pytest.fixture
@@ -266,3 +278,23 @@ def test_a_segment_filter_leaves_the_staff_side_whole(made):
         assert found["customer_mean"] == pytest.approx(
             np.mean([v for v in customers if v is not None])
         )
+
+
+def test_the_one_statement_gives_study_sums_own_numbers(made):
+    """The statement that reads every rating kind at once gives the same
+    perception sums as `study_sums` reading the P ratings alone."""
+    study, _, _ = made
+    published = snapshots.published(study)
+    (scores, answers), _ = priorities_queries.published_sums(
+        study, published, priorities_queries.study_items(study)
+    )
+    expected_scores, expected_answers = queries.study_sums(
+        study, queries.study_items(study), published.seq, overall=stats.OVERALL
+    )
+    assert len(scores) > 10 and len(answers) > 10
+
+    def rows(frame):
+        return sorted(map(tuple, frame.astype(object).to_numpy().tolist()), key=str)
+
+    assert rows(scores) == rows(expected_scores)
+    assert rows(answers) == rows(expected_answers)

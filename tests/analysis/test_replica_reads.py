@@ -115,11 +115,12 @@ def test_the_dashboards_result_reads_hit_the_replica(
     assert not queries.touching("default", "analysis_snapshotresult")
     assert not queries.touching("default", "surveys_answer")
 
-    # A cut computed by the page reads the answers on the replica and keeps
-    # its results on the primary.
-    from analysis.models import SnapshotResult
+    # A cut computed by the page from the answers (no stored sums) reads them
+    # on the replica and keeps its results and sums on the primary.
+    from analysis.models import SnapshotResult, SnapshotSums
 
     SnapshotResult.objects.all().delete()
+    SnapshotSums.objects.all().delete()
     with Queries() as computing:
         assert alice_client.get(dashboard(hand_study)).status_code == 200
     assert computing.touching("replica", "surveys_answer")
@@ -127,6 +128,10 @@ def test_the_dashboards_result_reads_hit_the_replica(
     assert any(
         s.startswith("INSERT")
         for s in computing.touching("default", "analysis_snapshotresult")
+    )
+    assert any(
+        s.startswith("INSERT")
+        for s in computing.touching("default", "analysis_snapshotsums")
     )
 
     # The access check (the person's membership) and the session stay on the
