@@ -112,15 +112,17 @@ def _cache(on: bool) -> None:
 
 
 def _fresh(study, function):
-    """`function` with the study's stored results deleted first when the
-    cache is off (so it computes, as a first view before the worker would)."""
+    """`function` with the study's stored results and sums deleted first when
+    the cache is off (so it computes from the answers, as the first view of a
+    study's first snapshot before the worker would)."""
     from django.conf import settings
 
-    from analysis.models import SnapshotResult
+    from analysis.models import SnapshotResult, SnapshotSums
 
     def call():
         if getattr(settings, "DASHBOARD_CACHE_SECONDS", None) == 0:
             SnapshotResult.objects.filter(snapshot__study=study).delete()
+            SnapshotSums.objects.filter(snapshot__study=study).delete()
         return function()
 
     return call
