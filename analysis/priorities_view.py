@@ -491,11 +491,14 @@ def _item_matrix(
                 "label": f"q{row['position']}",
                 "text": row["text"],
                 "area": row["area"],
+                "area_label": AREA_LABELS.get(row["area"], row["area"]),
                 "x": area_x.get(row["area"]),
                 "y": y,
             }
         )
-    frame = pd.DataFrame(rows, columns=["item_id", "label", "text", "area", "x", "y"])
+    frame = pd.DataFrame(
+        rows, columns=["item_id", "label", "text", "area", "area_label", "x", "y"]
+    )
     matrix, lines = priorities.priority_matrix(frame)
     left_out = [
         {"label": row["label"], "text": row["text"]}

@@ -34,7 +34,8 @@ def priority_quadrants(
 ) -> Figure:
     """One marker per area (or statement), coloured by its quadrant, with
     the quadrant lines and names. In: label, x, y, quadrant, and optionally
-    text (a statement's wording, shown on hover); lines {x, y}."""
+    text (a statement's wording) and area_label (its area), shown on hover;
+    lines {x, y}."""
     traces = []
     for quadrant, colour in QUADRANT_COLOURS.items():
         chosen = matrix[matrix["quadrant"] == quadrant]
@@ -53,6 +54,11 @@ def priority_quadrants(
                 "hovertext": [
                     f"{escape(str(row['label']))}"
                     + (f" {escape(str(row['text']))}" if row.get("text") else "")
+                    + (
+                        f"<br>Area: {escape(str(row['area_label']))}"
+                        if row.get("area_label")
+                        else ""
+                    )
                     + f"<br>{escape(x_title)}: {_num(row['x'])}<br>"
                     f"{escape(y_title)}: {_num(row['y'])}<br>{quadrant}"
                     for row in chosen.to_dict("records")

@@ -43,8 +43,9 @@ def cut_of(key: str) -> Cut:
 
 # The shape of what is stored: raised when a release stores more or other
 # parts, so results stored by an earlier release are computed again rather
-# than read without them (2: the priorities part within each cut's view).
-VERSION = 2
+# than read without them (2: the priorities part within each cut's view; 3:
+# each statement's area in the matrix per statement).
+VERSION = 3
 
 
 def basis(study: Study) -> str:

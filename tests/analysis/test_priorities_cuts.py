@@ -308,8 +308,12 @@ def test_the_matrix_per_statement_places_each_item_by_its_area_and_own_gap(
     figure = context["figures"]["priority_matrix_items"]
     hover = " ".join(t for trace in figure["data"] for t in trace["hovertext"])
     assert "<script>" not in hover and "&lt;script&gt;" in hover
+    # Each statement's area is named on hover and in the table.
+    assert rows["q2"]["area_label"] == "Reliability"
+    assert "Area: Reliability" in hover
     html = alice_client.get(reverse("dashboard", args=[study.pk])).content.decode()
     assert 'data-testid="item-matrix"' in html
+    assert '<td data-testid="item-area">Reliability</td>' in html
     assert '"priority_matrix_items"' in html
     assert "<script>x()</script>" not in html
 
