@@ -101,30 +101,31 @@ CUSTOMER = "customer"
 # - #A: allocated points per audience, seq, group and area: n, Σ, Σ²;
 # - #B: respondents with an allocation per audience, seq and group: n.
 PI_SQL = (
-    "WITH pi AS (SELECT a.response_id AS response_id, "
-    "MAX(e.audience) AS audience, MAX(e.seq) AS seq, MAX(e.group_id) AS group_id, "
-    "MAX(i.gap) AS gap, MAX(i.{area}) AS area, a.item_id AS item_id, "
+    "WITH pa AS (SELECT a.response_id AS response_id, a.item_id AS item_id, "
     "MAX(CASE WHEN a.kind = 'P' THEN a.value END) AS pv, "
     "MAX(CASE WHEN a.kind = %s THEN a.value END) AS rv, "
     "{minimum} AS av "
     "FROM {answer} a JOIN {entry} e ON e.response_id = a.response_id "
-    "JOIN {item} i ON i.id = a.item_id "
     "WHERE e.study_id = %s AND e.seq <= %s AND e.seq > %s "
     "GROUP BY a.response_id, a.item_id), "
-    "per AS (SELECT x.*, r.overall_rating AS overall{points} FROM ("
-    "SELECT response_id, MAX(audience) AS audience, MAX(group_id) AS group_id, "
-    "MAX(seq) AS seq, SUM(CASE WHEN pv IS NOT NULL THEN 1 ELSE 0 END) AS m_all, "
-    "SUM(CASE WHEN pv IS NOT NULL THEN pv ELSE 0 END) AS t_all, "
+    "pi AS (SELECT pa.response_id AS response_id, pa.item_id AS item_id, "
+    "pa.pv AS pv, pa.rv AS rv, pa.av AS av, ix.gap AS gap, ix.gq AS gq, "
+    "ix.aq AS aq, CASE WHEN {ok} THEN pa.pv - pa.rv END AS d "
+    "FROM pa JOIN ({item_codes}) ix ON ix.item_id = pa.item_id), "
+    "per AS (SELECT x.*, e.audience AS audience, e.group_id AS group_id, "
+    "e.seq AS seq, r.overall_rating AS overall{points} FROM ("
+    "SELECT response_id, COUNT(pv) AS m_all, COALESCE(SUM(pv), 0) AS t_all, "
     "{gap_columns}, {area_columns} FROM pi GROUP BY response_id) x "
+    "JOIN {entry} e ON e.response_id = x.response_id "
     "JOIN {response} r ON r.id = x.response_id{points_join}) "
 )
 AREA_COLUMNS_SQL = (
-    "SUM(CASE WHEN area = %s AND pv IS NOT NULL THEN 1 ELSE 0 END) AS mp{q}, "
-    "SUM(CASE WHEN area = %s AND pv IS NOT NULL THEN pv ELSE 0 END) AS tp{q}, "
-    "SUM(CASE WHEN area = %s AND rv IS NOT NULL THEN 1 ELSE 0 END) AS mr{q}, "
-    "SUM(CASE WHEN area = %s AND rv IS NOT NULL THEN rv ELSE 0 END) AS tr{q}, "
-    "SUM(CASE WHEN area = %s AND {ok} THEN 1 ELSE 0 END) AS k{q}, "
-    "SUM(CASE WHEN area = %s AND {ok} THEN pv - rv ELSE 0 END) AS dt{q}"
+    "COUNT(pv) FILTER (WHERE aq = {q}) AS mp{q}, "
+    "COALESCE(SUM(pv) FILTER (WHERE aq = {q}), 0) AS tp{q}, "
+    "COUNT(rv) FILTER (WHERE aq = {q}) AS mr{q}, "
+    "COALESCE(SUM(rv) FILTER (WHERE aq = {q}), 0) AS tr{q}, "
+    "COUNT(d) FILTER (WHERE aq = {q}) AS k{q}, "
+    "COALESCE(SUM(d) FILTER (WHERE aq = {q}), 0) AS dt{q}"
 )
 POINTS_JOIN_SQL = (
     " LEFT JOIN (SELECT response_id, {columns} FROM {allocation} "
@@ -132,13 +133,22 @@ POINTS_JOIN_SQL = (
     "WHERE study_id = %s AND seq <= %s AND seq > %s) GROUP BY response_id) al "
     "ON al.response_id = x.response_id"
 )
+# `it`: the answers per item, audience, group, seq and the two "complete"
+# flags of `analysis.queries.study_sums`'s item sums, in one pass over the
+# pairs: the P ratings' sums (the plain item rows) and everything the #I
+# rows add up over the flags.
+ITEMS_CTE_SQL = (
+    ", it (item_id, audience, group_id, seq, complete, complete_all, n, total, "
+    "sumsq, c0, c1, c2, {pair_names}) AS (SELECT a.item_id, p.audience, "
+    "p.group_id, p.seq, CASE a.gap {complete} ELSE 0 END, "
+    "CASE WHEN p.m_all = %s THEN 1 ELSE 0 END, COUNT(a.pv), "
+    "COALESCE(SUM(a.pv), 0), COALESCE(SUM(a.pv * a.pv), 0), {answer_counts}, "
+    "{pair_sums} FROM pi a JOIN per p ON p.response_id = a.response_id "
+    "GROUP BY a.item_id, p.audience, p.group_id, p.seq, 5, 6) "
+)
 ITEM_SQL = (
-    "SELECT NULL, a.item_id, a.audience, a.group_id, a.seq, "
-    "CASE a.gap {complete} ELSE 0 END, "
-    "COUNT(*), SUM(a.pv), SUM(a.pv * a.pv), {answer_counts}, "
-    "CASE WHEN p.m_all = %s THEN 1 ELSE 0 END{pad} "
-    "FROM pi a JOIN per p ON p.response_id = a.response_id "
-    "WHERE a.pv IS NOT NULL GROUP BY a.item_id, a.audience, a.group_id, a.seq, 6, 13"
+    "SELECT NULL, item_id, audience, group_id, seq, complete, n, total, sumsq, "
+    "c0, c1, c2, complete_all{pad} FROM it WHERE n > 0"
 )
 _NO_TEXT, _NO_INT = "CAST(NULL AS VARCHAR(16))", "CAST(NULL AS INTEGER)"
 PAD = f", {_NO_TEXT}, {_NO_TEXT}, 0, 0, 0, 0, 0"
@@ -172,22 +182,27 @@ WEIGHTED_SQL = (
     "FROM per WHERE audience = 'customer' AND ({points}) > 0) w "
     "GROUP BY group_id, seq"
 )
+# The customers' pairs per item (`pair`: both ratings there; `ok`: usable)
+# and the reference rating of everyone, summed in `it`.
+PAIR_SUMS = (
+    "CASE WHEN {pair} AND {ok} THEN 1 ELSE 0 END",
+    "CASE WHEN {pair} AND {ok} THEN pv - rv ELSE 0 END",
+    "CASE WHEN {pair} AND {ok} THEN (pv - rv) * (pv - rv) ELSE 0 END",
+    "CASE WHEN {pair} AND NOT ({ok}) THEN 1 ELSE 0 END",
+    "CASE WHEN {pair} AND {ok} AND av <= pv AND pv <= rv THEN 1 ELSE 0 END",
+    "CASE WHEN {pair} AND {ok} THEN pv - av ELSE 0 END",
+    "CASE WHEN {pair} AND {ok} THEN (pv - av) * (pv - av) ELSE 0 END",
+    "CASE WHEN {pair} AND {ok} THEN av ELSE 0 END",
+    "CASE WHEN {pair} AND {ok} THEN rv ELSE 0 END",
+    "CASE WHEN rv IS NOT NULL THEN 1 ELSE 0 END",
+    "CASE WHEN rv IS NOT NULL THEN rv ELSE 0 END",
+    "CASE WHEN rv IS NOT NULL THEN rv * rv ELSE 0 END",
+)
 ITEM_PAIRS_SQL = (
     "SELECT '#I', item_id, audience, group_id, seq, {no_int}, "
-    "SUM(CASE WHEN {pair} AND {ok} THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN {pair} AND {ok} THEN pv - rv ELSE 0 END), "
-    "SUM(CASE WHEN {pair} AND {ok} THEN (pv - rv) * (pv - rv) ELSE 0 END), "
-    "SUM(CASE WHEN {pair} AND NOT ({ok}) THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN {pair} AND {ok} AND av <= pv AND pv <= rv THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN {pair} AND {ok} THEN pv - av ELSE 0 END), "
-    "SUM(CASE WHEN {pair} AND {ok} THEN (pv - av) * (pv - av) ELSE 0 END), "
-    "{no_text}, {no_text}, "
-    "SUM(CASE WHEN {pair} AND {ok} THEN av ELSE 0 END), "
-    "SUM(CASE WHEN {pair} AND {ok} THEN rv ELSE 0 END), "
-    "SUM(CASE WHEN rv IS NOT NULL THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN rv IS NOT NULL THEN rv ELSE 0 END), "
-    "SUM(CASE WHEN rv IS NOT NULL THEN rv * rv ELSE 0 END) "
-    "FROM pi GROUP BY item_id, audience, group_id, seq"
+    "SUM(s0), SUM(s1), SUM(s2), SUM(s3), SUM(s4), SUM(s5), SUM(s6), "
+    "{no_text}, {no_text}, SUM(s7), SUM(s8), SUM(s9), SUM(s10), SUM(s11) "
+    "FROM it GROUP BY item_id, audience, group_id, seq"
 )
 POINTS_SQL = (
     "SELECT '#A', {no_int}, e.audience, e.group_id, e.seq, {no_int}, "
@@ -269,7 +284,6 @@ def published_sums_rows(
     questionnaire = study.questionnaire
     tolerance = questionnaire.mode == MeasurementMode.TOLERANCE
     reference = "D" if tolerance else "E"
-    area = "dimension" if (items["area"] == items["dimension"]).all() else "gap"
     areas = list(dict.fromkeys(items["area"]))
     names = {
         **_tables(),
@@ -284,13 +298,9 @@ def published_sums_rows(
     # Table and column names come from model metadata, the code and loop
     # indexes; every value is a parameter.
     parts = queries.SumsParts(study, items, stats.OVERALL, pad=PAD)
-    gap_columns, gap_params = parts.per_columns(
-        "(CASE WHEN pv IS NOT NULL THEN gap END)", "pv"
-    )
-    area_columns = ", ".join(
-        AREA_COLUMNS_SQL.format(q=q, ok=ok) for q in range(len(areas))
-    )
-    area_params = [name for name in areas for _ in range(6)]
+    gap_columns = parts.per_columns("pv")
+    area_columns = ", ".join(AREA_COLUMNS_SQL.format(q=q) for q in range(len(areas)))
+    item_codes, code_params = parts.item_codes(items, areas)
     points, points_join, points_params = "", "", []
     if questionnaire.ask_importance:
         points = "".join(f", al.pts{q}" for q in range(len(areas)))
@@ -303,7 +313,8 @@ def published_sums_rows(
         )
         points_params = [*areas, study.pk, upto, since]
     sql = PI_SQL.format(
-        area=area,
+        ok=ok,
+        item_codes=item_codes,
         minimum="MAX(CASE WHEN a.kind = 'A' THEN a.value END)"
         if tolerance
         else _NO_INT,
@@ -313,14 +324,23 @@ def published_sums_rows(
         points_join=points_join,
         **names,
     )
-    params = [reference, study.pk, upto, since, *gap_params, *area_params]
-    params += points_params
+    pair = "audience = 'customer' AND pv IS NOT NULL AND rv IS NOT NULL"
+    if tolerance:
+        pair += " AND av IS NOT NULL"
+    ok_pair = ok.replace("pv IS NOT NULL AND rv IS NOT NULL", "1 = 1")
     counts, count_params = parts.answer_counts("a.pv")
-    branches = [
-        *parts.score_branches,
-        ITEM_SQL.format(complete=parts.complete, answer_counts=counts, pad=PAD),
-    ]
-    params += [*parts.score_params, *parts.complete_params, *count_params, len(items)]
+    sql += ITEMS_CTE_SQL.format(
+        pair_names=", ".join(f"s{j}" for j in range(len(PAIR_SUMS))),
+        complete=parts.complete,
+        answer_counts=counts,
+        pair_sums=", ".join(
+            f"SUM({column.format(pair=pair, ok=ok_pair)})" for column in PAIR_SUMS
+        ),
+    )
+    params = [reference, study.pk, upto, since, *code_params, *points_params]
+    params += [*parts.complete_params, len(items), *count_params]
+    branches = [*parts.score_branches, ITEM_SQL.format(pad=PAD)]
+    params += parts.score_params
     for q, name in enumerate(areas):
         branches += [
             SCORE_P_SQL.format(q=q, **names),
@@ -328,11 +348,7 @@ def published_sums_rows(
             AREA_D_SQL.format(q=q, **names),
         ]
         params += [name, name, reference, name]
-    pair = "audience = 'customer' AND pv IS NOT NULL AND rv IS NOT NULL"
-    if tolerance:
-        pair += " AND av IS NOT NULL"
-    ok_pair = ok.replace("pv IS NOT NULL AND rv IS NOT NULL", "1 = 1")
-    branches.append(ITEM_PAIRS_SQL.format(pair=pair, ok=ok_pair, **names))
+    branches.append(ITEM_PAIRS_SQL.format(**names))
     if questionnaire.ask_importance:
         with_gap = [f"k{q} > 0" for q in range(len(areas))]
         weighted = " + ".join(

@@ -90,13 +90,12 @@ SEQ_ITEM_COLUMNS = [
 # each gap, then the item sums split by the respondent having answered the
 # item's whole gap. The group is the one frozen in the snapshot entry.
 PER_RESPONSE_SQL = (
-    "WITH per AS (SELECT r.id AS response_id, r.audience AS audience, "
-    "e.group_id AS group_id, e.seq AS seq, COUNT(*) AS m_all, "
+    "WITH per AS (SELECT x.*, e.audience AS audience, e.group_id AS group_id, "
+    "e.seq AS seq FROM (SELECT a.response_id AS response_id, COUNT(*) AS m_all, "
     "SUM(a.value) AS t_all, {columns} "
-    "FROM {answer} a JOIN {response} r ON a.response_id = r.id "
-    "JOIN {entry} e ON e.response_id = r.id "
-    "JOIN {item} i ON a.item_id = i.id WHERE {where} "
-    "GROUP BY r.id, r.audience, e.group_id, e.seq) "
+    "FROM {answer} a JOIN {entry} e ON e.response_id = a.response_id "
+    "JOIN ({item_codes}) i ON a.item_id = i.item_id WHERE {where} "
+    "GROUP BY a.response_id) x JOIN {entry} e ON e.response_id = x.response_id) "
 )
 SCORE_BRANCH_SQL = (
     "SELECT %s, CAST(NULL AS BIGINT), audience, group_id, seq, {m}, COUNT(*), "
@@ -105,15 +104,21 @@ SCORE_BRANCH_SQL = (
     "GROUP BY audience, group_id, seq, {m}"
 )
 ITEM_BRANCH_SQL = (
-    "SELECT NULL, a.item_id, r.audience, e.group_id, e.seq, "
+    "SELECT NULL, a.item_id, p.audience, p.group_id, p.seq, "
     "CASE i.gap {complete} ELSE 0 END, "
     "COUNT(*), SUM(a.value), SUM(a.value * a.value), {answer_counts}, "
     "CASE WHEN p.m_all = %s THEN 1 ELSE 0 END "
-    "FROM {answer} a JOIN {response} r ON a.response_id = r.id "
-    "JOIN {entry} e ON e.response_id = r.id "
-    "JOIN {item} i ON a.item_id = i.id "
+    "FROM {answer} a JOIN {entry} e ON e.response_id = a.response_id "
+    "JOIN ({item_codes}) i ON a.item_id = i.item_id "
     "JOIN per p ON p.response_id = a.response_id "
-    "WHERE {where} GROUP BY a.item_id, r.audience, e.group_id, e.seq, 6, 13"
+    "WHERE {where} GROUP BY a.item_id, p.audience, p.group_id, p.seq, 6, 13"
+)
+
+
+# One item of SumsParts.item_codes.
+ITEM_CODE_SQL = (
+    "SELECT CAST(%s AS BIGINT) AS item_id, CAST(%s AS VARCHAR(32)) AS gap, "
+    "CAST(%s AS INTEGER) AS gq, CAST(%s AS INTEGER) AS aq"
 )
 
 
@@ -196,24 +201,29 @@ def study_sums_rows(
         # are all P (its mode is frozen with its answers): no filter to pay.
         where += " AND a.kind = %s"
         where_params.append(RatingKind.PERCEPTION.value)
-    columns, column_params = parts.per_columns("i.gap", "a.value")
+    item_codes, code_params = parts.item_codes(items)
     counts, count_params = parts.answer_counts("a.value")
     item_branch = ITEM_BRANCH_SQL.format(  # noqa: S608
         complete=parts.complete,
         answer_counts=counts,
         where=where,
+        item_codes=item_codes,
         **_tables(),
     )
     sql = PER_RESPONSE_SQL.format(
-        columns=columns, where=where, **_tables()
+        columns=parts.per_columns("a.value"),
+        where=where,
+        item_codes=item_codes,
+        **_tables(),
     ) + " UNION ALL ".join([*parts.score_branches, item_branch])
     params = [
-        *column_params,
+        *code_params,
         *where_params,
         *parts.score_params,
         *parts.complete_params,
         *count_params,
         len(items),
+        *code_params,
         *where_params,
     ]
     with analysis_cursor() as cursor:
@@ -280,17 +290,33 @@ class SumsParts:
         """The categories of each answer (the distribution on item answers)."""
         return self.categories(value, "1")
 
-    def per_columns(self, gap: str, value: str) -> tuple[str, list]:
+    def per_columns(self, value: str) -> str:
         """`per`'s m<j> (answered items) and t<j> (their total) per gap, from
-        the answers' gap and value (rows whose value is not NULL)."""
-        columns, params = [], []
-        for j, name in enumerate(self.gaps):
-            columns.append(
-                f"SUM(CASE WHEN {gap} = %s THEN 1 ELSE 0 END) AS m{j}, "
-                f"SUM(CASE WHEN {gap} = %s THEN {value} ELSE 0 END) AS t{j}"
+        rows with the answer's `value` (NULL when not answered) and its gap's
+        index gq (`item_codes`)."""
+        return ", ".join(
+            f"COUNT({value}) FILTER (WHERE gq = {j}) AS m{j}, "
+            f"COALESCE(SUM({value}) FILTER (WHERE gq = {j}), 0) AS t{j}"
+            for j in range(len(self.gaps))
+        )
+
+    def item_codes(self, items: pd.DataFrame, areas: list | None = None):
+        """A subquery of the questionnaire's items with each one's gap (gap),
+        the gap's index (gq) and, given the areas in order, the area's index
+        (aq; else 0): the sums compare small integers, not names. Its SQL and
+        parameters."""
+        area = items["area"] if areas else [None] * len(items)
+        params = [
+            value
+            for pk, gap, name in zip(items["item_id"], items["gap"], area, strict=True)
+            for value in (
+                pk,
+                gap,
+                self.gaps.index(gap),
+                areas.index(name) if areas else 0,
             )
-            params += [name, name]
-        return ", ".join(columns), params
+        ]
+        return " UNION ALL ".join([ITEM_CODE_SQL] * len(items)), params
 
 
 def sums_frames(rows) -> tuple[pd.DataFrame, pd.DataFrame]:
