@@ -343,34 +343,43 @@ GENERATED_STAFF_PASSWORD = "gapsurvey-bench-staff"
 DEFAULT_QUESTIONNAIRE_NAME = "Five gaps — standard"
 EXPECTATIONS_QUESTIONNAIRE_NAME = "Five gaps — expectations"
 TOLERANCE_QUESTIONNAIRE_NAME = "Five gaps — tolerance (generated)"
+# An expectation-mode copy of the default questionnaire: the perception
+# mode's 25 items, each asked twice (`study_generate(default_items=True)`).
+EXPECTATION_COPY_NAME = "Five gaps — expectation on the default items (generated)"
 MODES = ("perception", "expectation", "tolerance")
 
 
-def questionnaire_for_mode(mode: str, organization):
+def questionnaire_for_mode(mode: str, organization, default_items: bool = False):
     """The questionnaire a generated study of a mode uses: the default one
     (perception), the expectations one (expectation), or the organization's
-    tolerance-mode copy of the default one, made once (tolerance)."""
+    copy of the default one in the mode, made once (tolerance; expectation
+    with `default_items`: the same items as the perception mode, so twice its
+    answers)."""
     from surveys.models import Questionnaire
     from surveys.services.questionnaires import questionnaire_copy
 
     if mode not in MODES:
         raise ValueError(f"Unknown measurement mode {mode!r}.")
+    copied = mode == "tolerance" or (mode == "expectation" and default_items)
     name = (
         EXPECTATIONS_QUESTIONNAIRE_NAME
-        if mode == "expectation"
+        if mode == "expectation" and not copied
         else DEFAULT_QUESTIONNAIRE_NAME
     )
     source = Questionnaire.objects.get(organization=None, name=name, version=1)
-    if mode != "tolerance":
+    if not copied:
         return source
+    copy_name = (
+        TOLERANCE_QUESTIONNAIRE_NAME if mode == "tolerance" else EXPECTATION_COPY_NAME
+    )
     found = Questionnaire.objects.filter(
-        organization=organization, name=TOLERANCE_QUESTIONNAIRE_NAME
+        organization=organization, name=copy_name
     ).first()
     if found is None:
         found = questionnaire_copy(
             questionnaire=source, organization=organization, actor=None, mode=mode
         )
-        found.name = TOLERANCE_QUESTIONNAIRE_NAME
+        found.name = copy_name
         found.ask_importance = found.ask_overall = True
         found.save(update_fields=["name", "ask_importance", "ask_overall"])
     return found
@@ -533,6 +542,7 @@ def study_generate(
     unsent: bool = False,
     now: datetime | None = None,
     mode: str = "perception",
+    default_items: bool = False,
 ) -> GeneratedStudy:
     """Create an open study with `customers` + `staff` submitted responses.
 
@@ -543,7 +553,8 @@ def study_generate(
     `unsent`); their plain tokens are returned. Everything is bulk inserted.
     `mode` picks the questionnaire (`questionnaire_for_mode`): the expectation
     and tolerance modes write two or three ratings per item, the importance
-    allocation and the overall rating.
+    allocation and the overall rating; `default_items` asks the expectation
+    mode on the default questionnaire's items.
     """
     from datetime import timedelta
 
@@ -557,7 +568,7 @@ def study_generate(
         slug=organization_slug,
         defaults={"name": f"Benchmark {organization_slug}"},
     )
-    questionnaire = questionnaire_for_mode(mode, organization)
+    questionnaire = questionnaire_for_mode(mode, organization, default_items)
     manager_email = _ensure_manager(organization)
     departments, segments = _ensure_groups(organization)
     contacts = _ensure_contacts(organization, segments, customers + unanswered, rng)

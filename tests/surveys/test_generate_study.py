@@ -167,6 +167,35 @@ def test_it_generates_every_rating_of_a_mode_with_importance_and_overall(
     assert not staff.filter(overall_rating__isnull=False).exists()
 
 
+def test_the_expectation_mode_on_the_default_items_asks_them_twice(
+    questionnaire_loaded,
+):
+    generate("--customers", "8", "--staff", "2", "--seed", "4")
+    generate("--customers", "8", "--staff", "2", "--seed", "4")
+    generate(
+        "--customers", "8", "--staff", "2", "--seed", "4",
+        "--mode", "expectation", "--default-items",
+    )  # fmt: skip
+    perception, again, expectation = Study.objects.order_by("pk")
+    assert expectation.questionnaire.mode == "expectation"
+    assert expectation.questionnaire.organization == expectation.organization
+    # The perception mode's items, copied once for the organization.
+    texts = list(
+        perception.questionnaire.items.order_by("position").values_list(
+            "gap", "customer_text"
+        )
+    )
+    assert texts == list(
+        expectation.questionnaire.items.order_by("position").values_list(
+            "gap", "customer_text"
+        )
+    )
+    assert again.questionnaire == perception.questionnaire
+    answers = Answer.objects.filter(response__study=expectation)
+    assert answers.count() == 2 * Answer.objects.filter(response__study=again).count()
+    assert set(answers.values_list("kind", flat=True)) == {"E", "P"}
+
+
 def test_a_perception_study_is_generated_as_before(questionnaire_loaded):
     generate("--customers", "10", "--staff", "3", "--seed", "5")
     study = Study.objects.get()

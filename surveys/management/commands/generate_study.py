@@ -48,6 +48,13 @@ class Command(ExplainedCommand):
             "importance and the overall rating.",
         )
         parser.add_argument(
+            "--default-items",
+            action="store_true",
+            help="With --mode expectation: ask it on (a copy of) the default "
+            "questionnaire's items, the perception mode's, instead of the "
+            "expectations questionnaire's.",
+        )
+        parser.add_argument(
             "--unanswered",
             type=_not_negative,
             default=0,
@@ -75,6 +82,7 @@ class Command(ExplainedCommand):
             )
         if (
             options["mode"] == "expectation"
+            and not options["default_items"]
             and not Questionnaire.objects.filter(
                 organization=None, name=EXPECTATIONS_QUESTIONNAIRE_NAME
             ).exists()
@@ -98,6 +106,7 @@ class Command(ExplainedCommand):
             unanswered=options["unanswered"],
             unsent=options["unsent"],
             mode=options["mode"],
+            default_items=options["default_items"],
         )
         seconds = time.perf_counter() - started
         if tokens_file is not None:
