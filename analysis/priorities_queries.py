@@ -182,22 +182,27 @@ WEIGHTED_SQL = (
     "FROM per WHERE audience = 'customer' AND ({points}) > 0) w "
     "GROUP BY group_id, seq"
 )
-# The customers' pairs per item (`pair`: both ratings there; `ok`: usable)
-# and the reference rating of everyone, summed in `it`.
+# What `it` sums of the pairs per item: the customers' usable pairs (d is
+# P − r on a usable pair: n, Σd, Σd², and Σr over them) and everyone's
+# reference rating r (n, Σ, Σ²); in the tolerance mode also the zone's sums
+# (inversions A > D, P inside [A, D], the MSA P − A: Σ, Σ², and ΣA), which
+# are 0 in the expectation mode.
+CUSTOMER_PAIR = "audience = 'customer' AND d IS NOT NULL"
 PAIR_SUMS = (
-    "CASE WHEN {pair} AND {ok} THEN 1 ELSE 0 END",
-    "CASE WHEN {pair} AND {ok} THEN pv - rv ELSE 0 END",
-    "CASE WHEN {pair} AND {ok} THEN (pv - rv) * (pv - rv) ELSE 0 END",
-    "CASE WHEN {pair} AND NOT ({ok}) THEN 1 ELSE 0 END",
-    "CASE WHEN {pair} AND {ok} AND av <= pv AND pv <= rv THEN 1 ELSE 0 END",
-    "CASE WHEN {pair} AND {ok} THEN pv - av ELSE 0 END",
-    "CASE WHEN {pair} AND {ok} THEN (pv - av) * (pv - av) ELSE 0 END",
-    "CASE WHEN {pair} AND {ok} THEN av ELSE 0 END",
-    "CASE WHEN {pair} AND {ok} THEN rv ELSE 0 END",
-    "CASE WHEN rv IS NOT NULL THEN 1 ELSE 0 END",
-    "CASE WHEN rv IS NOT NULL THEN rv ELSE 0 END",
-    "CASE WHEN rv IS NOT NULL THEN rv * rv ELSE 0 END",
+    f"COUNT(d) FILTER (WHERE {CUSTOMER_PAIR})",
+    f"COALESCE(SUM(d) FILTER (WHERE {CUSTOMER_PAIR}), 0)",
+    f"COALESCE(SUM(d * d) FILTER (WHERE {CUSTOMER_PAIR}), 0)",
+    "COUNT(*) FILTER (WHERE audience = 'customer' AND pv IS NOT NULL AND av > rv)",
+    f"COUNT(*) FILTER (WHERE {CUSTOMER_PAIR} AND av <= pv AND pv <= rv)",
+    f"COALESCE(SUM(pv - av) FILTER (WHERE {CUSTOMER_PAIR}), 0)",
+    f"COALESCE(SUM((pv - av) * (pv - av)) FILTER (WHERE {CUSTOMER_PAIR}), 0)",
+    f"COALESCE(SUM(av) FILTER (WHERE {CUSTOMER_PAIR}), 0)",
+    f"COALESCE(SUM(rv) FILTER (WHERE {CUSTOMER_PAIR}), 0)",
+    "COUNT(rv)",
+    "COALESCE(SUM(rv), 0)",
+    "COALESCE(SUM(rv * rv), 0)",
 )
+ZONE_SUMS = range(3, 8)
 ITEM_PAIRS_SQL = (
     "SELECT '#I', item_id, audience, group_id, seq, {no_int}, "
     "SUM(s0), SUM(s1), SUM(s2), SUM(s3), SUM(s4), SUM(s5), SUM(s6), "
@@ -324,17 +329,14 @@ def published_sums_rows(
         points_join=points_join,
         **names,
     )
-    pair = "audience = 'customer' AND pv IS NOT NULL AND rv IS NOT NULL"
-    if tolerance:
-        pair += " AND av IS NOT NULL"
-    ok_pair = ok.replace("pv IS NOT NULL AND rv IS NOT NULL", "1 = 1")
     counts, count_params = parts.answer_counts("a.pv")
     sql += ITEMS_CTE_SQL.format(
         pair_names=", ".join(f"s{j}" for j in range(len(PAIR_SUMS))),
         complete=parts.complete,
         answer_counts=counts,
         pair_sums=", ".join(
-            f"SUM({column.format(pair=pair, ok=ok_pair)})" for column in PAIR_SUMS
+            "0" if j in ZONE_SUMS and not tolerance else column
+            for j, column in enumerate(PAIR_SUMS)
         ),
     )
     params = [reference, study.pk, upto, since, *code_params, *points_params]
