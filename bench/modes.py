@@ -2,16 +2,20 @@
 
     python -m bench.modes [--size 20000] [--runs 5] [--databases postgres]
 
-Two studies of the same size are generated once per database
+Three studies of the same size are generated once per database
 (`generate_study --mode perception|expectation`, organizations
-`bench-perception-<size>` and `bench-expectation-<size>`, staff = a tenth):
-the expectation study has twice the answers (E and P), the importance
-allocations and the overall rating. In one child process, with the
-dashboard's caches off (DASHBOARD_CACHE_SECONDS = 0: every view computes, as
-after each new response), both dashboards are fetched through Django's test
-client in turns (perception, expectation, perception, …) after one warm-up
-each (which publishes the first snapshot). Three things per mode, in the
-same turns:
+`bench-perception-<size>`, `bench-expectation-<size>` and
+`bench-expectation-default-<size>`, staff = a tenth): the expectation
+studies have two ratings per item (E and P), the importance allocations and
+the overall rating; the first asks the expectations questionnaire's 15 items
+(1.2 times the perception study's answers), the second the perception
+study's own 25 items (`--default-items`: twice its answers). In one child
+process, with the dashboard's caches off (DASHBOARD_CACHE_SECONDS = 0: every
+view computes, as after each new response), the three dashboards are
+fetched through Django's test client in turns (perception, expectation,
+expectation on the default items, perception, …) after one warm-up each
+(which publishes the first snapshot). Four things per study, in the same
+turns:
 
 - cold: the page with no stored results (deleted first): it computes the
   snapshot's view of everyone inline — the numbers, the charts and, in the
@@ -26,8 +30,8 @@ same turns:
 - build: the worker's job (`snapshot_results_build`): every cut the filters
   allow, computed and stored.
 
-Medians, the ratios expectation / perception (target for cold: ≤ 1.5),
-queries per cold page and peak RSS. Results go to
+Medians, the ratios expectation / perception for each expectation study
+(target for cold: ≤ 1.5), queries per cold page and peak RSS. Results go to
 var/bench/results/modes.json.
 """
 
@@ -37,7 +41,16 @@ import sys
 
 from bench import common
 
-MODES = ("perception", "expectation")
+# name: (mode, on the default questionnaire's items)
+MODES = {
+    "perception": ("perception", False),
+    "expectation": ("expectation", False),
+    "expectation_default": ("expectation", True),
+}
+
+
+def _slug(name: str, size: int) -> str:
+    return f"bench-{name.replace('_', '-')}-{size}"
 
 
 def _setup():
@@ -46,11 +59,11 @@ def _setup():
     django.setup()
 
 
-def _study(mode: str, size: int):
+def _study(name: str, size: int):
     from surveys.models import Study
 
     return (
-        Study.objects.filter(organization__slug=f"bench-{mode}-{size}")
+        Study.objects.filter(organization__slug=_slug(name, size))
         .select_related("questionnaire", "organization")
         .order_by("-id")
         .first()
@@ -63,19 +76,20 @@ def child_prepare(size: int) -> dict:
     from django.core.management import call_command
 
     seconds = {}
-    for mode in MODES:
-        if _study(mode, size) is None:
+    for name, (mode, default_items) in MODES.items():
+        if _study(name, size) is None:
             started = time.perf_counter()
             call_command(
                 "generate_study",
                 customers=size,
                 staff=max(size // 10, 10),
-                organization=f"bench-{mode}-{size}",
+                organization=_slug(name, size),
                 seed=size,
                 mode=mode,
+                default_items=default_items,
                 stdout=sys.stderr,
             )
-            seconds[mode] = time.perf_counter() - started
+            seconds[name] = time.perf_counter() - started
     return {"generate_s": seconds}
 
 
@@ -160,17 +174,23 @@ def child_main(argv: list[str]) -> None:
     print(json.dumps(result, default=float))
 
 
+# The expectation studies compared with the perception one, as reported.
+COMPARED = {
+    "expectation": "expectations questionnaire (15 items)",
+    "expectation_default": "the perception study's 25 items",
+}
+
+
 def report(rows: list[dict]) -> str:
-    def pair(r, what):
-        return (
-            f"{r[f'perception_{what}_ms']:,.0f} / {r[f'expectation_{what}_ms']:,.0f}"
-            f" ({r[f'expectation_{what}_ms'] / r[f'perception_{what}_ms']:.2f}×)"
-        )
+    def pair(r, name, what):
+        p, e = r[f"perception_{what}_ms"], r[f"{name}_{what}_ms"]
+        return f"{p:,.0f} / {e:,.0f} ({e / p:.2f}×)"
 
     return common.table(
         [
             "database",
             "customers + staff",
+            "expectation study",
             "answers P / E+P",
             "cold page ms P / E (ratio)",
             "page from the answers ms P / E (ratio)",
@@ -184,17 +204,19 @@ def report(rows: list[dict]) -> str:
             [
                 r["database"],
                 f"{r['size']:,} + {r['staff']:,}",
-                f"{r['answers']['perception']:,} / {r['answers']['expectation']:,}",
-                pair(r, "cold"),
-                pair(r, "answers") if "perception_answers_ms" in r else "",
-                pair(r, "stored"),
-                pair(r, "build"),
-                f"{r['queries']['perception']} / {r['queries']['expectation']}",
+                label,
+                f"{r['answers']['perception']:,} / {r['answers'][name]:,}",
+                pair(r, name, "cold"),
+                pair(r, name, "answers"),
+                pair(r, name, "stored"),
+                pair(r, name, "build"),
+                f"{r['queries']['perception']} / {r['queries'][name]}",
                 f"{r['rss_mb']:,.0f}",
                 r["load"],
             ]
             for r in rows
-            if "perception_cold_ms" in r
+            for name, label in COMPARED.items()
+            if f"{name}_cold_ms" in r
         ],
     )
 
@@ -227,7 +249,9 @@ def main() -> None:
             "size": args.size,
             "staff": max(args.size // 10, 10),
             **{f"{name}_ms": value for name, value in m.items()},
-            "ratio": m["expectation_cold"] / m["perception_cold"],
+            "ratio": {
+                name: m[f"{name}_cold"] / m["perception_cold"] for name in COMPARED
+            },
             "queries": measured["queries"],
             "answers": measured["answers"],
             "rss_mb": measured["rss_mb"],
