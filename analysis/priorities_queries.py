@@ -71,10 +71,13 @@ CUSTOMER = "customer"
 # Everything the dashboard needs of a questionnaire that asks more than the
 # perception is summed in one statement that reads the answers once:
 #
-# `pi`: one row per respondent and item, the ratings side by side: P, the
+# `pa`: one row per respondent and item, the ratings side by side: P, the
 # expectation-like rating r (E, or D in the tolerance mode) and the minimum
-# A (tolerance mode only). A usable pair (OK) has P and r (and A, not above
-# D, in the tolerance mode: an inverted zone is left out of d).
+# A (tolerance mode only), grouped on (response, item) alone.
+# `pi`: those rows with the item's gap and the integer codes of its gap (gq)
+# and area (aq) (`SumsParts.item_codes`), and d = P − r on a usable pair:
+# one with P and r (and A, not above D, in the tolerance mode: an inverted
+# zone is left out of d); NULL otherwise.
 # `per`: one row per respondent: what `analysis.queries.study_sums` groups
 # (answered P items m<j> and their total t<j> per gap, m_all and t_all), and
 # per area q how many items they rated P (mp<q>) and r (mr<q>) and the
