@@ -725,6 +725,8 @@ class Answer(models.Model):
 
     class Meta:
         constraints = [
+            # On PostgreSQL its index also holds the value (INCLUDE, made by
+            # migration 0013): the analysis reads the ratings from it alone.
             models.UniqueConstraint(
                 fields=["response", "item", "kind"],
                 name="answer_unique_response_item_kind",

@@ -29,6 +29,31 @@ def test_it_allows_one_answer_per_response_and_item(study_a):
     assert_refused(lambda: Answer.objects.create(response=response, item=item, value=4))
 
 
+def test_one_answer_per_rating_kind_and_on_postgresql_the_index_holds_the_value(
+    study_a, on_postgres
+):
+    """The unique constraint still refuses a second rating of a kind (a
+    second kind is fine), and its index covers the value: what lets the
+    analysis read an item's ratings from the index alone (migration 0013)."""
+    from django.db import connection
+
+    response = factories.make_response(study_a)
+    item = study_a.questionnaire.items.first()
+    Answer.objects.create(response=response, item=item, kind="P", value=3)
+    Answer.objects.create(response=response, item=item, kind="E", value=5)
+    assert_refused(
+        lambda: Answer.objects.create(response=response, item=item, kind="E", value=6)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %s",
+            ["answer_unique_response_item_kind"],
+        )
+        (definition,) = cursor.fetchone()
+    assert "UNIQUE" in definition
+    assert definition.endswith("(response_id, item_id, kind) INCLUDE (value)")
+
+
 def test_it_allows_one_response_per_invitation(study_a):
     invitation, _ = factories.make_invitation(study_a)
     factories.make_response(study_a, invitation=invitation)
