@@ -3,7 +3,7 @@
 python -m bench.report
 """
 
-from bench import cold, common, compare, dashboard, generate, invite, submit
+from bench import cold, common, compare, dashboard, generate, invite, modes, submit
 
 
 def main() -> None:
@@ -29,6 +29,10 @@ def main() -> None:
     if saved:
         print("\n## Cold workers\n")
         print(cold.report(saved))
+    saved = common.load("modes")
+    if saved:
+        print("\n## Measurement modes\n")
+        print(modes.report(saved["rows"]))
     saved = common.load("invite")
     if saved:
         print("\n## Invitations\n")
