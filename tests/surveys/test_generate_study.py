@@ -196,6 +196,13 @@ def test_the_expectation_mode_on_the_default_items_asks_them_twice(
     assert set(answers.values_list("kind", flat=True)) == {"E", "P"}
 
 
+@pytest.mark.parametrize("mode", ["perception", "tolerance"])
+def test_default_items_goes_with_the_expectation_mode_only(questionnaire_loaded, mode):
+    with pytest.raises(CommandError, match="--default-items goes with"):
+        generate("--customers", "1", "--staff", "1", "--mode", mode, "--default-items")
+    assert not Study.objects.exists()
+
+
 def test_a_perception_study_is_generated_as_before(questionnaire_loaded):
     generate("--customers", "10", "--staff", "3", "--seed", "5")
     study = Study.objects.get()

@@ -80,6 +80,11 @@ class Command(ExplainedCommand):
                 "The default questionnaire is missing: run "
                 "`manage.py loaddata default_questionnaire` first."
             )
+        if options["default_items"] and options["mode"] != "expectation":
+            raise CommandError(
+                "--default-items goes with --mode expectation (the perception "
+                "and tolerance modes ask the default items already)."
+            )
         if (
             options["mode"] == "expectation"
             and not options["default_items"]
