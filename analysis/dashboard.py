@@ -378,7 +378,7 @@ def snapshot_sums(study: Study, published: Published) -> tuple[tuple, dict | Non
     `queries.study_sums`) and the priorities' sums (None when the
     questionnaire asks nothing beyond the perception). A questionnaire that
     asks more has both read by one statement
-    (`priorities_queries.published_sums`). Each snapshot's sums are stored
+    (`priorities_queries.published_sums_rows`). Each snapshot's sums are stored
     once read (`results.sums_rows`): only the snapshots not yet read touch the
     answers."""
     items = queries.study_items(study)

@@ -25,7 +25,6 @@ from surveys.models import (
     Segment,
     SnapshotEntry,
 )
-from surveys.services.snapshots import Published
 
 
 def study_items(study) -> pd.DataFrame:
@@ -256,37 +255,13 @@ ITEM_D_COLUMNS = [
 ]
 
 
-def published_sums(
-    study, published: Published, items: pd.DataFrame
-) -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
-    """The published respondents' sums, in one statement (see PI_SQL), each
-    row per snapshot (seq) and group so that every cut and every unit's
-    cutoff can be taken from them. `items` is `study_items(study)`.
-
-    Out: `analysis.queries.study_sums`'s two frames (of the P ratings), and
-    the priorities' frames, with seq and group_id: "scores" (audience, area,
-    kind, m, n, and the sums of the respondents' area scores x: x_total,
-    x_sumsq; for P the customers with an overall rating o: o_n, ox_total,
-    ox_sumsq, o_total, o_sumsq, oxy_total); "area_d" (area, n, d_total,
-    d_sumsq: the customers' area gaps); "weighted" (n, total, sumsq of the
-    weighted gap scores); "item_d" (ITEM_D_COLUMNS: the customers' pairs per
-    item, n, Σd, Σd² without inversions, and in the tolerance mode the
-    zone's sums); "item_reference" (item_id, audience, n, total, sumsq of the
-    expectation-like rating); "points" (audience, area, n, total, sumsq);
-    "allocators" (audience, n).
-    """
-    return published_frames(
-        published_sums_rows(study, items, published.seq)
-        if published.snapshot is not None
-        else []
-    )
-
-
 def published_sums_rows(
     study, items: pd.DataFrame, upto: int, *, since: int = 0
 ) -> list:
-    """The rows of `published_sums`'s statement over the snapshots after
-    `since` up to `upto` (`published_frames` reads them)."""
+    """The published respondents' sums, in one statement (see PI_SQL), over
+    the snapshots after `since` up to `upto`, each row per snapshot (seq) and
+    group so that every cut and every unit's cutoff can be taken from them
+    (`published_frames` reads them). `items` is `study_items(study)`."""
     if items.empty or upto <= since:
         return []
     questionnaire = study.questionnaire
@@ -377,20 +352,27 @@ def published_sums_rows(
 
 
 def published_frames(rows: list) -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
-    """`published_sums_rows`'s rows as `analysis.queries.study_sums`'s two
-    frames and the priorities' frames (see `published_sums`)."""
+    """`published_sums_rows`'s rows as frames.
+
+    Out: `analysis.queries.study_sums`'s two frames (of the P ratings), and
+    the priorities' frames, with seq and group_id: "scores" (audience, area,
+    kind, m, n, and the sums of the respondents' area scores x: x_total,
+    x_sumsq; for P the customers with an overall rating o: o_n, ox_total,
+    ox_sumsq, o_total, o_sumsq, oxy_total); "area_d" (area, n, d_total,
+    d_sumsq: the customers' area gaps); "weighted" (n, total, sumsq of the
+    weighted gap scores); "item_d" (ITEM_D_COLUMNS: the customers' pairs per
+    item, n, Σd, Σd² without inversions, and in the tolerance mode the
+    zone's sums); "item_reference" (item_id, audience, n, total, sumsq of the
+    expectation-like rating); "points" (audience, area, n, total, sumsq);
+    "allocators" (audience, n).
+    """
     tagged = [row for row in rows if row[0] is not None and row[0].startswith("#")]
     plain = [row for row in rows if row[0] is None or not row[0].startswith("#")]
     return queries.sums_frames(plain), _frames(tagged)
 
 
-def empty_sums() -> dict:
-    """`published_sums`'s priorities frames of a study with nothing published."""
-    return _frames([])
-
-
 def _frames(rows: list) -> dict:
-    """The tagged rows as the frames `published_sums` names."""
+    """The tagged rows as the frames `published_frames` names."""
     rows = pd.DataFrame.from_records(rows, columns=SUM_COLUMNS)
     for column in SUM_COLUMNS:
         if column not in TEXT_COLUMNS and rows[column].dtype == object:

@@ -60,17 +60,10 @@ class _Reader:
     total (no filter) or the cut's group (a department for staff, a segment
     for customers), and only the snapshots up to its own cutoff."""
 
-    def __init__(
-        self, study, published: Published, items: pd.DataFrame, cut=ALL, sums=None
-    ) -> None:
+    def __init__(self, published: Published, cut, sums: dict) -> None:
         self.published = published
         self.cut = cut
-        if sums is not None:
-            self.rows = sums
-        elif published.snapshot is None:
-            self.rows = priorities_queries.empty_sums()
-        else:
-            _, self.rows = priorities_queries.published_sums(study, published, items)
+        self.rows = sums
 
     def group(self, audience: str):
         """The cut's group of an audience (None: everyone)."""
@@ -177,15 +170,16 @@ def priorities_part(
     published: Published,
     cut=ALL,
     *,
-    sums=None,
+    sums: dict | None,
     segment_inputs=None,
     item_means=None,
 ) -> dict:
     """The stored part of `priorities_context` for a cut: every figure of
     expectations, importance and priorities (when the questionnaire asks
     for them) and the per-segment figures segment influence is drawn from.
-    `sums` are `priorities_queries.published_sums`'s (read here when not
-    given: the worker reads them once for every cut); `item_means` {item id:
+    `sums` are the priorities' frames of `priorities_queries.published_frames`
+    (`analysis.dashboard.snapshot_sums`: read once for every cut; None when
+    the questionnaire asks nothing beyond the perception); `item_means` {item id:
     the customers' published mean or None}, from the cut's item table (the
     perception mode's statements in the matrix per statement)."""
     questionnaire = study.questionnaire
@@ -210,7 +204,7 @@ def _priorities(study, published: Published, cut, sums, item_means: dict) -> dic
     multi = len(questionnaire.kinds) > 1
     context = {}
     items = priorities_queries.study_items(study)
-    reader = _Reader(study, published, items, cut, sums)
+    reader = _Reader(published, cut, sums)
     area_keys = list(dict.fromkeys(items["area"]))
     size = study.min_group_size
 

@@ -185,10 +185,11 @@ def study_sums_rows(
       category (disappointed, neutral, delighted).
 
     Grouping by snapshot lets each unit (an item, a gap) be read up to its own
-    published cutoff (`published_sums`); grouping by group lets every cut be
-    taken from the same rows. `items` is `study_items(study)`. Only the
-    snapshots after `since` are read (the stored sums hold the others:
-    `analysis.results.sums_rows`); the rows are `sums_frames`'s input.
+    published cutoff (`analysis.dashboard.published_sums`); grouping by group
+    lets every cut be taken from the same rows. `items` is
+    `study_items(study)`. Only the snapshots after `since` are read (the
+    stored sums hold the others: `analysis.results.sums_rows`); the rows are
+    `sums_frames`'s input.
     """
     if items.empty or upto <= since:
         return []
@@ -229,14 +230,6 @@ def study_sums_rows(
     with analysis_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-def empty_sums() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`study_sums` of a study with nothing published."""
-    return (
-        pd.DataFrame(columns=SEQ_SCORE_COLUMNS),
-        pd.DataFrame(columns=SEQ_ITEM_COLUMNS),
-    )
 
 
 class SumsParts:

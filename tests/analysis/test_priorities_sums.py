@@ -285,8 +285,10 @@ def test_the_one_statement_gives_study_sums_own_numbers(made):
     perception sums as `study_sums` reading the P ratings alone."""
     study, _, _ = made
     published = snapshots.published(study)
-    (scores, answers), _ = priorities_queries.published_sums(
-        study, published, priorities_queries.study_items(study)
+    (scores, answers), _ = priorities_queries.published_frames(
+        priorities_queries.published_sums_rows(
+            study, priorities_queries.study_items(study), published.seq
+        )
     )
     expected_scores, expected_answers = queries.study_sums(
         study, queries.study_items(study), published.seq, overall=stats.OVERALL
