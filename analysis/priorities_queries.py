@@ -11,19 +11,14 @@ customers returns about 100,000 small rows per read at most.
 """
 
 import pandas as pd
-from django.db import connection
 
 from analysis import queries, stats
 from analysis.queries import analysis_cursor
 from surveys.areas import area_of, by_dimension
 from surveys.models import (
-    Allocation,
-    Answer,
     Item,
     MeasurementMode,
-    Response,
     Segment,
-    SnapshotEntry,
 )
 
 
@@ -53,14 +48,6 @@ def study_items(study) -> pd.DataFrame:
             "internal_text",
         ],
     )
-
-
-def _tables() -> dict:
-    return {
-        "answer": connection.ops.quote_name(Answer._meta.db_table),
-        "entry": connection.ops.quote_name(SnapshotEntry._meta.db_table),
-        "item": connection.ops.quote_name(Item._meta.db_table),
-    }
 
 
 TEXT_COLUMNS = {"tag", "audience", "area", "kind"}
@@ -268,13 +255,7 @@ def published_sums_rows(
     tolerance = questionnaire.mode == MeasurementMode.TOLERANCE
     reference = "D" if tolerance else "E"
     areas = list(dict.fromkeys(items["area"]))
-    names = {
-        **_tables(),
-        "response": connection.ops.quote_name(Response._meta.db_table),
-        "allocation": connection.ops.quote_name(Allocation._meta.db_table),
-        "no_text": _NO_TEXT,
-        "no_int": _NO_INT,
-    }
+    names = {**queries.table_names(), "no_text": _NO_TEXT, "no_int": _NO_INT}
     ok = "pv IS NOT NULL AND rv IS NOT NULL"
     if tolerance:
         ok += " AND av IS NOT NULL AND av <= rv"

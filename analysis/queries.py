@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import date
 
 import pandas as pd
-from django.db import connections, router, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import Q
 
 from analysis import stats
@@ -48,13 +48,16 @@ NO_DEPARTMENT = "No department"
 NO_SEGMENT = "No segment"
 
 
-def _tables() -> dict:
+def table_names() -> dict:
+    """The quoted names of the tables the analysis statements read (here and
+    in `analysis.priorities_queries`)."""
+    quote = connection.ops.quote_name
     return {
-        "answer": Answer._meta.db_table,
-        "response": Response._meta.db_table,
-        "item": Item._meta.db_table,
-        "study": Study._meta.db_table,
-        "entry": SnapshotEntry._meta.db_table,
+        "answer": quote(Answer._meta.db_table),
+        "entry": quote(SnapshotEntry._meta.db_table),
+        "response": quote(Response._meta.db_table),
+        "allocation": quote(Allocation._meta.db_table),
+        "item": quote(Item._meta.db_table),
     }
 
 
@@ -209,13 +212,13 @@ def study_sums_rows(
         answer_counts=counts,
         where=where,
         item_codes=item_codes,
-        **_tables(),
+        **table_names(),
     )
     sql = PER_RESPONSE_SQL.format(
         columns=parts.per_columns("a.value"),
         where=where,
         item_codes=item_codes,
-        **_tables(),
+        **table_names(),
     ) + " UNION ALL ".join([*parts.score_branches, item_branch])
     params = [
         *code_params,

@@ -15,7 +15,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Count, F, Q, Sum
 
-from analysis.queries import ALL, NO_DEPARTMENT, NO_SEGMENT, Cut, _tables
+from analysis.queries import ALL, NO_DEPARTMENT, NO_SEGMENT, Cut, table_names
 from analysis.stats import (
     AUDIENCES,
     CATEGORIES,
@@ -250,7 +250,7 @@ def complete_item_sums(study: Study, cut: Cut = ALL) -> pd.DataFrame:
         FROM answered x
         JOIN complete c ON c.response_id = x.response_id AND c.gap = x.gap
         GROUP BY x.item_id, x.audience
-    """.format(cut=cut_sql, **_tables())  # noqa: S608
+    """.format(cut=cut_sql, **table_names())  # noqa: S608
     params = [study.pk, Response.Status.SUBMITTED, *cut_params, study.questionnaire_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
